@@ -1,0 +1,231 @@
+using System.Numerics;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
+namespace PurePg.Autodiff.Kernels;
+
+/// <summary>Which register micro-kernel the packed path uses.</summary>
+internal enum GemmIsa { Scalar, Vector256, Vector512 }
+
+/// <summary>Which algorithm computes a product; <see cref="Auto"/> picks by shape.</summary>
+internal enum GemmPath { Auto, Packed, SmallK, SmallM, Dots, TransposedSmallM }
+
+/// <summary>
+/// General matrix multiply over dense row-major spans, ours end to end (TensorPrimitives has none):
+/// C ← op(A)·op(B), or C ← C + op(A)·op(B) when accumulating, with op(X) = X or Xᵀ.
+/// Large products run a BLIS-style loop nest — op(B) packed into NR-column panels (KC × NC block, L3),
+/// op(A) into MR-row panels (MC × KC block, L2), an MR × NR register micro-kernel with Vector512 or Vector256 FMAs
+/// (scalar fallback elsewhere). The skinny shapes RL networks produce (K ≤ 8, M ≤ 4 or N ≤ 4) skip packing.
+/// One thread per call; calls on different threads are independent.
+/// </summary>
+public static class Gemm
+{
+    private const int KC = 256, MC = 120, NC = 3072;
+    private const int SmallKMax = 8, SmallMMax = 4, SmallNMax = 4;
+
+    /// <summary>The best micro-kernel this machine runs.</summary>
+    internal static readonly GemmIsa BestIsa =
+        Vector512.IsHardwareAccelerated && Avx512F.IsSupported ? GemmIsa.Vector512 :
+        Vector256.IsHardwareAccelerated && Fma.IsSupported ? GemmIsa.Vector256 : GemmIsa.Scalar;
+
+    /// <summary>Per-thread override of the micro-kernel (tests run every kernel the machine has).</summary>
+    [ThreadStatic] internal static GemmIsa? IsaOverride;
+
+    /// <summary>Per-thread override of the path choice (tests run every path on every shape).</summary>
+    [ThreadStatic] internal static GemmPath PathOverride;
+
+    /// <summary>
+    /// C[M, N] ← op(A)[M, K] · op(B)[K, N] (or C += … when <paramref name="accumulate"/>), all row-major.
+    /// A is stored [M, K], or [K, M] when <paramref name="transA"/>; B is stored [K, N], or [N, K] when <paramref name="transB"/>.
+    /// </summary>
+    /// <exception cref="ArgumentException">A span is shorter than its stated shape needs.</exception>
+    public static void Multiply<T>(ReadOnlySpan<T> a, bool transA, ReadOnlySpan<T> b, bool transB, Span<T> c, int m, int n, int k, bool accumulate)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        if (m < 0 || n < 0 || k < 0) throw new ArgumentOutOfRangeException(nameof(m), $"Gemm: negative size M={m}, N={n}, K={k}.");
+        string Shape(bool t, int r, int cc) => t ? $"[{cc}, {r}] (transposed)" : $"[{r}, {cc}]";
+        if (a.Length < m * k) throw new ArgumentException($"Gemm: A holds {a.Length} values, fewer than shape {Shape(transA, m, k)} needs.", nameof(a));
+        if (b.Length < k * n) throw new ArgumentException($"Gemm: B holds {b.Length} values, fewer than shape {Shape(transB, k, n)} needs.", nameof(b));
+        if (c.Length < m * n) throw new ArgumentException($"Gemm: C holds {c.Length} values, fewer than shape [{m}, {n}] needs.", nameof(c));
+        if (m == 0 || n == 0) return;
+        if (k == 0)
+        {
+            if (!accumulate) c[..(m * n)].Clear();
+            return;
+        }
+        var buffers = Buffers<T>.ForThisThread;
+        GemmPath path = PathOverride != GemmPath.Auto ? PathOverride : Choose(m, n, k, transA, transB);
+        switch (path)
+        {
+            case GemmPath.SmallK:
+            case GemmPath.SmallM:
+            {
+                // C[i, :] = Σ_p op(A)_ip · op(B)[p, :] needs the rows of op(B) contiguous: B stored [N, K] is
+                // transposed once, which is cheap exactly when this path is chosen for it (K ≤ 8).
+                ReadOnlySpan<T> bRows = transB ? Transpose(b, n, k, buffers.Temp(0, k * n)) : b;
+                GemmSkinny.RowTimesMatrix(a, transA ? 1 : k, transA ? m : 1, bRows, c, m, n, k, accumulate);
+                break;
+            }
+            case GemmPath.Dots:
+            {
+                // C_ij = ⟨row i of op(A), column j of op(B)⟩: both need K contiguous.
+                ReadOnlySpan<T> aRows = transA ? Transpose(a, k, m, buffers.Temp(0, m * k)) : a;
+                ReadOnlySpan<T> bCols = transB ? b : Transpose(b, k, n, buffers.Temp(1, k * n));
+                GemmSkinny.Dots(aRows, bCols, c, m, n, k, accumulate);
+                break;
+            }
+            case GemmPath.TransposedSmallM:
+            {
+                // Cᵀ = op(B)ᵀ·op(A)ᵀ has few rows, and the rows of op(A)ᵀ are rows of A as stored [K, M].
+                ReadOnlySpan<T> aT = transA ? a : Transpose(a, m, k, buffers.Temp(0, m * k));
+                Span<T> ct = buffers.Temp(1, n * m);
+                GemmSkinny.RowTimesMatrix(b, transB ? k : 1, transB ? 1 : n, aT, ct, n, m, k, accumulate: false);
+                for (int j = 0; j < n; j++)
+                for (int i = 0; i < m; i++)
+                    c[i * n + j] = accumulate ? c[i * n + j] + ct[j * m + i] : ct[j * m + i];
+                break;
+            }
+            default:
+                Packed(a, transA, b, transB, c, m, n, k, accumulate, IsaOverride ?? BestIsa, buffers);
+                break;
+        }
+    }
+
+    internal static GemmPath Choose(int m, int n, int k, bool transA, bool transB)
+    {
+        if (k <= SmallKMax) return GemmPath.SmallK;
+        if (m <= SmallMMax) return transB ? GemmPath.Dots : GemmPath.SmallM;
+        if (n <= SmallNMax) return transA ? GemmPath.TransposedSmallM : GemmPath.Dots;
+        return GemmPath.Packed;
+    }
+
+    private static void Packed<T>(ReadOnlySpan<T> a, bool transA, ReadOnlySpan<T> b, bool transB, Span<T> c,
+        int m, int n, int k, bool accumulate, GemmIsa isa, Buffers<T> buffers)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        int w = isa switch { GemmIsa.Vector512 => Vector512<T>.Count, GemmIsa.Vector256 => Vector256<T>.Count, _ => 4 };
+        int mrMax = isa == GemmIsa.Vector512 ? 8 : isa == GemmIsa.Vector256 ? 6 : 4;
+        int nrMax = 2 * w;
+        Span<T> packB = buffers.PackB(KC * RoundUp(Math.Min(n, NC), nrMax));
+        Span<T> packA = buffers.PackA(KC * RoundUp(Math.Min(m, MC), mrMax));
+        ref T c0 = ref MemoryMarshal.GetReference(c);
+        for (int jc = 0; jc < n; jc += NC)
+        {
+            int nc = Math.Min(NC, n - jc);
+            for (int pc = 0; pc < k; pc += KC)
+            {
+                int kc = Math.Min(KC, k - pc);
+                bool add = accumulate || pc > 0;
+                PackB(b, transB, k, n, pc, kc, jc, nc, nrMax, packB);
+                for (int ic = 0; ic < m; ic += MC)
+                {
+                    int mc = Math.Min(MC, m - ic);
+                    PackA(a, transA, m, k, ic, mc, pc, kc, mrMax, packA);
+                    for (int jr = 0; jr < nc; jr += nrMax)
+                    {
+                        int nr = Math.Min(nrMax, nc - jr);
+                        ref T bp = ref packB[jr * kc];
+                        for (int ir = 0; ir < mc; ir += mrMax)
+                        {
+                            int mr = Math.Min(mrMax, mc - ir);
+                            ref T cTile = ref Unsafe.Add(ref c0, (ic + ir) * n + jc + jr);
+                            switch (isa)
+                            {
+                                case GemmIsa.Vector512: MicroKernels.Kernel512(kc, ref packA[ir * kc], ref bp, ref cTile, n, mr, nr, add); break;
+                                case GemmIsa.Vector256: MicroKernels.Kernel256(kc, ref packA[ir * kc], ref bp, ref cTile, n, mr, nr, add); break;
+                                default:
+                                    MicroKernels.KernelScalar<T>(kc, packA.Slice(ir * kc, kc * mrMax), packB.Slice(jr * kc, kc * nrMax), ref cTile, n, mrMax, nrMax, mr, nr, add);
+                                    break;
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// <summary>Packs op(B)[pc..pc+kc, jc..jc+nc) into panels of NR columns: panel at jr·kc, element (p, j) at p·NR + j; zero-padded.</summary>
+    private static void PackB<T>(ReadOnlySpan<T> b, bool transB, int k, int n, int pc, int kc, int jc, int nc, int nr, Span<T> dst)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        for (int jr = 0; jr < nc; jr += nr)
+        {
+            int cols = Math.Min(nr, nc - jr);
+            Span<T> panel = dst.Slice(jr * kc, kc * nr);
+            if (cols < nr) panel.Clear();
+            if (!transB)
+            {
+                for (int p = 0; p < kc; p++)
+                    b.Slice((pc + p) * n + jc + jr, cols).CopyTo(panel.Slice(p * nr, cols));
+            }
+            else
+            {
+                for (int j = 0; j < cols; j++)
+                {
+                    ReadOnlySpan<T> src = b.Slice((jc + jr + j) * k + pc, kc);
+                    for (int p = 0; p < kc; p++) panel[p * nr + j] = src[p];
+                }
+            }
+        }
+    }
+
+    /// <summary>Packs op(A)[ic..ic+mc, pc..pc+kc) into panels of MR rows: panel at ir·kc, element (i, p) at p·MR + i; zero-padded.</summary>
+    private static void PackA<T>(ReadOnlySpan<T> a, bool transA, int m, int k, int ic, int mc, int pc, int kc, int mr, Span<T> dst)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        for (int ir = 0; ir < mc; ir += mr)
+        {
+            int rows = Math.Min(mr, mc - ir);
+            Span<T> panel = dst.Slice(ir * kc, kc * mr);
+            if (rows < mr) panel.Clear();
+            if (!transA)
+            {
+                for (int i = 0; i < rows; i++)
+                {
+                    ReadOnlySpan<T> src = a.Slice((ic + ir + i) * k + pc, kc);
+                    for (int p = 0; p < kc; p++) panel[p * mr + i] = src[p];
+                }
+            }
+            else
+            {
+                for (int p = 0; p < kc; p++)
+                    a.Slice((pc + p) * m + ic + ir, rows).CopyTo(panel.Slice(p * mr, rows));
+            }
+        }
+    }
+
+    /// <summary>dst[c·rows + r] = src[r·cols + c]: the [cols, rows] transpose of a [rows, cols] matrix.</summary>
+    internal static ReadOnlySpan<T> Transpose<T>(ReadOnlySpan<T> src, int rows, int cols, Span<T> dst)
+    {
+        for (int r = 0; r < rows; r++)
+        {
+            ReadOnlySpan<T> row = src.Slice(r * cols, cols);
+            for (int c = 0; c < cols; c++) dst[c * rows + r] = row[c];
+        }
+        return dst;
+    }
+
+    private static int RoundUp(int x, int multiple) => (x + multiple - 1) / multiple * multiple;
+
+    /// <summary>Per-thread packing and transpose buffers, grown on demand and then reused: steady state allocates nothing.</summary>
+    private sealed class Buffers<T>
+    {
+        private T[] _packA = [], _packB = [], _temp0 = [], _temp1 = [];
+
+        [ThreadStatic] private static Buffers<T>? t_instance;
+
+        public static Buffers<T> ForThisThread => t_instance ??= new Buffers<T>();
+
+        public Span<T> PackA(int n) => Grow(ref _packA, n);
+        public Span<T> PackB(int n) => Grow(ref _packB, n);
+        public Span<T> Temp(int which, int n) => which == 0 ? Grow(ref _temp0, n) : Grow(ref _temp1, n);
+
+        private static Span<T> Grow(ref T[] buffer, int n)
+        {
+            if (buffer.Length < n) buffer = new T[n];
+            return buffer.AsSpan(0, n);
+        }
+    }
+}

@@ -1,0 +1,32 @@
+namespace PurePg.Autodiff;
+
+/// <summary>The closed set of primitive ops a tape records. The walker in <see cref="Tape{T}"/> maps each to its backward.</summary>
+internal enum Op : byte
+{
+    Constant, Parameter, Detach,
+    Add, Subtract, Multiply, Divide, Negate, AddScalar, Scale,
+    Exp, Log, Tanh, Relu, Sigmoid, Softplus, Square, Sqrt, Clamp,
+    Minimum, Maximum,
+    Sum, SumRows, Mean, MeanRows,
+    LogSumExp, LogSoftmax, Gather, LogSoftmaxGather,
+    MatMul, Linear,
+}
+
+/// <summary>
+/// One entry of the Wengert list: which op, its inputs (node indices, −1 for none), its output shape and where
+/// its value lives (Source 0: the tape's arena; k &gt; 0: parameter set k − 1). Gradients use the same offsets in
+/// the matching gradient buffer. A struct in a flat array: no closures, nothing for the GC to chase.
+/// </summary>
+internal struct Node<T>
+{
+    public Op Op;
+    public bool NeedsGrad;
+    public bool TransA, TransB;
+    public int A, B, C;
+    public Shape Shape;
+    public int Source;
+    public int Offset;
+    /// <summary>Offset of data an op saves for its backward (arena values or, for index ops, the int arena); −1 for none.</summary>
+    public int Saved;
+    public T S0, S1;
+}

@@ -1,0 +1,83 @@
+using System.Numerics.Tensors;
+using PurePg.Autodiff.Kernels;
+
+namespace PurePg.Autodiff;
+
+// Matrix products on our GEMM. For C = op(A)·op(B) with upstream gradient G = ∂L/∂C:
+//   ∂L/∂op(A) = G·op(B)ᵀ and ∂L/∂op(B) = op(A)ᵀ·G, each written back in A's and B's stored orientation.
+public sealed partial class Tape<T>
+{
+    /// <summary>
+    /// C = op(A)·op(B), where op(X) is X or Xᵀ as <paramref name="transA"/> and <paramref name="transB"/> say.
+    /// op(A) must be [M, K] and op(B) [K, N]; C is [M, N].
+    /// </summary>
+    public Var<T> MatMul(Var<T> a, Var<T> b, bool transA = false, bool transB = false)
+    {
+        int ai = Id(a), bi = Id(b);
+        Shape sa = _nodes[ai].Shape, sb = _nodes[bi].Shape;
+        int m = transA ? sa.Cols : sa.Rows, k = transA ? sa.Rows : sa.Cols;
+        int kb = transB ? sb.Cols : sb.Rows, nn = transB ? sb.Rows : sb.Cols;
+        if (k != kb)
+            ThrowShape($"MatMul(transA: {transA}, transB: {transB})", sa, sb, $"do not chain: op(A) has {k} columns but op(B) has {kb} rows");
+        int i = Push(Op.MatMul, new Shape(m, nn), _nodes[ai].NeedsGrad || _nodes[bi].NeedsGrad);
+        ref Node<T> node = ref _nodes[i];
+        node.A = ai;
+        node.B = bi;
+        node.TransA = transA;
+        node.TransB = transB;
+        Gemm.Multiply<T>(Val(ai), transA, Val(bi), transB, Val(i), m, nn, k, accumulate: false);
+        return Finish(i);
+    }
+
+    private void MatMulBackward(int i, in Node<T> n)
+    {
+        Shape sa = _nodes[n.A].Shape, sb = _nodes[n.B].Shape;
+        int m = n.Shape.Rows, nn = n.Shape.Cols, k = n.TransA ? sa.Rows : sa.Cols;
+        ReadOnlySpan<T> g = Grad(i);
+        if (NeedsGrad(n.A))
+        {
+            if (!n.TransA) Gemm.Multiply<T>(g, false, Val(n.B), !n.TransB, Grad(n.A), m, k, nn, accumulate: true);   // dA = G·op(B)ᵀ
+            else Gemm.Multiply<T>(Val(n.B), n.TransB, g, true, Grad(n.A), k, m, nn, accumulate: true);              // dA = op(B)·Gᵀ
+        }
+        if (NeedsGrad(n.B))
+        {
+            if (!n.TransB) Gemm.Multiply<T>(Val(n.A), !n.TransA, g, false, Grad(n.B), k, nn, m, accumulate: true);  // dB = op(A)ᵀ·G
+            else Gemm.Multiply<T>(g, true, Val(n.A), n.TransA, Grad(n.B), nn, k, m, accumulate: true);              // dB = Gᵀ·op(A)
+        }
+    }
+
+    /// <summary>
+    /// Fused affine layer y = x·Wᵀ + b with x [batch, in], W [out, in] (row-major, as stored in θ) and b [1, out].
+    /// Backward: ∂L/∂x = G·W, ∂L/∂W = Gᵀ·x, ∂L/∂b = Σ_rows G.
+    /// </summary>
+    public Var<T> Linear(Var<T> x, Var<T> weight, Var<T> bias)
+    {
+        int xi = Id(x), wi = Id(weight), bi = Id(bias);
+        Shape sx = _nodes[xi].Shape, sw = _nodes[wi].Shape, sbias = _nodes[bi].Shape;
+        if (sx.Cols != sw.Cols) ThrowShape("Linear (x·Wᵀ + b)", sx, sw, $"do not match: x has {sx.Cols} features but W [out, in] expects {sw.Cols}");
+        if (sbias != new Shape(1, sw.Rows)) ThrowShape("Linear (x·Wᵀ + b)", sw, sbias, $"do not match: the bias must be [1, {sw.Rows}]");
+        int i = Push(Op.Linear, new Shape(sx.Rows, sw.Rows), _nodes[xi].NeedsGrad || _nodes[wi].NeedsGrad || _nodes[bi].NeedsGrad);
+        _nodes[i].A = xi;
+        _nodes[i].B = wi;
+        _nodes[i].C = bi;
+        Span<T> y = Val(i);
+        ReadOnlySpan<T> b = Val(bi);
+        for (int r = 0; r < sx.Rows; r++) b.CopyTo(y.Slice(r * sw.Rows, sw.Rows));
+        Gemm.Multiply<T>(Val(xi), false, Val(wi), true, y, sx.Rows, sw.Rows, sx.Cols, accumulate: true);
+        return Finish(i);
+    }
+
+    private void LinearBackward(int i, in Node<T> n)
+    {
+        Shape sx = _nodes[n.A].Shape, sw = _nodes[n.B].Shape;
+        int batch = sx.Rows, inF = sx.Cols, outF = sw.Rows;
+        ReadOnlySpan<T> g = Grad(i);
+        if (NeedsGrad(n.A)) Gemm.Multiply<T>(g, false, Val(n.B), false, Grad(n.A), batch, inF, outF, accumulate: true);
+        if (NeedsGrad(n.B)) Gemm.Multiply<T>(g, true, Val(n.A), false, Grad(n.B), outF, inF, batch, accumulate: true);
+        if (NeedsGrad(n.C))
+        {
+            Span<T> gb = Grad(n.C);
+            for (int r = 0; r < batch; r++) TensorPrimitives.Add(gb, g.Slice(r * outF, outF), gb);
+        }
+    }
+}

@@ -1,0 +1,201 @@
+using System.Numerics.Tensors;
+
+namespace PurePg.Autodiff;
+
+// Elementwise functions y = f(x). Each forward sits beside its vector-Jacobian product gx += g ⊙ f'(x),
+// written with whichever of x and y makes f' cheapest.
+public sealed partial class Tape<T>
+{
+    /// <summary>y = exp(x). ∂y/∂x = y.</summary>
+    public Var<T> Exp(Var<T> x)
+    {
+        int i = PushUnary(Op.Exp, x);
+        TensorPrimitives.Exp(Val(_nodes[i].A), Val(i));
+        return Finish(i);
+    }
+
+    private void ExpBackward(int i, in Node<T> n) => AccumulateProduct(Grad(i), Val(i), Grad(n.A));
+
+    /// <summary>y = log(x) (natural log; x ≤ 0 gives NaN or −∞, caught when <see cref="CheckFinite"/> is on). ∂y/∂x = 1/x.</summary>
+    public Var<T> Log(Var<T> x)
+    {
+        int i = PushUnary(Op.Log, x);
+        TensorPrimitives.Log(Val(_nodes[i].A), Val(i));
+        return Finish(i);
+    }
+
+    private void LogBackward(int i, in Node<T> n)
+    {
+        Span<T> t = Scratch(n.Shape.Length);
+        TensorPrimitives.Divide(Grad(i), Val(n.A), t);
+        TensorPrimitives.Add(Grad(n.A), t, Grad(n.A));
+    }
+
+    /// <summary>y = tanh(x). ∂y/∂x = 1 − y².</summary>
+    public Var<T> Tanh(Var<T> x)
+    {
+        int i = PushUnary(Op.Tanh, x);
+        TensorPrimitives.Tanh(Val(_nodes[i].A), Val(i));
+        return Finish(i);
+    }
+
+    private void TanhBackward(int i, in Node<T> n)
+    {
+        // gx += g − g ⊙ y²
+        Span<T> t = Scratch(n.Shape.Length);
+        ReadOnlySpan<T> y = Val(i), g = Grad(i);
+        TensorPrimitives.Multiply(y, y, t);
+        TensorPrimitives.Multiply(t, g, t);
+        TensorPrimitives.Subtract(g, t, t);
+        TensorPrimitives.Add(Grad(n.A), t, Grad(n.A));
+    }
+
+    /// <summary>y = max(x, 0). ∂y/∂x = 1 where x &gt; 0, else 0.</summary>
+    public Var<T> Relu(Var<T> x)
+    {
+        int i = PushUnary(Op.Relu, x);
+        TensorPrimitives.Max(Val(_nodes[i].A), T.Zero, Val(i));
+        return Finish(i);
+    }
+
+    private void ReluBackward(int i, in Node<T> n)
+    {
+        ReadOnlySpan<T> y = Val(i), g = Grad(i);
+        Span<T> gx = Grad(n.A);
+        for (int k = 0; k < gx.Length; k++)
+            if (y[k] > T.Zero) gx[k] += g[k];
+    }
+
+    /// <summary>y = σ(x) = 1 / (1 + exp(−x)). ∂y/∂x = y (1 − y).</summary>
+    public Var<T> Sigmoid(Var<T> x)
+    {
+        int i = PushUnary(Op.Sigmoid, x);
+        TensorPrimitives.Sigmoid(Val(_nodes[i].A), Val(i));
+        return Finish(i);
+    }
+
+    private void SigmoidBackward(int i, in Node<T> n)
+    {
+        // gx += g ⊙ (y − y²)
+        Span<T> t = Scratch(n.Shape.Length);
+        ReadOnlySpan<T> y = Val(i);
+        TensorPrimitives.Multiply(y, y, t);
+        TensorPrimitives.Subtract(y, t, t);
+        AccumulateProduct(Grad(i), t, Grad(n.A));
+    }
+
+    /// <summary>
+    /// y = softplus(x) = log(1 + exp(x)), computed as max(x, 0) + log(1 + exp(−|x|)) so that it neither overflows
+    /// for large x nor loses precision for very negative x. ∂y/∂x = σ(x).
+    /// </summary>
+    public Var<T> Softplus(Var<T> x)
+    {
+        int i = PushUnary(Op.Softplus, x);
+        ReadOnlySpan<T> xv = Val(_nodes[i].A);
+        Span<T> y = Val(i), t = Scratch(xv.Length);
+        TensorPrimitives.Abs(xv, t);
+        TensorPrimitives.Negate(t, t);
+        TensorPrimitives.Exp(t, t);
+        TensorPrimitives.LogP1(t, t);
+        TensorPrimitives.Max(xv, T.Zero, y);
+        TensorPrimitives.Add(y, t, y);
+        return Finish(i);
+    }
+
+    private void SoftplusBackward(int i, in Node<T> n)
+    {
+        Span<T> t = Scratch(n.Shape.Length);
+        TensorPrimitives.Sigmoid(Val(n.A), t);
+        AccumulateProduct(Grad(i), t, Grad(n.A));
+    }
+
+    /// <summary>y = x². ∂y/∂x = 2x.</summary>
+    public Var<T> Square(Var<T> x)
+    {
+        int i = PushUnary(Op.Square, x);
+        ReadOnlySpan<T> xv = Val(_nodes[i].A);
+        TensorPrimitives.Multiply(xv, xv, Val(i));
+        return Finish(i);
+    }
+
+    private void SquareBackward(int i, in Node<T> n)
+    {
+        Span<T> t = Scratch(n.Shape.Length);
+        TensorPrimitives.Multiply(Val(n.A), T.CreateTruncating(2), t);
+        AccumulateProduct(Grad(i), t, Grad(n.A));
+    }
+
+    /// <summary>y = √x. ∂y/∂x = 1 / (2y).</summary>
+    public Var<T> Sqrt(Var<T> x)
+    {
+        int i = PushUnary(Op.Sqrt, x);
+        TensorPrimitives.Sqrt(Val(_nodes[i].A), Val(i));
+        return Finish(i);
+    }
+
+    private void SqrtBackward(int i, in Node<T> n)
+    {
+        Span<T> t = Scratch(n.Shape.Length);
+        TensorPrimitives.Divide(Grad(i), Val(i), t);
+        TensorPrimitives.MultiplyAdd(t, T.CreateTruncating(0.5), Grad(n.A), Grad(n.A));
+    }
+
+    /// <summary>
+    /// y = min(max(x, lo), hi). ∂y/∂x = 1 where lo ≤ x ≤ hi, else 0 (the boundary passes the gradient, as PyTorch's clamp does).
+    /// </summary>
+    public Var<T> Clamp(Var<T> x, T lo, T hi)
+    {
+        if (!(lo <= hi)) throw new ArgumentException($"Clamp: lower bound {lo} must not exceed upper bound {hi}.");
+        int i = PushUnary(Op.Clamp, x);
+        _nodes[i].S0 = lo;
+        _nodes[i].S1 = hi;
+        TensorPrimitives.Max(Val(_nodes[i].A), lo, Val(i));
+        TensorPrimitives.Min(Val(i), hi, Val(i));
+        return Finish(i);
+    }
+
+    private void ClampBackward(int i, in Node<T> n)
+    {
+        ReadOnlySpan<T> x = Val(n.A), g = Grad(i);
+        Span<T> gx = Grad(n.A);
+        for (int k = 0; k < gx.Length; k++)
+            if (x[k] >= n.S0 && x[k] <= n.S1) gx[k] += g[k];
+    }
+
+    /// <summary>y = min(a, b) elementwise for equal shapes. The gradient goes to the smaller input; a tie splits it evenly.</summary>
+    public Var<T> Minimum(Var<T> a, Var<T> b) => MinMax(Op.Minimum, a, b);
+
+    /// <summary>y = max(a, b) elementwise for equal shapes. The gradient goes to the larger input; a tie splits it evenly.</summary>
+    public Var<T> Maximum(Var<T> a, Var<T> b) => MinMax(Op.Maximum, a, b);
+
+    private Var<T> MinMax(Op op, Var<T> a, Var<T> b)
+    {
+        int ai = Id(a), bi = Id(b);
+        if (_nodes[ai].Shape != _nodes[bi].Shape) ThrowShape(op.ToString(), _nodes[ai].Shape, _nodes[bi].Shape, "must be equal");
+        int i = Push(op, _nodes[ai].Shape, _nodes[ai].NeedsGrad || _nodes[bi].NeedsGrad);
+        _nodes[i].A = ai;
+        _nodes[i].B = bi;
+        if (op == Op.Minimum) TensorPrimitives.Min(Val(ai), Val(bi), Val(i));
+        else TensorPrimitives.Max(Val(ai), Val(bi), Val(i));
+        return Finish(i);
+    }
+
+    private void MinMaxBackward(int i, in Node<T> n)
+    {
+        ReadOnlySpan<T> a = Val(n.A), b = Val(n.B), g = Grad(i);
+        bool ga = NeedsGrad(n.A), gb = NeedsGrad(n.B);
+        Span<T> gav = ga ? Grad(n.A) : default, gbv = gb ? Grad(n.B) : default;
+        T half = T.CreateTruncating(0.5);
+        bool min = n.Op == Op.Minimum;
+        for (int k = 0; k < g.Length; k++)
+        {
+            T wa = a[k] == b[k] ? half : (a[k] < b[k]) == min ? T.One : T.Zero;
+            if (ga) gav[k] += wa * g[k];
+            if (gb) gbv[k] += (T.One - wa) * g[k];
+        }
+    }
+
+    /// <summary>gx += g ⊙ d.</summary>
+    private static void AccumulateProduct(ReadOnlySpan<T> g, ReadOnlySpan<T> d, Span<T> gx) =>
+        TensorPrimitives.MultiplyAdd(g, d, gx, gx);
+}

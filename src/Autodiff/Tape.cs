@@ -1,0 +1,340 @@
+using System.Numerics;
+using System.Runtime.CompilerServices;
+
+namespace PurePg.Autodiff;
+
+/// <summary>
+/// A Wengert-list tape for reverse-mode differentiation over dense row-major tensors of rank ≤ 2.
+/// Each op appends a node and computes its value into an arena the tape owns; <see cref="Backward"/> walks the
+/// list in reverse and accumulates ∂loss/∂x for every recorded x. <see cref="Reset"/> empties the list and reuses
+/// the arena, so a training step in steady state allocates nothing on the managed heap.
+/// </summary>
+/// <remarks>
+/// A tape belongs to one thread. Several threads may each run their own tape over the same
+/// <see cref="ParameterSet{T}"/> at once: θ is only read, and each tape accumulates into its own gradient vector
+/// (<see cref="GradientOf"/>). Spans returned by <see cref="Value(Var{T})"/> and <see cref="Gradient(Var{T})"/>
+/// stay valid until the next recorded op or reset.
+/// </remarks>
+public sealed partial class Tape<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
+{
+    private const int Align = 16; // elements; keeps every buffer start on a 64-byte multiple for float
+
+    private Node<T>[] _nodes = new Node<T>[64];
+    private int _count;
+    private T[] _values = new T[1024];
+    private T[] _grads = new T[1024];
+    private int _used;
+    private int[] _ints = new int[256];
+    private int _intsUsed;
+    private T[] _scratch = new T[1024];
+    private T[] _scratch2 = new T[1024];
+    private readonly List<ParameterSet<T>> _sets = new();
+    private readonly List<T[]> _setGrads = new();
+    private int _generation;
+    private int _noGradDepth;
+
+    /// <summary>
+    /// When true, every op checks its output (and, during <see cref="Backward"/>, the gradients it produces) for NaN
+    /// or ±∞ and throws naming the op where a non-finite value first appears. Costs one pass per op; off by default.
+    /// </summary>
+    public bool CheckFinite { get; set; }
+
+    /// <summary>True inside a <see cref="NoGrad"/> scope: ops record values only, nothing is differentiable.</summary>
+    public bool IsNoGrad => _noGradDepth > 0;
+
+    /// <summary>Number of nodes recorded since the last reset.</summary>
+    public int NodeCount => _count;
+
+    /// <summary>
+    /// Forgets every recorded node and reuses the arena. Values recorded before are invalid afterwards: using one
+    /// throws. Parameter gradients (<see cref="GradientOf"/>) are kept; clear them with <see cref="ZeroGradients"/>.
+    /// </summary>
+    public void Reset()
+    {
+        _count = 0;
+        _used = 0;
+        _intsUsed = 0;
+        _generation++;
+    }
+
+    /// <summary>Enters no-grad mode (for acting): dispose the returned scope to leave it. Scopes nest.</summary>
+    public NoGradScope NoGrad()
+    {
+        _noGradDepth++;
+        return new NoGradScope(this);
+    }
+
+    /// <summary>Ends a <see cref="NoGrad"/> region when disposed.</summary>
+    public readonly struct NoGradScope : IDisposable
+    {
+        private readonly Tape<T> _tape;
+        internal NoGradScope(Tape<T> tape) => _tape = tape;
+        /// <summary>Leaves no-grad mode.</summary>
+        public void Dispose() => _tape._noGradDepth--;
+    }
+
+    // ---------------------------------------------------------------- leaves
+
+    /// <summary>Records a constant [rows, cols] copied from <paramref name="data"/> (row-major). No gradient flows into it.</summary>
+    public Var<T> Constant(ReadOnlySpan<T> data, int rows, int cols)
+    {
+        if (rows <= 0 || cols <= 0) throw new ArgumentOutOfRangeException(nameof(rows), $"Constant: shape [{rows}, {cols}] must be positive.");
+        if (data.Length != rows * cols)
+            throw new ArgumentException($"Constant: {data.Length} values do not fill shape [{rows}, {cols}] ({rows * cols} needed).", nameof(data));
+        int i = Push(Op.Constant, new Shape(rows, cols), needsGrad: false);
+        data.CopyTo(Val(i));
+        return Finish(i);
+    }
+
+    /// <summary>Records the scalar constant <paramref name="value"/> as a [1, 1] value.</summary>
+    public Var<T> Constant(T value)
+    {
+        int i = Push(Op.Constant, new Shape(1, 1), needsGrad: false);
+        Val(i)[0] = value;
+        return Finish(i);
+    }
+
+    /// <summary>
+    /// Records a view of one parameter block. Its value is θ itself (no copy); its gradient accumulates into this
+    /// tape's gradient vector for the set, <see cref="GradientOf"/>.
+    /// </summary>
+    public Var<T> Parameter(ParameterSet<T> set, ParameterView view)
+    {
+        ArgumentNullException.ThrowIfNull(set);
+        if (view.Offset < 0 || view.Offset + view.Length > set.Count)
+            throw new ArgumentException($"Parameter: view '{view.Name}' [{view.Offset}, {view.Offset + view.Length}) lies outside the set of {set.Count} parameters.", nameof(view));
+        int slot = SlotOf(set);
+        int i = Push(Op.Parameter, view.Shape, needsGrad: !IsNoGrad, allocate: false);
+        _nodes[i].Source = slot + 1;
+        _nodes[i].Offset = view.Offset;
+        return Finish(i);
+    }
+
+    /// <summary>stop-gradient(x): the same value (no copy), through which no gradient flows.</summary>
+    public Var<T> Detach(Var<T> x)
+    {
+        Node<T> src = NodeOf(x);
+        int i = Push(Op.Detach, src.Shape, needsGrad: false, allocate: false);
+        _nodes[i].Source = src.Source;
+        _nodes[i].Offset = src.Offset;
+        return Finish(i);
+    }
+
+    // ---------------------------------------------------------------- reading values and gradients
+
+    /// <summary>The value of <paramref name="x"/>, row-major.</summary>
+    public ReadOnlySpan<T> Value(Var<T> x) => Val(Id(x));
+
+    /// <summary>The single value of a [1, 1] result.</summary>
+    public T Scalar(Var<T> x)
+    {
+        int i = Id(x);
+        if (_nodes[i].Shape != new Shape(1, 1)) throw new InvalidOperationException($"Scalar: value has shape {_nodes[i].Shape}, not [1, 1].");
+        return Val(i)[0];
+    }
+
+    /// <summary>∂loss/∂x after <see cref="Backward"/>, row-major; for a parameter view, its slice of <see cref="GradientOf"/>.</summary>
+    public ReadOnlySpan<T> Gradient(Var<T> x)
+    {
+        int i = Id(x);
+        if (!_nodes[i].NeedsGrad) throw new InvalidOperationException($"Gradient: {_nodes[i].Op} node #{i} does not require a gradient (a constant, detached, or recorded in no-grad mode).");
+        return Grad(i);
+    }
+
+    /// <summary>
+    /// This tape's gradient vector for <paramref name="set"/>: ∂loss/∂θ in θ's flat layout, accumulated over every
+    /// <see cref="Backward"/> since the last <see cref="ZeroGradients"/>.
+    /// </summary>
+    public Span<T> GradientOf(ParameterSet<T> set) => _setGrads[SlotOf(set)];
+
+    /// <summary>Sets every parameter gradient this tape holds to zero.</summary>
+    public void ZeroGradients()
+    {
+        foreach (var g in _setGrads) Array.Clear(g);
+    }
+
+    // ---------------------------------------------------------------- backward
+
+    /// <summary>
+    /// Reverse pass: seeds ∂loss/∂loss = 1 and, walking the list backwards, accumulates each node's vector-Jacobian
+    /// product into its inputs' gradients. Intermediate gradients are recomputed from zero on each call;
+    /// parameter gradients accumulate (+=).
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The loss is not [1, 1], or does not depend on anything differentiable.</exception>
+    public void Backward(Var<T> loss)
+    {
+        int li = Id(loss);
+        ref Node<T> ln = ref _nodes[li];
+        if (ln.Shape != new Shape(1, 1))
+            throw new InvalidOperationException($"Backward needs a scalar loss of shape [1, 1]; got {ln.Shape} from op {ln.Op}. Reduce it first (Sum or Mean).");
+        if (!ln.NeedsGrad)
+            throw new InvalidOperationException($"Backward: the loss ({ln.Op} node #{li}) does not depend on any parameter (all inputs constant, detached, or recorded in no-grad mode).");
+        Array.Clear(_grads, 0, _used);
+        Grad(li)[0] = T.One;
+        for (int i = li; i >= 0; i--)
+        {
+            ref readonly Node<T> n = ref _nodes[i];
+            if (!n.NeedsGrad || n.Op is Op.Parameter or Op.Constant or Op.Detach) continue;
+            BackwardOf(i, in n);
+            if (CheckFinite) CheckInputGradients(i);
+        }
+    }
+
+    /// <summary>The walker's table: one line per primitive, each rule lives beside its forward in Ops/.</summary>
+    private void BackwardOf(int i, in Node<T> n)
+    {
+        switch (n.Op)
+        {
+            case Op.Add: case Op.Subtract: case Op.Multiply: case Op.Divide: BinaryBackward(i, in n); break;
+            case Op.Negate: NegateBackward(i, in n); break;
+            case Op.AddScalar: AddScalarBackward(i, in n); break;
+            case Op.Scale: ScaleBackward(i, in n); break;
+            case Op.Exp: ExpBackward(i, in n); break;
+            case Op.Log: LogBackward(i, in n); break;
+            case Op.Tanh: TanhBackward(i, in n); break;
+            case Op.Relu: ReluBackward(i, in n); break;
+            case Op.Sigmoid: SigmoidBackward(i, in n); break;
+            case Op.Softplus: SoftplusBackward(i, in n); break;
+            case Op.Square: SquareBackward(i, in n); break;
+            case Op.Sqrt: SqrtBackward(i, in n); break;
+            case Op.Clamp: ClampBackward(i, in n); break;
+            case Op.Minimum: case Op.Maximum: MinMaxBackward(i, in n); break;
+            case Op.Sum: case Op.Mean: SumBackward(i, in n); break;
+            case Op.SumRows: case Op.MeanRows: SumRowsBackward(i, in n); break;
+            case Op.LogSumExp: LogSumExpBackward(i, in n); break;
+            case Op.LogSoftmax: LogSoftmaxBackward(i, in n); break;
+            case Op.Gather: GatherBackward(i, in n); break;
+            case Op.LogSoftmaxGather: LogSoftmaxGatherBackward(i, in n); break;
+            case Op.MatMul: MatMulBackward(i, in n); break;
+            case Op.Linear: LinearBackward(i, in n); break;
+            default: throw new InvalidOperationException($"No backward rule for op {n.Op}.");
+        }
+    }
+
+    // ---------------------------------------------------------------- internals shared by the ops
+
+    internal int Id(Var<T> x)
+    {
+        if (x.Tape is null) throw new InvalidOperationException("This Var was never recorded on a tape (default value).");
+        if (!ReferenceEquals(x.Tape, this)) throw new InvalidOperationException($"Var#{x.Index} belongs to another tape.");
+        if (x.Generation != _generation)
+            throw new InvalidOperationException($"Var#{x.Index} was recorded before this tape was reset (Reset); its value is gone. Record it again after the reset.");
+        return x.Index;
+    }
+
+    internal Shape ShapeOf(Var<T> x) => _nodes[Id(x)].Shape;
+
+    internal ref readonly Node<T> NodeOf(Var<T> x) => ref _nodes[Id(x)];
+
+    internal ref Node<T> NodeAt(int i) => ref _nodes[i];
+
+    internal bool NeedsGrad(int i) => i >= 0 && _nodes[i].NeedsGrad;
+
+    internal Span<T> Val(int i)
+    {
+        ref readonly Node<T> n = ref _nodes[i];
+        T[] buffer = n.Source == 0 ? _values : _sets[n.Source - 1].Array_;
+        return buffer.AsSpan(n.Offset, n.Shape.Length);
+    }
+
+    internal Span<T> Grad(int i)
+    {
+        ref readonly Node<T> n = ref _nodes[i];
+        T[] buffer = n.Source == 0 ? _grads : _setGrads[n.Source - 1];
+        return buffer.AsSpan(n.Offset, n.Shape.Length);
+    }
+
+    /// <summary>Appends a node with a fresh arena region for its value and returns its index.</summary>
+    internal int Push(Op op, Shape shape, bool needsGrad, bool allocate = true)
+    {
+        if (_count == _nodes.Length) Array.Resize(ref _nodes, _nodes.Length * 2);
+        int i = _count++;
+        ref Node<T> n = ref _nodes[i];
+        n = default;
+        n.Op = op;
+        n.Shape = shape;
+        n.NeedsGrad = needsGrad && !IsNoGrad;
+        n.A = n.B = n.C = -1;
+        n.Saved = -1;
+        if (allocate) n.Offset = Allocate(shape.Length);
+        return i;
+    }
+
+    /// <summary>Reserves <paramref name="length"/> elements of the value arena (and the matching gradient region).</summary>
+    internal int Allocate(int length)
+    {
+        int offset = _used;
+        int end = offset + (length + Align - 1) / Align * Align;
+        if (end > _values.Length)
+        {
+            int size = Math.Max(end, _values.Length * 2);
+            Array.Resize(ref _values, size);
+            _grads = new T[size];
+        }
+        _used = end;
+        return offset;
+    }
+
+    /// <summary>Reserves <paramref name="length"/> ints (e.g. gather indices) and returns their offset.</summary>
+    internal int AllocateInts(int length)
+    {
+        int offset = _intsUsed;
+        if (offset + length > _ints.Length) Array.Resize(ref _ints, Math.Max(offset + length, _ints.Length * 2));
+        _intsUsed += length;
+        return offset;
+    }
+
+    internal Span<int> Ints(int offset, int length) => _ints.AsSpan(offset, length);
+
+    internal Span<T> Arena(int offset, int length) => _values.AsSpan(offset, length);
+
+    /// <summary>Two scratch buffers the backward rules use for temporaries; valid until the next call.</summary>
+    internal Span<T> Scratch(int length, int which = 0)
+    {
+        ref T[] s = ref which == 0 ? ref _scratch : ref _scratch2;
+        if (s.Length < length) s = new T[Math.Max(length, s.Length * 2)];
+        return s.AsSpan(0, length);
+    }
+
+    internal Var<T> Finish(int i)
+    {
+        if (CheckFinite && _nodes[i].Op != Op.Parameter) CheckFiniteValues(Val(i), $"op {_nodes[i].Op} (node #{i}, shape {_nodes[i].Shape}) produced");
+        return new Var<T>(this, i, _generation);
+    }
+
+    private int SlotOf(ParameterSet<T> set)
+    {
+        for (int s = 0; s < _sets.Count; s++)
+            if (ReferenceEquals(_sets[s], set)) return s;
+        set.Freeze();
+        _sets.Add(set);
+        _setGrads.Add(new T[set.Count]);
+        return _sets.Count - 1;
+    }
+
+    private void CheckInputGradients(int i)
+    {
+        ref readonly Node<T> n = ref _nodes[i];
+        foreach (int input in (ReadOnlySpan<int>)[n.A, n.B, n.C])
+            if (NeedsGrad(input)) CheckFiniteValues(Grad(input), $"the backward of op {n.Op} (node #{i}) produced a gradient with");
+    }
+
+    private static void CheckFiniteValues(ReadOnlySpan<T> values, string what)
+    {
+        for (int k = 0; k < values.Length; k++)
+            if (!T.IsFinite(values[k]))
+                throw new ArithmeticException($"Non-finite value: {what} {values[k]} at element {k}.");
+    }
+
+    internal static void ThrowShape(string op, Shape a, Shape b, string rule) =>
+        throw new ArgumentException($"{op}: shapes {a} and {b} {rule}.");
+
+    /// <summary>Appends a node of <paramref name="x"/>'s shape with input A = x.</summary>
+    internal int PushUnary(Op op, Var<T> x)
+    {
+        int xi = Id(x);
+        int i = Push(op, _nodes[xi].Shape, _nodes[xi].NeedsGrad);
+        _nodes[i].A = xi;
+        return i;
+    }
+}
