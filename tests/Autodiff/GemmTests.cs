@@ -1,0 +1,106 @@
+using PurePg.Autodiff.Kernels;
+
+namespace PurePg.Autodiff.Tests;
+
+/// <summary>Our GEMM against a naive triple loop in double precision: every path, every micro-kernel this machine has, every orientation.</summary>
+public class GemmTests
+{
+    private static readonly GemmPath[] Paths = [GemmPath.Auto, GemmPath.Packed, GemmPath.SmallK, GemmPath.SmallM, GemmPath.Dots, GemmPath.TransposedSmallM];
+
+    /// <summary>
+    /// Every micro-kernel, whatever this machine accelerates: where Vector512 (or Vector256) is not accelerated,
+    /// .NET emulates it in software — slowly, but with the same results — so each kernel's logic is proven here.
+    /// </summary>
+    private static readonly GemmIsa[] Isas = [GemmIsa.Scalar, GemmIsa.Vector256, GemmIsa.Vector512];
+
+    /// <summary>
+    /// Checks C = op(A)·op(B) (+ C0) against the exact product within the standard rounding bound of a length-k dot
+    /// product, |ĉ − c| ≤ 2·k·u·Σ_p |a_ip||b_pj| (u the unit roundoff of T), plus the rounding of the accumulate.
+    /// A missing or misplaced term is off by about |a_ip b_pj|, far outside that bound.
+    /// </summary>
+    private static void CheckOne<T>(int m, int n, int k, bool ta, bool tb, bool accumulate, GemmPath path, GemmIsa isa, ulong seed)
+        where T : unmanaged, System.Numerics.IBinaryFloatingPointIeee754<T>
+    {
+        var rng = new Rng(seed);
+        double[] a = Generators.Uniform(rng, m * k, -1, 1), b = Generators.Uniform(rng, k * n, -1, 1), c0 = Generators.Uniform(rng, m * n, -1, 1);
+        T[] at = a.Select(T.CreateTruncating).ToArray(), bt = b.Select(T.CreateTruncating).ToArray(), ct = c0.Select(T.CreateTruncating).ToArray();
+        Gemm.PathOverride = path;
+        Gemm.IsaOverride = isa;
+        try { Gemm.Multiply<T>(at, ta, bt, tb, ct, m, n, k, accumulate); }
+        finally { Gemm.PathOverride = GemmPath.Auto; Gemm.IsaOverride = null; }
+
+        double u = typeof(T) == typeof(float) ? Math.Pow(2, -24) : Math.Pow(2, -53); // unit roundoff
+        for (int i = 0; i < m; i++)
+        for (int j = 0; j < n; j++)
+        {
+            double exact = accumulate ? double.CreateTruncating(T.CreateTruncating(c0[i * n + j])) : 0, magnitude = Math.Abs(exact);
+            for (int p = 0; p < k; p++)
+            {
+                double ap = double.CreateTruncating(at[ta ? p * m + i : i * k + p]), bp = double.CreateTruncating(bt[tb ? j * k + p : p * n + j]);
+                exact += ap * bp;
+                magnitude += Math.Abs(ap * bp);
+            }
+            double got = double.CreateTruncating(ct[i * n + j]);
+            double bound = 2 * (k + 1) * u * magnitude + 1e-300;
+            if (!(Math.Abs(got - exact) <= bound))
+                Assert.Fail($"Gemm<{typeof(T).Name}> {path}/{isa} M={m} N={n} K={k} transA={ta} transB={tb} accumulate={accumulate}: C[{i},{j}] = {got}, exact {exact}, error {Math.Abs(got - exact):E3} > bound {bound:E3}");
+        }
+    }
+
+    private static void CheckAll<T>(int m, int n, int k, ulong seed) where T : unmanaged, System.Numerics.IBinaryFloatingPointIeee754<T>
+    {
+        foreach (bool ta in (bool[])[false, true])
+        foreach (bool tb in (bool[])[false, true])
+        foreach (GemmPath path in Paths)
+        foreach (GemmIsa isa in path == GemmPath.Packed ? Isas : [Gemm.BestIsa])
+            CheckOne<T>(m, n, k, ta, tb, accumulate: (seed & 1) == 1, path, isa, seed);
+    }
+
+    private static readonly Arbitrary<(int M, int N, int K, ulong Seed)> Shapes =
+        (from m in Generators.Size from n in Generators.Size from k in Generators.Size from s in Gen.Choose(0, int.MaxValue)
+         select (m, n, k, (ulong)s)).ToArbitrary();
+
+    [Fact] public void FloatEveryPathAndOrientation() => Generators.ForAll(Shapes, s => CheckAll<float>(s.M, s.N, s.K, s.Seed), maxTest: 60);
+
+    [Fact] public void DoubleEveryPathAndOrientation() => Generators.ForAll(Shapes, s => CheckAll<double>(s.M, s.N, s.K, s.Seed), maxTest: 60);
+
+    /// <summary>Shapes that cross the cache blocks (KC = 256, MC = 120, NC = 3072) and the MLP shapes of the benchmarks.</summary>
+    [Theory]
+    [InlineData(250, 70, 300)]
+    [InlineData(121, 33, 257)]
+    [InlineData(7, 3100, 12)]
+    [InlineData(2048, 64, 4)]
+    [InlineData(2048, 2, 64)]
+    [InlineData(64, 4, 2048)]
+    [InlineData(2, 64, 2048)]
+    [InlineData(1, 64, 64)]
+    [InlineData(64, 64, 1)]
+    public void BlockBoundariesAndMlpShapes(int m, int n, int k)
+    {
+        foreach (bool ta in (bool[])[false, true])
+        foreach (bool tb in (bool[])[false, true])
+        {
+            CheckOne<float>(m, n, k, ta, tb, accumulate: false, GemmPath.Auto, Gemm.BestIsa, 1);
+            CheckOne<double>(m, n, k, ta, tb, accumulate: true, GemmPath.Auto, Gemm.BestIsa, 2);
+            if (m * n * k < 3_000_000) CheckOne<float>(m, n, k, ta, tb, accumulate: true, GemmPath.Packed, Gemm.BestIsa, 3);
+        }
+    }
+
+    [Fact]
+    public void ZeroInnerDimensionClearsOrKeeps()
+    {
+        float[] c = [1, 2, 3, 4];
+        Gemm.Multiply<float>([], false, [], false, c, 2, 2, 0, accumulate: true);
+        Assert.Equal([1f, 2, 3, 4], c);
+        Gemm.Multiply<float>([], false, [], false, c, 2, 2, 0, accumulate: false);
+        Assert.Equal([0f, 0, 0, 0], c);
+    }
+
+    [Fact]
+    public void ShortSpanNamesTheOperandAndShape()
+    {
+        var e = Assert.Throws<ArgumentException>(() => Gemm.Multiply<float>(new float[5], false, new float[6], false, new float[6], 2, 2, 3, false));
+        Assert.Contains("A holds 5 values", e.Message);
+        Assert.Contains("[2, 3]", e.Message);
+    }
+}
