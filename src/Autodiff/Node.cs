@@ -26,7 +26,9 @@ internal struct Node<T>
     public Shape Shape;
     public int Source;
     public int Offset;
-    /// <summary>Offset of data an op saves for its backward (arena values or, for index ops, the int arena); −1 for none.</summary>
+    /// <summary>Offset in the int arena of indices an op saves for its backward (Gather); −1 for none.</summary>
     public int Saved;
+    /// <summary>Offset in the value arena of values an op saves for its backward (row max and log-normalizer); −1 for none.</summary>
+    public int SavedValues;
     public T S0, S1;
 }

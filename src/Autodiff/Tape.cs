@@ -255,12 +255,15 @@ public sealed partial class Tape<T> where T : unmanaged, IBinaryFloatingPointIee
         n.Shape = shape;
         n.NeedsGrad = needsGrad && !IsNoGrad;
         n.A = n.B = n.C = -1;
-        n.Saved = -1;
+        n.Saved = n.SavedValues = -1;
         if (allocate) n.Offset = Allocate(shape.Length);
         return i;
     }
 
-    /// <summary>Reserves <paramref name="length"/> elements of the value arena (and the matching gradient region).</summary>
+    /// <summary>
+    /// Reserves <paramref name="length"/> elements of the value arena (and the matching gradient region). Growing the
+    /// arena moves it, so an op must make all its allocations before it takes any span of values.
+    /// </summary>
     internal int Allocate(int length)
     {
         int offset = _used;

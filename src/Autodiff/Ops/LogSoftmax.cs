@@ -2,14 +2,16 @@ using System.Numerics.Tensors;
 
 namespace PurePg.Autodiff;
 
-// Row-wise log-sum-exp and log-softmax, stable for logits of any magnitude (the row maximum is subtracted
-// before exponentiating), the gather of one column per row, and the fused log-softmax + gather that gives the
-// taken action's log-probability log π(a_i|s_i) = x_{i,a_i} − LSE(x_i).
+// Row-wise log-sum-exp and log-softmax, stable for logits of any magnitude, the gather of one column per row, and
+// the fused log-softmax + gather that gives the taken action's log-probability log π(a_i|s_i) = x_{i,a_i} − LSE(x_i).
+// Each row keeps m_i = max_j x_ij and log Z_i = log Σ_j exp(x_ij − m_i) apart: x − m is exact in floating point,
+// so log-softmax = (x − m) − log Z and softmax = exp((x − m) − log Z) keep full precision even at |x| ~ 1e3,
+// where the rounded sum m + log Z alone would already be off by an ulp of 1e3.
 public sealed partial class Tape<T>
 {
     /// <summary>
     /// y_i = LSE(x_i) = m_i + log Σ_j exp(x_ij − m_i) with m_i = max_j x_ij, shape [rows, 1].
-    /// ∂y_i/∂x_ij = softmax(x_i)_j = exp(x_ij − y_i).
+    /// ∂y_i/∂x_ij = softmax(x_i)_j.
     /// </summary>
     public Var<T> LogSumExp(Var<T> x)
     {
@@ -17,54 +19,46 @@ public sealed partial class Tape<T>
         Shape sx = _nodes[xi].Shape;
         int i = Push(Op.LogSumExp, new Shape(sx.Rows, 1), _nodes[xi].NeedsGrad);
         _nodes[i].A = xi;
-        RowLogSumExp(Val(xi), sx, Val(i), Scratch(sx.Cols));
+        int saved = SaveRowNormalizers(i, xi);
+        TensorPrimitives.Add(Arena(saved, sx.Rows), Arena(saved + sx.Rows, sx.Rows), Val(i));
         return Finish(i);
     }
 
-    private void LogSumExpBackward(int i, in Node<T> n)
-    {
-        Shape sx = _nodes[n.A].Shape;
-        ReadOnlySpan<T> x = Val(n.A), y = Val(i), g = Grad(i);
-        Span<T> gx = Grad(n.A), p = Scratch(sx.Cols);
-        for (int r = 0; r < sx.Rows; r++)
-        {
-            TensorPrimitives.Subtract(x.Slice(r * sx.Cols, sx.Cols), y[r], p);
-            TensorPrimitives.Exp(p, p);
-            Span<T> gr = gx.Slice(r * sx.Cols, sx.Cols);
-            TensorPrimitives.MultiplyAdd(p, g[r], gr, gr);
-        }
-    }
+    private void LogSumExpBackward(int i, in Node<T> n) => AccumulateSoftmaxTimes(n.A, n.SavedValues, Grad(i), negate: false);
 
     /// <summary>
-    /// y_ij = x_ij − LSE(x_i): row-wise log-softmax, finite for logits of any finite magnitude.
+    /// y_ij = x_ij − LSE(x_i) = (x_ij − m_i) − log Z_i: row-wise log-softmax, finite for logits of any finite magnitude.
     /// ∂: gx_i += g_i − softmax(x_i) · Σ_j g_ij.
     /// </summary>
     public Var<T> LogSoftmax(Var<T> x)
     {
         int i = PushUnary(Op.LogSoftmax, x);
         Shape sx = _nodes[i].Shape;
+        int saved = SaveRowNormalizers(i, _nodes[i].A);
         ReadOnlySpan<T> xv = Val(_nodes[i].A);
-        Span<T> y = Val(i), lse = Scratch(sx.Rows, 1);
-        RowLogSumExp(xv, sx, lse, Scratch(sx.Cols));
+        Span<T> y = Val(i);
+        ReadOnlySpan<T> max = Arena(saved, sx.Rows), logZ = Arena(saved + sx.Rows, sx.Rows);
         for (int r = 0; r < sx.Rows; r++)
-            TensorPrimitives.Subtract(xv.Slice(r * sx.Cols, sx.Cols), lse[r], y.Slice(r * sx.Cols, sx.Cols));
+        {
+            Span<T> yr = y.Slice(r * sx.Cols, sx.Cols);
+            TensorPrimitives.Subtract(xv.Slice(r * sx.Cols, sx.Cols), max[r], yr);
+            TensorPrimitives.Subtract(yr, logZ[r], yr);
+        }
         return Finish(i);
     }
 
     private void LogSoftmaxBackward(int i, in Node<T> n)
     {
         Shape s = n.Shape;
-        ReadOnlySpan<T> y = Val(i), g = Grad(i);
-        Span<T> gx = Grad(n.A), p = Scratch(s.Cols);
+        ReadOnlySpan<T> g = Grad(i);
+        Span<T> gx = Grad(n.A), rowTotals = Scratch(s.Rows, 1);
         for (int r = 0; r < s.Rows; r++)
         {
             ReadOnlySpan<T> gr = g.Slice(r * s.Cols, s.Cols);
-            Span<T> gxr = gx.Slice(r * s.Cols, s.Cols);
-            T total = TensorPrimitives.Sum(gr);
-            TensorPrimitives.Exp(y.Slice(r * s.Cols, s.Cols), p);
-            TensorPrimitives.Add(gxr, gr, gxr);
-            TensorPrimitives.MultiplyAdd(p, -total, gxr, gxr);
+            rowTotals[r] = TensorPrimitives.Sum(gr);
+            TensorPrimitives.Add(gx.Slice(r * s.Cols, s.Cols), gr, gx.Slice(r * s.Cols, s.Cols));
         }
+        AccumulateSoftmaxTimes(n.A, n.SavedValues, rowTotals, negate: true);
     }
 
     /// <summary>y_i = x_{i, index_i}: one column per row, shape [rows, 1]. ∂y_i/∂x_ij = 1[j = index_i].</summary>
@@ -93,7 +87,7 @@ public sealed partial class Tape<T>
     }
 
     /// <summary>
-    /// Fused log-softmax + gather: y_i = log softmax(x_i)_{a_i} = x_{i,a_i} − LSE(x_i), shape [rows, 1] — the
+    /// Fused log-softmax + gather: y_i = log softmax(x_i)_{a_i} = (x_{i,a_i} − m_i) − log Z_i, shape [rows, 1] — the
     /// log-probability log π(a_i|s_i) of the taken actions under a categorical policy with logits x.
     /// ∂y_i/∂x_ij = 1[j = a_i] − softmax(x_i)_j. Equal to <c>Gather(LogSoftmax(x), a)</c> in one pass, without the
     /// [rows, cols] intermediate.
@@ -106,10 +100,11 @@ public sealed partial class Tape<T>
         int i = Push(Op.LogSoftmaxGather, new Shape(sx.Rows, 1), _nodes[xi].NeedsGrad);
         _nodes[i].A = xi;
         _nodes[i].Saved = saved;
+        int savedValues = SaveRowNormalizers(i, xi);
         ReadOnlySpan<T> xv = Val(xi);
         Span<T> y = Val(i);
-        RowLogSumExp(xv, sx, y, Scratch(sx.Cols));
-        for (int r = 0; r < sx.Rows; r++) y[r] = xv[r * sx.Cols + actions[r]] - y[r];
+        ReadOnlySpan<T> max = Arena(savedValues, sx.Rows), logZ = Arena(savedValues + sx.Rows, sx.Rows);
+        for (int r = 0; r < sx.Rows; r++) y[r] = xv[r * sx.Cols + actions[r]] - max[r] - logZ[r];
         return Finish(i);
     }
 
@@ -117,18 +112,10 @@ public sealed partial class Tape<T>
     {
         Shape sx = _nodes[n.A].Shape;
         ReadOnlySpan<int> index = Ints(n.Saved, sx.Rows);
-        ReadOnlySpan<T> x = Val(n.A), y = Val(i), g = Grad(i);
-        Span<T> gx = Grad(n.A), p = Scratch(sx.Cols);
-        for (int r = 0; r < sx.Rows; r++)
-        {
-            // LSE_r = x_{r,a} − y_r, so softmax_rj = exp(x_rj − x_{r,a} + y_r).
-            T lse = x[r * sx.Cols + index[r]] - y[r];
-            TensorPrimitives.Subtract(x.Slice(r * sx.Cols, sx.Cols), lse, p);
-            TensorPrimitives.Exp(p, p);
-            Span<T> gr = gx.Slice(r * sx.Cols, sx.Cols);
-            TensorPrimitives.MultiplyAdd(p, -g[r], gr, gr);
-            gr[index[r]] += g[r];
-        }
+        ReadOnlySpan<T> g = Grad(i);
+        Span<T> gx = Grad(n.A);
+        AccumulateSoftmaxTimes(n.A, n.SavedValues, g, negate: true);
+        for (int r = 0; r < sx.Rows; r++) gx[r * sx.Cols + index[r]] += g[r];
     }
 
     private int SaveIndices(string op, Shape sx, ReadOnlySpan<int> index)
@@ -143,21 +130,48 @@ public sealed partial class Tape<T>
         return saved;
     }
 
-    /// <summary>lse_i = m_i + log Σ_j exp(x_ij − m_i), m_i = max_j x_ij; <paramref name="tmp"/> holds one row.</summary>
-    internal static void RowLogSumExp(ReadOnlySpan<T> x, Shape s, Span<T> lse, Span<T> tmp)
+    /// <summary>
+    /// Computes and saves on node <paramref name="i"/> each row's m_r = max_j x_rj and log Z_r = log Σ_j exp(x_rj − m_r);
+    /// returns the arena offset of [m_0 … m_{rows−1}, log Z_0 … log Z_{rows−1}]. It allocates, so call it before
+    /// taking any span of the arena.
+    /// </summary>
+    private int SaveRowNormalizers(int i, int xi)
     {
-        for (int r = 0; r < s.Rows; r++)
+        Shape sx = _nodes[xi].Shape;
+        int saved = Allocate(2 * sx.Rows);
+        _nodes[i].SavedValues = saved;
+        Span<T> max = Arena(saved, sx.Rows), logZ = Arena(saved + sx.Rows, sx.Rows), tmp = Scratch(sx.Cols);
+        ReadOnlySpan<T> x = Val(xi);
+        for (int r = 0; r < sx.Rows; r++)
         {
-            ReadOnlySpan<T> row = x.Slice(r * s.Cols, s.Cols);
+            ReadOnlySpan<T> row = x.Slice(r * sx.Cols, sx.Cols);
             T m = TensorPrimitives.Max(row);
+            max[r] = m;
             if (!T.IsFinite(m))
             {
-                lse[r] = m; // +∞ stays +∞, NaN stays NaN; CheckFinite reports where it entered
+                logZ[r] = T.Zero; // +∞ stays +∞, NaN stays NaN; CheckFinite reports where it entered
                 continue;
             }
             TensorPrimitives.Subtract(row, m, tmp);
             TensorPrimitives.Exp(tmp, tmp);
-            lse[r] = m + T.Log(TensorPrimitives.Sum(tmp));
+            logZ[r] = T.Log(TensorPrimitives.Sum(tmp));
+        }
+        return saved;
+    }
+
+    /// <summary>gx_r ±= c_r · softmax(x_r), with softmax_rj = exp((x_rj − m_r) − log Z_r) from the saved normalizers.</summary>
+    private void AccumulateSoftmaxTimes(int xi, int saved, ReadOnlySpan<T> c, bool negate)
+    {
+        Shape sx = _nodes[xi].Shape;
+        ReadOnlySpan<T> x = Val(xi), max = Arena(saved, sx.Rows), logZ = Arena(saved + sx.Rows, sx.Rows);
+        Span<T> gx = Grad(xi), p = Scratch(sx.Cols);
+        for (int r = 0; r < sx.Rows; r++)
+        {
+            TensorPrimitives.Subtract(x.Slice(r * sx.Cols, sx.Cols), max[r], p);
+            TensorPrimitives.Subtract(p, logZ[r], p);
+            TensorPrimitives.Exp(p, p);
+            Span<T> gr = gx.Slice(r * sx.Cols, sx.Cols);
+            TensorPrimitives.MultiplyAdd(p, negate ? -c[r] : c[r], gr, gr);
         }
     }
 }

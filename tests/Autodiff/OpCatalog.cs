@@ -1,0 +1,73 @@
+using System.Numerics;
+
+namespace PurePg.Autodiff.Tests;
+
+/// <summary>Every op by name, generic over the element type, with an input domain where it is smooth — for tests that run each op in float and double.</summary>
+public static class OpCatalog
+{
+    public sealed record Entry(string Name, int Arity, Func<Rng, int, double[]> Values, bool Broadcasts = false);
+
+    private static double[] Any(Rng r, int n) => Generators.Uniform(r, n, -2, 2);
+    private static double[] Positive(Rng r, int n) => Generators.Uniform(r, n, 0.5, 3);
+    private static double[] NonZero(Rng r, int n) => Generators.AwayFromZero(r, n, 0.05, 2);
+
+    public static readonly Entry[] All =
+    [
+        new("Add", 2, Any, true), new("Subtract", 2, Any, true), new("Multiply", 2, Any, true), new("Divide", 2, NonZero, true),
+        new("Negate", 1, Any), new("AddScalar", 1, Any), new("Scale", 1, Any),
+        new("Exp", 1, Any), new("Log", 1, Positive), new("Tanh", 1, Any), new("Relu", 1, NonZero), new("Sigmoid", 1, Any),
+        new("Softplus", 1, Any), new("Square", 1, Any), new("Sqrt", 1, Positive), new("Clamp", 1, Any),
+        new("Minimum", 2, Any), new("Maximum", 2, Any),
+        new("Sum", 1, Any), new("Mean", 1, Any), new("SumRows", 1, Any), new("MeanRows", 1, Any),
+        new("LogSumExp", 1, Any), new("LogSoftmax", 1, Any), new("Gather", 1, Any), new("LogSoftmaxGather", 1, Any),
+        new("MatMulNN", 2, Any), new("MatMulNT", 2, Any), new("MatMulTN", 2, Any), new("MatMulTT", 2, Any),
+        new("Linear", 3, Any),
+    ];
+
+    /// <summary>Input shapes for op <paramref name="name"/> given a case's [rows, cols] and an inner size k.</summary>
+    public static Shape[] Shapes(string name, Shape s, int k) => name switch
+    {
+        "MatMulNN" => [new(s.Rows, k), new(k, s.Cols)],
+        "MatMulNT" => [new(s.Rows, k), new(s.Cols, k)],
+        "MatMulTN" => [new(k, s.Rows), new(k, s.Cols)],
+        "MatMulTT" => [new(k, s.Rows), new(s.Cols, k)],
+        "Linear" => [new(s.Rows, k), new(s.Cols, k), new(1, s.Cols)],
+        "Add" or "Subtract" or "Multiply" or "Divide" => [s, new(1, s.Cols)],
+        _ => Enumerable.Repeat(s, 3).ToArray(),
+    };
+
+    public static Var<T> Apply<T>(string name, Tape<T> t, Var<T>[] x, int[] index) where T : unmanaged, IBinaryFloatingPointIeee754<T> => name switch
+    {
+        "Add" => x[0] + x[1], "Subtract" => x[0] - x[1], "Multiply" => x[0] * x[1], "Divide" => x[0] / x[1],
+        "Negate" => -x[0], "AddScalar" => x[0] + T.CreateTruncating(0.75), "Scale" => x[0] * T.CreateTruncating(-1.5),
+        "Exp" => t.Exp(x[0]), "Log" => t.Log(x[0]), "Tanh" => t.Tanh(x[0]), "Relu" => t.Relu(x[0]), "Sigmoid" => t.Sigmoid(x[0]),
+        "Softplus" => t.Softplus(x[0]), "Square" => t.Square(x[0]), "Sqrt" => t.Sqrt(x[0]),
+        "Clamp" => t.Clamp(x[0], T.CreateTruncating(-0.5), T.CreateTruncating(0.5)),
+        "Minimum" => t.Minimum(x[0], x[1]), "Maximum" => t.Maximum(x[0], x[1]),
+        "Sum" => t.Sum(x[0]), "Mean" => t.Mean(x[0]), "SumRows" => t.SumRows(x[0]), "MeanRows" => t.MeanRows(x[0]),
+        "LogSumExp" => t.LogSumExp(x[0]), "LogSoftmax" => t.LogSoftmax(x[0]),
+        "Gather" => t.Gather(x[0], index), "LogSoftmaxGather" => t.LogSoftmaxGather(x[0], index),
+        "MatMulNN" => t.MatMul(x[0], x[1]), "MatMulNT" => t.MatMul(x[0], x[1], transB: true),
+        "MatMulTN" => t.MatMul(x[0], x[1], transA: true), "MatMulTT" => t.MatMul(x[0], x[1], true, true),
+        "Linear" => t.Linear(x[0], x[1], x[2]),
+        _ => throw new ArgumentException(name),
+    };
+
+    /// <summary>Runs op on a fresh tape in T: the output, and ∂⟨c, y⟩/∂x_k for each input, all as double.</summary>
+    public static (double[] Output, double[][] Gradients) Run<T>(string name, Shape[] shapes, double[][] inputs, int[] index, Func<int, double[]> weights)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        var tape = new Tape<T>();
+        var theta = new ParameterSet<T>();
+        var views = shapes.Select((s, k) => theta.Add($"x{k}", s.Rows, s.Cols)).ToArray();
+        for (int k = 0; k < views.Length; k++)
+            for (int e = 0; e < inputs[k].Length; e++) theta.Slice(views[k])[e] = T.CreateTruncating(inputs[k][e]);
+        var xs = views.Select(v => tape.Parameter(theta, v)).ToArray();
+        Var<T> y = Apply(name, tape, xs, index);
+        double[] c = weights(y.Shape.Length);
+        tape.Backward(tape.Sum(y * tape.Constant(c.Select(T.CreateTruncating).ToArray(), y.Rows, y.Cols)));
+        double[] output = tape.Value(y).ToArray().Select(double.CreateTruncating).ToArray();
+        double[][] grads = xs.Select(v => tape.Gradient(v).ToArray().Select(double.CreateTruncating).ToArray()).ToArray();
+        return (output, grads);
+    }
+}

@@ -1,0 +1,147 @@
+namespace PurePg.Autodiff.Tests;
+
+/// <summary>Float against double for every op; fused ops against their compositions; extreme logits.</summary>
+public class PrecisionTests
+{
+    private static double MaxAbs(double[] v) => v.Length == 0 ? 0 : v.Max(Math.Abs);
+
+    /// <summary>‖f − d‖∞ ≤ tol · ‖d‖∞ (norm-wise relative error, so a tiny element after cancellation does not count alone).</summary>
+    private static void AssertClose(double[] expected, double[] actual, double tol, string what)
+    {
+        Assert.Equal(expected.Length, actual.Length);
+        double scale = Math.Max(MaxAbs(expected), 1e-30), worst = 0;
+        for (int i = 0; i < expected.Length; i++) worst = Math.Max(worst, Math.Abs(expected[i] - actual[i]));
+        Assert.True(worst <= tol * scale, $"{what}: max error {worst:E3} exceeds {tol:E1} × {scale:E3}");
+    }
+
+    [Fact]
+    public void FloatMatchesDoubleForEveryOp() => Generators.ForAll(
+        (from c in Generators.Cases.Generator from k in Generators.Size select (c, k)).ToArbitrary(), ck =>
+        {
+            var (c, k) = ck;
+            foreach (OpCatalog.Entry op in OpCatalog.All)
+            {
+                var rng = new Rng(c.Seed);
+                Shape[] shapes = OpCatalog.Shapes(op.Name, c.Shape, k)[..op.Arity];
+                double[][] inputs = shapes.Select(s => op.Values(rng, s.Length)).ToArray();
+                // values exactly representable in float, so both runs see the same inputs
+                foreach (double[] v in inputs) for (int e = 0; e < v.Length; e++) v[e] = (float)v[e];
+                if (op.Name is "Minimum" or "Maximum")
+                    for (int e = 0; e < inputs[1].Length; e++) inputs[1][e] = (float)(inputs[0][e] + Generators.AwayFromZero(rng, 1, 0.01, 1)[0]);
+                int[] index = Enumerable.Range(0, c.Rows).Select(_ => rng.NextInt(c.Cols)).ToArray();
+                var weightRng = new Rng(c.Seed + 1);
+                Func<int, double[]> weights = n => Generators.Uniform(new Rng(c.Seed + 1), n, -1, 1).Select(w => (double)(float)w).ToArray();
+                var (yd, gd) = OpCatalog.Run<double>(op.Name, shapes, inputs, index, weights);
+                var (yf, gf) = OpCatalog.Run<float>(op.Name, shapes, inputs, index, weights);
+                AssertClose(yd, yf, 1e-4, $"{op.Name} {c} k={k} value");
+                for (int g = 0; g < gd.Length; g++) AssertClose(gd[g], gf[g], 1e-4, $"{op.Name} {c} k={k} gradient of input {g}");
+            }
+        }, maxTest: 40);
+
+    /// <summary>A fused op and its composition from primitives give the same values and gradients (double, to rounding).</summary>
+    private static void FusedEqualsComposition(Func<Tape<double>, Var<double>[], Var<double>> fused, Func<Tape<double>, Var<double>[], Var<double>> composed,
+        Func<Case, Rng, (Shape, double[])[]> inputs, string name) =>
+        Generators.ForAll(Generators.Cases, c =>
+        {
+            var rng = new Rng(c.Seed);
+            var ins = inputs(c, rng);
+            double[] c0 = [];
+            (double[] Y, double[] G) Run(Func<Tape<double>, Var<double>[], Var<double>> f)
+            {
+                var theta = new ParameterSet<double>();
+                var views = ins.Select((x, k) => theta.Add($"x{k}", x.Item1.Rows, x.Item1.Cols)).ToArray();
+                for (int k = 0; k < views.Length; k++) ins[k].Item2.CopyTo(theta.Slice(views[k]));
+                var tape = new Tape<double>();
+                Var<double> y = f(tape, views.Select(v => tape.Parameter(theta, v)).ToArray());
+                if (c0.Length == 0) c0 = Generators.Uniform(new Rng(c.Seed + 7), y.Shape.Length, -1, 1);
+                tape.Backward(tape.Sum(y * tape.Constant(c0, y.Rows, y.Cols)));
+                return (tape.Value(y).ToArray(), tape.GradientOf(theta).ToArray());
+            }
+            var (yf, gf) = Run(fused);
+            var (yc, gc) = Run(composed);
+            AssertClose(yc, yf, 1e-12, $"{name} {c} value");
+            AssertClose(gc, gf, 1e-12, $"{name} {c} gradient");
+        });
+
+    [Fact]
+    public void LinearEqualsMatMulPlusBias() => FusedEqualsComposition(
+        (t, x) => t.Linear(x[0], x[1], x[2]),
+        (t, x) => t.MatMul(x[0], x[1], transB: true) + x[2],
+        (c, r) => { int inF = 1 + r.NextInt(Generators.MaxSize); return [(new(c.Rows, inF), Generators.Uniform(r, c.Rows * inF, -1, 1)), (new(c.Cols, inF), Generators.Uniform(r, c.Cols * inF, -1, 1)), (new(1, c.Cols), Generators.Uniform(r, c.Cols, -1, 1))]; },
+        "Linear");
+
+    [Fact]
+    public void LogSoftmaxGatherEqualsGatherOfLogSoftmax()
+    {
+        int[] actions = [];
+        FusedEqualsComposition(
+            (t, x) => t.LogSoftmaxGather(x[0], actions),
+            (t, x) => t.Gather(t.LogSoftmax(x[0]), actions),
+            (c, r) => { actions = Enumerable.Range(0, c.Rows).Select(_ => r.NextInt(c.Cols)).ToArray(); return [(c.Shape, Generators.Uniform(r, c.Shape.Length, -5, 5))]; },
+            "LogSoftmaxGather");
+    }
+
+    [Fact]
+    public void LogSoftmaxEqualsXMinusLogSumExp() => FusedEqualsComposition(
+        (t, x) => t.LogSoftmax(x[0]), (t, x) => x[0] - t.LogSumExp(x[0]),
+        (c, r) => [(c.Shape, Generators.Uniform(r, c.Shape.Length, -5, 5))], "LogSoftmax");
+
+    [Fact]
+    public void LogSumExpEqualsLogSumOfExp() => FusedEqualsComposition(
+        (t, x) => t.LogSumExp(x[0]), (t, x) => t.Log(t.SumRows(t.Exp(x[0]))),
+        (c, r) => [(c.Shape, Generators.Uniform(r, c.Shape.Length, -5, 5))], "LogSumExp");
+
+    [Fact]
+    public void SoftplusEqualsLogOnePlusExp() => FusedEqualsComposition(
+        (t, x) => t.Softplus(x[0]), (t, x) => t.Log(t.Exp(x[0]) + 1.0),
+        (c, r) => [(c.Shape, Generators.Uniform(r, c.Shape.Length, -5, 5))], "Softplus");
+
+    [Fact]
+    public void SigmoidEqualsOneOverOnePlusExp() => FusedEqualsComposition(
+        (t, x) => t.Sigmoid(x[0]), (t, x) => t.Divide(t.Constant(1.0), t.Exp(-x[0]) + 1.0),
+        (c, r) => [(c.Shape, Generators.Uniform(r, c.Shape.Length, -5, 5))], "Sigmoid");
+
+    [Fact]
+    public void MeanEqualsSumOverCount() => FusedEqualsComposition(
+        (t, x) => t.Mean(x[0]), (t, x) => t.Sum(x[0]) / (double)x[0].Shape.Length,
+        (c, r) => [(c.Shape, Generators.Uniform(r, c.Shape.Length, -5, 5))], "Mean");
+
+    /// <summary>
+    /// Logits of magnitude 1e3 in float: the naive exp overflows, ours stays finite and matches an independent double
+    /// computation (log-softmax_j = x_j − m − log Σ_i exp(x_i − m), softmax gradient 1[j = a] − p_j).
+    /// </summary>
+    [Fact]
+    public void LogSoftmaxAtExtremeLogits()
+    {
+        float[] logits = [1000f, -1000f, 0f, 999f, -999.5f, 1000f, 3f, -2f];
+        int[] actions = [0, 1];
+        var theta = new ParameterSet<float>();
+        var view = theta.Add("logits", 2, 4);
+        logits.CopyTo(theta.Values);
+        var tape = new Tape<float> { CheckFinite = true };
+        var x = tape.Parameter(theta, view);
+        var ls = tape.LogSoftmax(x);
+        var lse = tape.LogSumExp(x);
+        var lp = tape.LogSoftmaxGather(x, actions);
+        tape.Backward(tape.Sum(lp));
+        for (int r = 0; r < 2; r++)
+        {
+            double m = Enumerable.Range(0, 4).Max(j => (double)logits[r * 4 + j]);
+            double z = Enumerable.Range(0, 4).Sum(j => Math.Exp(logits[r * 4 + j] - m));
+            double exactLse = m + Math.Log(z);
+            Assert.Equal(exactLse, tape.Value(lse)[r], 1e-3 * Math.Abs(exactLse) + 1e-3);
+            Assert.Equal(logits[r * 4 + actions[r]] - exactLse, tape.Value(lp)[r], 2e-3);
+            for (int j = 0; j < 4; j++)
+            {
+                Assert.Equal(logits[r * 4 + j] - exactLse, tape.Value(ls)[r * 4 + j], 2e-3);
+                double p = Math.Exp(logits[r * 4 + j] - exactLse);
+                double grad = (j == actions[r] ? 1 : 0) - p;
+                Assert.Equal(grad, tape.GradientOf(theta)[r * 4 + j], 1e-6);
+            }
+        }
+        // The composition from primitives overflows, which is why the fused form exists.
+        var naive = new Tape<float>();
+        var lseNaive = naive.Log(naive.SumRows(naive.Exp(naive.Constant(logits, 2, 4))));
+        Assert.True(float.IsInfinity(naive.Value(lseNaive)[0]));
+    }
+}

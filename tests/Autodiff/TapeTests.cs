@@ -1,0 +1,207 @@
+using PurePg.Autodiff.Modules;
+
+namespace PurePg.Autodiff.Tests;
+
+public class TapeTests
+{
+    private static (Tape<double> Tape, ParameterSet<double> Theta, Var<double> X) OneParameter(int rows, int cols, params double[] values)
+    {
+        var theta = new ParameterSet<double>();
+        var view = theta.Add("x", rows, cols);
+        values.CopyTo(theta.Values);
+        var tape = new Tape<double>();
+        return (tape, theta, tape.Parameter(theta, view));
+    }
+
+    [Fact]
+    public void ShapeMismatchNamesTheOpAndBothShapes()
+    {
+        var tape = new Tape<float>();
+        var a = tape.Constant(new float[12], 3, 4);
+        var b = tape.Constant(new float[8], 2, 4);
+        var e = Assert.Throws<ArgumentException>(() => a + b);
+        Assert.Contains("Add", e.Message);
+        Assert.Contains("[3, 4]", e.Message);
+        Assert.Contains("[2, 4]", e.Message);
+
+        var m = Assert.Throws<ArgumentException>(() => tape.MatMul(a, b));
+        Assert.Contains("MatMul", m.Message);
+        Assert.Contains("[3, 4]", m.Message);
+        Assert.Contains("[2, 4]", m.Message);
+
+        var w = tape.Constant(new float[10], 2, 5);
+        var l = Assert.Throws<ArgumentException>(() => tape.Linear(a, w, tape.Constant(new float[2], 1, 2)));
+        Assert.Contains("Linear", l.Message);
+        Assert.Contains("[3, 4]", l.Message);
+        Assert.Contains("[2, 5]", l.Message);
+
+        var mm = Assert.Throws<ArgumentException>(() => tape.Minimum(a, b));
+        Assert.Contains("Minimum", mm.Message);
+    }
+
+    [Fact]
+    public void BackwardOnNonScalarSaysSo()
+    {
+        var (tape, _, x) = OneParameter(2, 2, 1, 2, 3, 4);
+        var e = Assert.Throws<InvalidOperationException>(() => tape.Backward(tape.Exp(x)));
+        Assert.Contains("scalar", e.Message);
+        Assert.Contains("[2, 2]", e.Message);
+    }
+
+    [Fact]
+    public void ValueFromResetTapeIsRefused()
+    {
+        var (tape, _, x) = OneParameter(1, 2, 1, 2);
+        var y = tape.Exp(x);
+        tape.Reset();
+        var e = Assert.Throws<InvalidOperationException>(() => tape.Value(y));
+        Assert.Contains("reset", e.Message);
+        Assert.Throws<InvalidOperationException>(() => tape.Exp(y));
+    }
+
+    [Fact]
+    public void CheckFiniteNamesTheOpWhereNaNFirstAppears()
+    {
+        var (tape, _, x) = OneParameter(1, 3, 1, -1, 2);
+        tape.CheckFinite = true;
+        var y = tape.Exp(x);
+        var e = Assert.Throws<ArithmeticException>(() => tape.Log(tape.Negate(y)));
+        Assert.Contains("Log", e.Message);
+
+        // finite forward, infinite gradient: d√x/dx at x = 0
+        var (tape2, _, z) = OneParameter(1, 2, 0, 1);
+        tape2.CheckFinite = true;
+        var b = Assert.Throws<ArithmeticException>(() => tape2.Backward(tape2.Sum(tape2.Sqrt(z))));
+        Assert.Contains("backward of op Sqrt", b.Message);
+    }
+
+    [Fact]
+    public void WithoutCheckFiniteNaNPropagatesButIsNotSilentWhenAsked()
+    {
+        var (tape, _, x) = OneParameter(1, 1, -1);
+        Assert.True(double.IsNaN(tape.Scalar(tape.Log(x))));
+    }
+
+    [Fact]
+    public void NoGradRecordsValuesOnly()
+    {
+        var (tape, _, x) = OneParameter(1, 2, 0.5, -0.5);
+        Var<double> y;
+        using (tape.NoGrad()) y = tape.Sum(tape.Tanh(x));
+        Assert.Equal(Math.Tanh(0.5) + Math.Tanh(-0.5), tape.Scalar(y), 12);
+        var e = Assert.Throws<InvalidOperationException>(() => tape.Backward(y));
+        Assert.Contains("does not depend", e.Message);
+        Assert.False(tape.IsNoGrad);
+    }
+
+    [Fact]
+    public void DetachStopsTheGradient()
+    {
+        var (tape, theta, x) = OneParameter(1, 1, 3);
+        tape.Backward(tape.Sum(x * tape.Detach(x))); // d/dx [x · sg(x)] = sg(x) = 3, not 2x = 6
+        Assert.Equal(3, tape.GradientOf(theta)[0]);
+    }
+
+    [Fact]
+    public void ParameterGradientsAccumulateUntilZeroed()
+    {
+        var (tape, theta, x) = OneParameter(1, 1, 2);
+        var loss = tape.Sum(tape.Square(x));
+        tape.Backward(loss);
+        tape.Backward(loss);
+        Assert.Equal(8, tape.GradientOf(theta)[0]);
+        tape.ZeroGradients();
+        tape.Backward(loss);
+        Assert.Equal(4, tape.GradientOf(theta)[0]);
+    }
+
+    [Fact]
+    public void GatherIndexOutOfRangeNamesRowAndValue()
+    {
+        var tape = new Tape<float>();
+        var x = tape.Constant(new float[6], 2, 3);
+        var e = Assert.Throws<ArgumentOutOfRangeException>(() => tape.LogSoftmaxGather(x, [0, 3]));
+        Assert.Contains("index 3 at row 1", e.Message);
+        Assert.Throws<ArgumentException>(() => tape.Gather(x, [0]));
+    }
+
+    /// <summary>Regression: an op that allocates saved values after taking its output span lost its output when the arena grew.</summary>
+    [Theory]
+    [InlineData("LogSoftmax")]
+    [InlineData("LogSoftmaxGather")]
+    [InlineData("LogSumExp")]
+    public void ArenaGrowthInsideAnOpKeepsItsOutput(string op)
+    {
+        var rng = new Rng(5);
+        double[] logits = Generators.Uniform(rng, 40 * 7, -3, 3);
+        int[] actions = Enumerable.Range(0, 40).Select(_ => rng.NextInt(7)).ToArray();
+        var tape = new Tape<double>();
+        tape.Constant(new double[1024 - 40 * 7 - 16], 1, 1024 - 40 * 7 - 16); // leaves room for the output, not for the saved values
+        var y = OpCatalog.Apply(op, tape, [tape.Constant(logits, 40, 7)], actions);
+        for (int r = 0; r < 40; r++)
+        {
+            double lse = Math.Log(Enumerable.Range(0, 7).Sum(j => Math.Exp(logits[r * 7 + j])));
+            double expected = op switch { "LogSumExp" => lse, "LogSoftmaxGather" => logits[r * 7 + actions[r]] - lse, _ => logits[r * 7] - lse };
+            double actual = op == "LogSoftmax" ? tape.Value(y)[r * 7] : tape.Value(y)[r];
+            Assert.Equal(expected, actual, 12);
+        }
+    }
+
+    /// <summary>The design's promise: a training step in steady state allocates nothing on the managed heap (GEMM paths of every kind included).</summary>
+    [Theory]
+    [InlineData(1)]
+    [InlineData(64)]
+    [InlineData(2048)]
+    public void TrainingStepAllocatesNothingInSteadyState(int batch)
+    {
+        var theta = new ParameterSet<float>();
+        var mlp = new Mlp<float>(theta, "pi", [4, 64, 64, 2], Activation.Tanh);
+        mlp.Initialize(new Rng(1), Math.Sqrt(2), 0.01);
+        var rng = new Rng(2);
+        float[] obs = Generators.Uniform(rng, batch * 4, -1, 1).Select(v => (float)v).ToArray();
+        float[] adv = Generators.Uniform(rng, batch, -1, 1).Select(v => (float)v).ToArray();
+        int[] actions = Enumerable.Range(0, batch).Select(_ => rng.NextInt(2)).ToArray();
+        var tape = new Tape<float>();
+        void Step()
+        {
+            tape.Reset();
+            tape.ZeroGradients();
+            var logp = tape.LogSoftmaxGather(mlp.Forward(tape, tape.Constant(obs, batch, 4)), actions);
+            tape.Backward(-tape.Mean(logp * tape.Constant(adv, batch, 1)));
+        }
+        for (int i = 0; i < 3; i++) Step();
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < 20; i++) Step();
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+    }
+
+    /// <summary>Several threads, each with its own tape over one shared θ, get exactly the gradients a single thread gets.</summary>
+    [Fact]
+    public void ThreadsWithOwnTapesShareParameters()
+    {
+        var theta = new ParameterSet<float>();
+        var mlp = new Mlp<float>(theta, "pi", [4, 32, 3], Activation.Relu);
+        mlp.Initialize(new Rng(3), Math.Sqrt(2), 1);
+        float[][] Gradients(int worker)
+        {
+            var rng = new Rng((ulong)worker);
+            var tape = new Tape<float>();
+            var result = new float[10][];
+            for (int step = 0; step < 10; step++)
+            {
+                float[] obs = Generators.Uniform(rng, 16 * 4, -1, 1).Select(v => (float)v).ToArray();
+                int[] actions = Enumerable.Range(0, 16).Select(_ => rng.NextInt(3)).ToArray();
+                tape.Reset();
+                tape.ZeroGradients();
+                tape.Backward(tape.Mean(tape.LogSoftmaxGather(mlp.Forward(tape, tape.Constant(obs, 16, 4)), actions)));
+                result[step] = tape.GradientOf(theta).ToArray();
+            }
+            return result;
+        }
+        float[][][] sequential = Enumerable.Range(0, 4).Select(Gradients).ToArray();
+        float[][][] parallel = new float[4][][];
+        Parallel.For(0, 4, new ParallelOptions { MaxDegreeOfParallelism = 4 }, w => parallel[w] = Gradients(w));
+        for (int w = 0; w < 4; w++)
+            for (int s = 0; s < 10; s++) Assert.Equal(sequential[w][s], parallel[w][s]);
+    }
+}
