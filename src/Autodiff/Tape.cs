@@ -17,7 +17,7 @@ namespace PurePg.Autodiff;
 /// </remarks>
 public sealed partial class Tape<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
 {
-    private const int Align = 16; // elements; keeps every buffer start on a 64-byte multiple for float
+    internal const int Align = 16; // elements; keeps every buffer start on a 64-byte multiple for float
 
     private Node<T>[] _nodes = new Node<T>[64];
     private int _count;
@@ -41,6 +41,11 @@ public sealed partial class Tape<T> where T : unmanaged, IBinaryFloatingPointIee
 
     /// <summary>True inside a <see cref="NoGrad"/> scope: ops record values only, nothing is differentiable.</summary>
     public bool IsNoGrad => _noGradDepth > 0;
+
+    /// <summary>Elements the value arena holds before it must grow; <see cref="ArenaUsed"/> of them are in use.</summary>
+    internal int ArenaCapacity => _values.Length;
+
+    internal int ArenaUsed => _used;
 
     /// <summary>Number of nodes recorded since the last reset.</summary>
     public int NodeCount => _count;

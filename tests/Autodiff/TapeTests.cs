@@ -136,8 +136,16 @@ public class TapeTests
         double[] logits = Generators.Uniform(rng, 40 * 7, -3, 3);
         int[] actions = Enumerable.Range(0, 40).Select(_ => rng.NextInt(7)).ToArray();
         var tape = new Tape<double>();
-        tape.Constant(new double[1024 - 40 * 7 - 16], 1, 1024 - 40 * 7 - 16); // leaves room for the output, not for the saved values
-        var y = OpCatalog.Apply(op, tape, [tape.Constant(logits, 40, 7)], actions);
+        var x = tape.Constant(logits, 40, 7);
+        // Fill the arena so that the op's output still fits but its saved values (2 per row) do not.
+        static int Aligned(int n) => (n + Tape<double>.Align - 1) / Tape<double>.Align * Tape<double>.Align;
+        int output = Aligned(op == "LogSoftmax" ? 40 * 7 : 40);
+        int filler = tape.ArenaCapacity - tape.ArenaUsed - output - Tape<double>.Align;
+        tape.Constant(new double[filler], 1, filler);
+        Assert.True(tape.ArenaUsed + output <= tape.ArenaCapacity && tape.ArenaUsed + output + Aligned(2 * 40) > tape.ArenaCapacity);
+        int capacity = tape.ArenaCapacity;
+        var y = OpCatalog.Apply(op, tape, [x], actions);
+        Assert.True(tape.ArenaCapacity > capacity, "the arena should have grown inside the op");
         for (int r = 0; r < 40; r++)
         {
             double lse = Math.Log(Enumerable.Range(0, 7).Sum(j => Math.Exp(logits[r * 7 + j])));
