@@ -15,9 +15,10 @@ internal enum GemmPath { Auto, Packed, SmallK, SmallM, Dots, TransposedSmallM }
 /// <summary>
 /// General matrix multiply over dense row-major spans, ours end to end (TensorPrimitives has none):
 /// C ← op(A)·op(B), or C ← C + op(A)·op(B) when accumulating, with op(X) = X or Xᵀ.
-/// Large products run a BLIS-style loop nest — op(B) packed into NR-column panels (KC × NC block, L3),
-/// op(A) into MR-row panels (MC × KC block, L2), an MR × NR register micro-kernel with Vector512 or Vector256 FMAs
-/// (scalar fallback elsewhere). The skinny shapes RL networks produce (K ≤ 8, M ≤ 4 or N ≤ 4) skip packing.
+/// Large products run a BLIS-style loop nest (KC × NC blocks of op(B), MC × KC blocks of op(A)) around an MR × NR
+/// register micro-kernel with Vector512 or Vector256 FMAs (scalar fallback elsewhere). Operands are packed only where
+/// it pays: a transposed B, B reused across row blocks, and zero-padded edge panels; otherwise the kernel reads them
+/// in place. The skinny shapes RL networks produce (K ≤ 8, M ≤ 4 or N ≤ 4) have paths of their own.
 /// One thread per call; calls on different threads are independent.
 /// </summary>
 public static class Gemm
@@ -108,36 +109,48 @@ public static class Gemm
         int w = isa switch { GemmIsa.Vector512 => Vector512<T>.Count, GemmIsa.Vector256 => Vector256<T>.Count, _ => 4 };
         int mrMax = isa == GemmIsa.Vector512 ? 8 : isa == GemmIsa.Vector256 ? 6 : 4;
         int nrMax = 2 * w;
-        Span<T> packB = buffers.PackB(KC * RoundUp(Math.Min(n, NC), nrMax));
-        Span<T> packA = buffers.PackA(KC * RoundUp(Math.Min(m, MC), mrMax));
-        ref T c0 = ref MemoryMarshal.GetReference(c);
+        // op(A) is read in place through strides (A(i, p) = a[i·ars + p·acs]); only a partial last panel of MR rows is
+        // packed, zero-padded (measured: packing all of A costs more than it saves on every shape we run). op(B) must
+        // give NR contiguous values per k step: B stored [K, N] does, in place; B stored [N, K] is packed. B is also
+        // packed when its panels are reused by several MC blocks of rows, and when they are deep (K > 128): a panel
+        // read in place with a row stride of 2^j bytes maps into a fraction of L1's sets and evicts itself.
+        bool packAllB = transB || m > MC || k > 128;
+        Span<T> packB = buffers.PackB(KC * (packAllB ? RoundUp(Math.Min(n, NC), nrMax) : nrMax));
+        Span<T> edgeA = buffers.PackA(KC * mrMax);
+        ref T a0 = ref MemoryMarshal.GetReference(a), b0 = ref MemoryMarshal.GetReference(b), c0 = ref MemoryMarshal.GetReference(c);
         for (int jc = 0; jc < n; jc += NC)
         {
             int nc = Math.Min(NC, n - jc);
+            int ncFull = nc / nrMax * nrMax;
             for (int pc = 0; pc < k; pc += KC)
             {
                 int kc = Math.Min(KC, k - pc);
                 bool add = accumulate || pc > 0;
-                PackB(b, transB, k, n, pc, kc, jc, nc, nrMax, packB);
+                if (packAllB) PackB(b, transB, k, n, pc, kc, jc, nc, nrMax, packB);
+                else if (ncFull < nc) PackB(b, transB, k, n, pc, kc, jc + ncFull, nc - ncFull, nrMax, packB);
                 for (int ic = 0; ic < m; ic += MC)
                 {
                     int mc = Math.Min(MC, m - ic);
-                    PackA(a, transA, m, k, ic, mc, pc, kc, mrMax, packA);
+                    int mcFull = mc / mrMax * mrMax;
+                    if (mcFull < mc) PackA(a, transA, m, k, ic + mcFull, mc - mcFull, pc, kc, mrMax, edgeA);
                     for (int jr = 0; jr < nc; jr += nrMax)
                     {
                         int nr = Math.Min(nrMax, nc - jr);
-                        ref T bp = ref packB[jr * kc];
+                        bool bInPlace = !packAllB && nr == nrMax;
+                        ref T bp = ref bInPlace ? ref Unsafe.Add(ref b0, pc * n + jc + jr) : ref packB[packAllB ? jr * kc : 0];
+                        nint bps = bInPlace ? n : nrMax;
                         for (int ir = 0; ir < mc; ir += mrMax)
                         {
                             int mr = Math.Min(mrMax, mc - ir);
+                            bool aInPlace = mr == mrMax;
+                            ref T ap = ref aInPlace ? ref Unsafe.Add(ref a0, transA ? pc * m + ic + ir : (ic + ir) * k + pc) : ref edgeA[0];
+                            nint ars = aInPlace && !transA ? k : 1, acs = !aInPlace ? mrMax : transA ? m : 1;
                             ref T cTile = ref Unsafe.Add(ref c0, (ic + ir) * n + jc + jr);
                             switch (isa)
                             {
-                                case GemmIsa.Vector512: MicroKernels.Kernel512(kc, ref packA[ir * kc], ref bp, ref cTile, n, mr, nr, add); break;
-                                case GemmIsa.Vector256: MicroKernels.Kernel256(kc, ref packA[ir * kc], ref bp, ref cTile, n, mr, nr, add); break;
-                                default:
-                                    MicroKernels.KernelScalar<T>(kc, packA.Slice(ir * kc, kc * mrMax), packB.Slice(jr * kc, kc * nrMax), ref cTile, n, mrMax, nrMax, mr, nr, add);
-                                    break;
+                                case GemmIsa.Vector512: MicroKernels.Kernel512(kc, ref ap, ars, acs, ref bp, bps, ref cTile, n, mr, nr, add); break;
+                                case GemmIsa.Vector256: MicroKernels.Kernel256(kc, ref ap, ars, acs, ref bp, bps, ref cTile, n, mr, nr, add); break;
+                                default: MicroKernels.KernelScalar(kc, ref ap, ars, acs, ref bp, bps, ref cTile, n, mrMax, nrMax, mr, nr, add); break;
                             }
                         }
                     }
@@ -150,22 +163,36 @@ public static class Gemm
     private static void PackB<T>(ReadOnlySpan<T> b, bool transB, int k, int n, int pc, int kc, int jc, int nc, int nr, Span<T> dst)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
+        ref T b0 = ref MemoryMarshal.GetReference(b);
         for (int jr = 0; jr < nc; jr += nr)
         {
             int cols = Math.Min(nr, nc - jr);
             Span<T> panel = dst.Slice(jr * kc, kc * nr);
             if (cols < nr) panel.Clear();
-            if (!transB)
+            ref T d = ref MemoryMarshal.GetReference(panel);
+            if (!transB && cols == nr && nr % Vector256<T>.Count == 0)
+            {
+                int w = Vector256<T>.Count;
+                for (int p = 0; p < kc; p++)
+                {
+                    ref T src = ref Unsafe.Add(ref b0, (pc + p) * n + jc + jr);
+                    ref T dp = ref Unsafe.Add(ref d, p * nr);
+                    for (int v = 0; v < nr; v += w) Vector256.LoadUnsafe(ref src, (nuint)v).StoreUnsafe(ref dp, (nuint)v);
+                }
+            }
+            else if (!transB)
             {
                 for (int p = 0; p < kc; p++)
-                    b.Slice((pc + p) * n + jc + jr, cols).CopyTo(panel.Slice(p * nr, cols));
+                    MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref b0, (pc + p) * n + jc + jr), cols).CopyTo(panel.Slice(p * nr, cols));
             }
             else
             {
+                // B stored [N, K]: column j of op(B) is row j of B, read along p and scattered with stride NR.
                 for (int j = 0; j < cols; j++)
                 {
-                    ReadOnlySpan<T> src = b.Slice((jc + jr + j) * k + pc, kc);
-                    for (int p = 0; p < kc; p++) panel[p * nr + j] = src[p];
+                    ref T src = ref Unsafe.Add(ref b0, (jc + jr + j) * k + pc);
+                    ref T dj = ref Unsafe.Add(ref d, j);
+                    for (int p = 0; p < kc; p++) Unsafe.Add(ref dj, p * nr) = Unsafe.Add(ref src, p);
                 }
             }
         }
@@ -175,23 +202,31 @@ public static class Gemm
     private static void PackA<T>(ReadOnlySpan<T> a, bool transA, int m, int k, int ic, int mc, int pc, int kc, int mr, Span<T> dst)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
+        ref T a0 = ref MemoryMarshal.GetReference(a);
         for (int ir = 0; ir < mc; ir += mr)
         {
             int rows = Math.Min(mr, mc - ir);
             Span<T> panel = dst.Slice(ir * kc, kc * mr);
             if (rows < mr) panel.Clear();
+            ref T d = ref MemoryMarshal.GetReference(panel);
             if (!transA)
             {
                 for (int i = 0; i < rows; i++)
                 {
-                    ReadOnlySpan<T> src = a.Slice((ic + ir + i) * k + pc, kc);
-                    for (int p = 0; p < kc; p++) panel[p * mr + i] = src[p];
+                    ref T src = ref Unsafe.Add(ref a0, (ic + ir + i) * k + pc);
+                    ref T di = ref Unsafe.Add(ref d, i);
+                    for (int p = 0; p < kc; p++) Unsafe.Add(ref di, p * mr) = Unsafe.Add(ref src, p);
                 }
             }
             else
             {
+                // A stored [K, M]: the MR values of step p are contiguous in row pc + p.
                 for (int p = 0; p < kc; p++)
-                    a.Slice((pc + p) * m + ic + ir, rows).CopyTo(panel.Slice(p * mr, rows));
+                {
+                    ref T src = ref Unsafe.Add(ref a0, (pc + p) * m + ic + ir);
+                    ref T dp = ref Unsafe.Add(ref d, p * mr);
+                    for (int i = 0; i < rows; i++) Unsafe.Add(ref dp, i) = Unsafe.Add(ref src, i);
+                }
             }
         }
     }

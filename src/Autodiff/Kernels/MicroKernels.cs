@@ -6,8 +6,8 @@ using System.Runtime.Intrinsics;
 namespace PurePg.Autodiff.Kernels;
 
 /// <summary>
-/// Register-tile micro-kernels of the packed GEMM. Each computes one MR × NR tile of C from a packed panel of op(A)
-/// (MR values per k step) and a packed panel of op(B) (NR values per k step), keeping the whole tile in registers:
+/// Register-tile micro-kernels of the blocked GEMM. Each computes one MR × NR tile of C from MR rows of op(A) and
+/// NR columns of op(B) — packed panels, or the operands read in place through strides — keeping the tile in registers:
 /// 6 × 2 Vector256 accumulators (12 of 16 ymm) or 8 × 2 Vector512 accumulators (16 of 32 zmm), one FMA per
 /// accumulator per k step. The unrolled rows are deliberate: the JIT keeps locals in registers, not arrays.
 /// </summary>
@@ -66,28 +66,33 @@ internal static class MicroKernels
         }
     }
 
-    /// <summary>Portable fallback with the same packed layout, for hardware without 256-bit FMA.</summary>
-    internal static void KernelScalar<T>(int kc, ReadOnlySpan<T> ap, ReadOnlySpan<T> bp, ref T c, int ldc, int MR, int NR, int mr, int nr, bool add)
+    /// <summary>Portable fallback with the same operand conventions, for hardware without 256-bit FMA.</summary>
+    internal static void KernelScalar<T>(int kc, ref T a, nint ars, nint acs, ref T b, nint bps, ref T c, int ldc, int MR, int NR, int mr, int nr, bool add)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         Span<T> acc = stackalloc T[MR * NR];
         acc.Clear();
         for (int p = 0; p < kc; p++)
         {
-            ReadOnlySpan<T> a = ap.Slice(p * MR, MR), b = bp.Slice(p * NR, NR);
+            ref T ap = ref Unsafe.Add(ref a, p * acs);
+            ref T bp = ref Unsafe.Add(ref b, p * bps);
             for (int r = 0; r < MR; r++)
             {
-                T ar = a[r];
+                T ar = Unsafe.Add(ref ap, r * ars);
                 Span<T> row = acc.Slice(r * NR, NR);
-                for (int j = 0; j < NR; j++) row[j] = T.FusedMultiplyAdd(ar, b[j], row[j]);
+                for (int j = 0; j < NR; j++) row[j] = T.FusedMultiplyAdd(ar, Unsafe.Add(ref bp, j), row[j]);
             }
         }
         CopyTile<T>(acc, NR, ref c, ldc, mr, nr, add);
     }
 
-    /// <summary>6×2·Vector256&lt;T&gt;.Count register tile: C[0..mr, 0..nr) (+)= Ap·Bp over kc packed steps.</summary>
+
+    /// <summary>
+    /// 6 × 2·Vector256&lt;T&gt;.Count register tile: C[0..mr, 0..nr) (+)= Σ_p A(i, p)·B(p, j) over kc steps, with
+    /// A(i, p) = a[i·ars + p·acs] (a packed panel, or op(A) read in place) and B(p, j..j+2w) = b[p·bps ..] contiguous.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    internal static void Kernel256<T>(int kc, ref T ap, ref T bp, ref T c, int ldc, int mr, int nr, bool add)
+    internal static void Kernel256<T>(int kc, ref T a, nint ars, nint acs, ref T b, nint bps, ref T c, int ldc, int mr, int nr, bool add)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         int w = Vector256<T>.Count;
@@ -97,18 +102,29 @@ internal static class MicroKernels
         Vector256<T> c30 = default, c31 = default;
         Vector256<T> c40 = default, c41 = default;
         Vector256<T> c50 = default, c51 = default;
+        ref T a0 = ref a;
+        ref T a1 = ref Unsafe.Add(ref a0, ars);
+        ref T a2 = ref Unsafe.Add(ref a1, ars);
+        ref T a3 = ref Unsafe.Add(ref a2, ars);
+        ref T a4 = ref Unsafe.Add(ref a3, ars);
+        ref T a5 = ref Unsafe.Add(ref a4, ars);
         for (int p = 0; p < kc; p++)
         {
-            Vector256<T> b0 = Vector256.LoadUnsafe(ref bp), b1 = Vector256.LoadUnsafe(ref bp, (nuint)w);
-            Vector256<T> a;
-            a = Vector256.Create(Unsafe.Add(ref ap, 0)); c00 = Fma(a, b0, c00); c01 = Fma(a, b1, c01);
-            a = Vector256.Create(Unsafe.Add(ref ap, 1)); c10 = Fma(a, b0, c10); c11 = Fma(a, b1, c11);
-            a = Vector256.Create(Unsafe.Add(ref ap, 2)); c20 = Fma(a, b0, c20); c21 = Fma(a, b1, c21);
-            a = Vector256.Create(Unsafe.Add(ref ap, 3)); c30 = Fma(a, b0, c30); c31 = Fma(a, b1, c31);
-            a = Vector256.Create(Unsafe.Add(ref ap, 4)); c40 = Fma(a, b0, c40); c41 = Fma(a, b1, c41);
-            a = Vector256.Create(Unsafe.Add(ref ap, 5)); c50 = Fma(a, b0, c50); c51 = Fma(a, b1, c51);
-            ap = ref Unsafe.Add(ref ap, 6);
-            bp = ref Unsafe.Add(ref bp, 2 * w);
+            Vector256<T> b0 = Vector256.LoadUnsafe(ref b), b1 = Vector256.LoadUnsafe(ref b, (nuint)w);
+            Vector256<T> x;
+            x = Vector256.Create(a0); c00 = Fma(x, b0, c00); c01 = Fma(x, b1, c01);
+            x = Vector256.Create(a1); c10 = Fma(x, b0, c10); c11 = Fma(x, b1, c11);
+            x = Vector256.Create(a2); c20 = Fma(x, b0, c20); c21 = Fma(x, b1, c21);
+            x = Vector256.Create(a3); c30 = Fma(x, b0, c30); c31 = Fma(x, b1, c31);
+            x = Vector256.Create(a4); c40 = Fma(x, b0, c40); c41 = Fma(x, b1, c41);
+            x = Vector256.Create(a5); c50 = Fma(x, b0, c50); c51 = Fma(x, b1, c51);
+            a0 = ref Unsafe.Add(ref a0, acs);
+            a1 = ref Unsafe.Add(ref a1, acs);
+            a2 = ref Unsafe.Add(ref a2, acs);
+            a3 = ref Unsafe.Add(ref a3, acs);
+            a4 = ref Unsafe.Add(ref a4, acs);
+            a5 = ref Unsafe.Add(ref a5, acs);
+            b = ref Unsafe.Add(ref b, bps);
         }
         if (mr == 6 && nr == 2 * w)
         {
@@ -131,9 +147,12 @@ internal static class MicroKernels
         CopyTile(tile, 2 * w, ref c, ldc, mr, nr, add);
     }
 
-    /// <summary>8×2·Vector512&lt;T&gt;.Count register tile: C[0..mr, 0..nr) (+)= Ap·Bp over kc packed steps.</summary>
+    /// <summary>
+    /// 8 × 2·Vector512&lt;T&gt;.Count register tile: C[0..mr, 0..nr) (+)= Σ_p A(i, p)·B(p, j) over kc steps, with
+    /// A(i, p) = a[i·ars + p·acs] (a packed panel, or op(A) read in place) and B(p, j..j+2w) = b[p·bps ..] contiguous.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    internal static void Kernel512<T>(int kc, ref T ap, ref T bp, ref T c, int ldc, int mr, int nr, bool add)
+    internal static void Kernel512<T>(int kc, ref T a, nint ars, nint acs, ref T b, nint bps, ref T c, int ldc, int mr, int nr, bool add)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         int w = Vector512<T>.Count;
@@ -145,20 +164,35 @@ internal static class MicroKernels
         Vector512<T> c50 = default, c51 = default;
         Vector512<T> c60 = default, c61 = default;
         Vector512<T> c70 = default, c71 = default;
+        ref T a0 = ref a;
+        ref T a1 = ref Unsafe.Add(ref a0, ars);
+        ref T a2 = ref Unsafe.Add(ref a1, ars);
+        ref T a3 = ref Unsafe.Add(ref a2, ars);
+        ref T a4 = ref Unsafe.Add(ref a3, ars);
+        ref T a5 = ref Unsafe.Add(ref a4, ars);
+        ref T a6 = ref Unsafe.Add(ref a5, ars);
+        ref T a7 = ref Unsafe.Add(ref a6, ars);
         for (int p = 0; p < kc; p++)
         {
-            Vector512<T> b0 = Vector512.LoadUnsafe(ref bp), b1 = Vector512.LoadUnsafe(ref bp, (nuint)w);
-            Vector512<T> a;
-            a = Vector512.Create(Unsafe.Add(ref ap, 0)); c00 = Fma(a, b0, c00); c01 = Fma(a, b1, c01);
-            a = Vector512.Create(Unsafe.Add(ref ap, 1)); c10 = Fma(a, b0, c10); c11 = Fma(a, b1, c11);
-            a = Vector512.Create(Unsafe.Add(ref ap, 2)); c20 = Fma(a, b0, c20); c21 = Fma(a, b1, c21);
-            a = Vector512.Create(Unsafe.Add(ref ap, 3)); c30 = Fma(a, b0, c30); c31 = Fma(a, b1, c31);
-            a = Vector512.Create(Unsafe.Add(ref ap, 4)); c40 = Fma(a, b0, c40); c41 = Fma(a, b1, c41);
-            a = Vector512.Create(Unsafe.Add(ref ap, 5)); c50 = Fma(a, b0, c50); c51 = Fma(a, b1, c51);
-            a = Vector512.Create(Unsafe.Add(ref ap, 6)); c60 = Fma(a, b0, c60); c61 = Fma(a, b1, c61);
-            a = Vector512.Create(Unsafe.Add(ref ap, 7)); c70 = Fma(a, b0, c70); c71 = Fma(a, b1, c71);
-            ap = ref Unsafe.Add(ref ap, 8);
-            bp = ref Unsafe.Add(ref bp, 2 * w);
+            Vector512<T> b0 = Vector512.LoadUnsafe(ref b), b1 = Vector512.LoadUnsafe(ref b, (nuint)w);
+            Vector512<T> x;
+            x = Vector512.Create(a0); c00 = Fma(x, b0, c00); c01 = Fma(x, b1, c01);
+            x = Vector512.Create(a1); c10 = Fma(x, b0, c10); c11 = Fma(x, b1, c11);
+            x = Vector512.Create(a2); c20 = Fma(x, b0, c20); c21 = Fma(x, b1, c21);
+            x = Vector512.Create(a3); c30 = Fma(x, b0, c30); c31 = Fma(x, b1, c31);
+            x = Vector512.Create(a4); c40 = Fma(x, b0, c40); c41 = Fma(x, b1, c41);
+            x = Vector512.Create(a5); c50 = Fma(x, b0, c50); c51 = Fma(x, b1, c51);
+            x = Vector512.Create(a6); c60 = Fma(x, b0, c60); c61 = Fma(x, b1, c61);
+            x = Vector512.Create(a7); c70 = Fma(x, b0, c70); c71 = Fma(x, b1, c71);
+            a0 = ref Unsafe.Add(ref a0, acs);
+            a1 = ref Unsafe.Add(ref a1, acs);
+            a2 = ref Unsafe.Add(ref a2, acs);
+            a3 = ref Unsafe.Add(ref a3, acs);
+            a4 = ref Unsafe.Add(ref a4, acs);
+            a5 = ref Unsafe.Add(ref a5, acs);
+            a6 = ref Unsafe.Add(ref a6, acs);
+            a7 = ref Unsafe.Add(ref a7, acs);
+            b = ref Unsafe.Add(ref b, bps);
         }
         if (mr == 8 && nr == 2 * w)
         {
@@ -184,4 +218,5 @@ internal static class MicroKernels
         Store(ref Unsafe.Add(ref t, 7 * 2 * w), w, c70, c71, add: false);
         CopyTile(tile, 2 * w, ref c, ldc, mr, nr, add);
     }
+
 }

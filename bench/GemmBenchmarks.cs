@@ -1,0 +1,54 @@
+using BenchmarkDotNet.Attributes;
+using PurePg.Autodiff;
+using PurePg.Autodiff.Kernels;
+
+namespace PurePg.Bench;
+
+/// <summary>One product C[M, N] = op(A)[M, K]·op(B)[K, N]; the name reads like the anchor table's rows.</summary>
+public sealed record GemmShape(string Kind, int M, int K, int N, bool TransA, bool TransB)
+{
+    public double Flops => 2.0 * M * N * K;
+    public override string ToString() => $"{Kind} {M}x{K}x{N} {(TransA ? 'T' : 'N')}{(TransB ? 'T' : 'N')}";
+}
+
+/// <summary>
+/// sgemm, one thread: PurePg against OpenBLAS (baseline) on the anchor shapes (shared/anchors/RESULTS.md §2):
+/// squares, and each MLP layer's three products — forward Y = X·Wᵀ (NT), dX = dY·W (NN), dW = dYᵀ·X (TN).
+/// GFLOP/s = 2·M·N·K / time.
+/// </summary>
+[MemoryDiagnoser]
+public class GemmBenchmarks
+{
+    public static IEnumerable<GemmShape> Shapes()
+    {
+        foreach (int s in (int[])[256, 512, 1024]) yield return new("square", s, s, s, false, false);
+        foreach (var (batch, inF, outF) in ((int, int, int)[])[(2048, 4, 64), (2048, 64, 64), (2048, 64, 2), (64, 64, 64), (1, 64, 64)])
+        {
+            yield return new("mlp", batch, inF, outF, false, false);   // as asked
+            yield return new("fwd", batch, inF, outF, false, true);    // Y = X·Wᵀ
+            yield return new("dX", batch, outF, inF, false, false);    // dX = dY·W
+            yield return new("dW", outF, batch, inF, true, false);     // dW = dYᵀ·X
+        }
+    }
+
+    [ParamsSource(nameof(Shapes))]
+    public GemmShape Shape { get; set; } = null!;
+
+    private float[] _a = [], _b = [], _c = [];
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        var rng = new Rng(1);
+        _a = Enumerable.Range(0, Shape.M * Shape.K).Select(_ => (float)rng.NextGaussian()).ToArray();
+        _b = Enumerable.Range(0, Shape.K * Shape.N).Select(_ => (float)rng.NextGaussian()).ToArray();
+        _c = new float[Shape.M * Shape.N];
+        if (OpenBlas.IsAvailable) OpenBlas.UseOneThread();
+    }
+
+    [Benchmark(Baseline = true)]
+    public void OpenBLAS() => OpenBlas.Sgemm(_a, Shape.TransA, _b, Shape.TransB, _c, Shape.M, Shape.N, Shape.K);
+
+    [Benchmark]
+    public void Ours() => Gemm.Multiply<float>(_a, Shape.TransA, _b, Shape.TransB, _c, Shape.M, Shape.N, Shape.K, accumulate: false);
+}

@@ -1,0 +1,95 @@
+using BenchmarkDotNet.Attributes;
+using PurePg.Autodiff;
+using PurePg.Autodiff.Modules;
+
+namespace PurePg.Bench;
+
+/// <summary>
+/// The anchor's case (a) (shared/anchors/torch_bench.py): categorical policy MLP 4-64-64-2 tanh, forward +
+/// log-probability of given actions + backward of −mean(log π(a|s)·Â); and forward alone at batch 1 (acting).
+/// Compare with `python3 torch_bench.py --threads 1 --only "a) cat"` run beside it (bench/anchors.sh does both).
+/// </summary>
+[MemoryDiagnoser]
+public class CategoricalPolicyBenchmarks
+{
+    [Params(1, 64, 2048)]
+    public int Batch { get; set; }
+
+    private readonly Tape<float> _tape = new();
+    private ParameterSet<float> _theta = null!;
+    private Mlp<float> _pi = null!;
+    private float[] _obs = [], _adv = [];
+    private int[] _actions = [];
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        _theta = new ParameterSet<float>();
+        _pi = new Mlp<float>(_theta, "pi", [4, 64, 64, 2], Activation.Tanh);
+        _pi.Initialize(new Rng(0), Math.Sqrt(2), 0.01);
+        var rng = new Rng(1);
+        _obs = Enumerable.Range(0, Batch * 4).Select(_ => (float)rng.NextGaussian()).ToArray();
+        _adv = Enumerable.Range(0, Batch).Select(_ => (float)rng.NextGaussian()).ToArray();
+        _actions = Enumerable.Range(0, Batch).Select(_ => rng.NextInt(2)).ToArray();
+    }
+
+    /// <summary>Same work as the anchor's "fwd+log_prob+bwd (log_softmax+gather)" row (gradients cleared each step, as clear() does there).</summary>
+    [Benchmark]
+    public float ForwardLogProbBackward()
+    {
+        _tape.Reset();
+        _tape.ZeroGradients();
+        var logp = _tape.LogSoftmaxGather(_pi.Forward(_tape, _tape.Constant(_obs, Batch, 4)), _actions);
+        var loss = -_tape.Mean(logp * _tape.Constant(_adv, Batch, 1));
+        _tape.Backward(loss);
+        return _tape.GradientOf(_theta)[0];
+    }
+
+    /// <summary>The anchor's "forward only, no_grad" row: logits for a batch of observations.</summary>
+    [Benchmark]
+    public float ForwardNoGrad()
+    {
+        _tape.Reset();
+        using (_tape.NoGrad())
+            return _tape.Value(_pi.Forward(_tape, _tape.Constant(_obs, Batch, 4)))[0];
+    }
+}
+
+/// <summary>
+/// The anchor's case (e): Karpathy's "Pong from pixels" network 6400-200(ReLU)-1(sigmoid), forward + backward of
+/// −Σ log p(y|x)·A with log p = log σ(z) for y = 1 and log(1 − σ(z)) for y = 0, computed stably as −softplus((1 − 2y)·z).
+/// </summary>
+[MemoryDiagnoser]
+public class PongBenchmarks
+{
+    [Params(1, 1000)]
+    public int Batch { get; set; }
+
+    private readonly Tape<float> _tape = new();
+    private ParameterSet<float> _theta = null!;
+    private Mlp<float> _net = null!;
+    private float[] _frames = [], _adv = [], _sign = [];
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        _theta = new ParameterSet<float>();
+        _net = new Mlp<float>(_theta, "pong", [6400, 200, 1], Activation.Relu);
+        _net.Initialize(new Rng(0), Math.Sqrt(2), 1);
+        var rng = new Rng(1);
+        _frames = Enumerable.Range(0, Batch * 6400).Select(_ => rng.NextDouble() < 0.05 ? 1f : 0f).ToArray(); // sparse-ish binary difference frame, as the anchor
+        _adv = Enumerable.Range(0, Batch).Select(_ => (float)rng.NextGaussian()).ToArray();
+        _sign = Enumerable.Range(0, Batch).Select(_ => rng.NextInt(2) == 1 ? -1f : 1f).ToArray(); // 1 − 2y
+    }
+
+    [Benchmark]
+    public float ForwardBackward()
+    {
+        _tape.Reset();
+        _tape.ZeroGradients();
+        var z = _net.Forward(_tape, _tape.Constant(_frames, Batch, 6400));
+        var logp = -_tape.Softplus(z * _tape.Constant(_sign, Batch, 1));
+        _tape.Backward(-_tape.Sum(logp * _tape.Constant(_adv, Batch, 1)));
+        return _tape.GradientOf(_theta)[0];
+    }
+}
