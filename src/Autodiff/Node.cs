@@ -31,4 +31,6 @@ internal struct Node<T>
     /// <summary>Offset in the value arena of values an op saves for its backward (row max and log-normalizer); −1 for none.</summary>
     public int SavedValues;
     public T S0, S1;
+    /// <summary>The backward pass in which this node's gradient was last cleared; gradients are cleared lazily, on first contribution.</summary>
+    public int GradPass;
 }

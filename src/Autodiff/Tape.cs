@@ -31,6 +31,7 @@ public sealed partial class Tape<T> where T : unmanaged, IBinaryFloatingPointIee
     private readonly List<ParameterSet<T>> _sets = new();
     private readonly List<T[]> _setGrads = new();
     private int _generation;
+    private int _pass;
     private int _noGradDepth;
 
     /// <summary>
@@ -143,7 +144,7 @@ public sealed partial class Tape<T> where T : unmanaged, IBinaryFloatingPointIee
     {
         int i = Id(x);
         if (!_nodes[i].NeedsGrad) throw new InvalidOperationException($"Gradient: {_nodes[i].Op} node #{i} does not require a gradient (a constant, detached, or recorded in no-grad mode).");
-        return Grad(i);
+        return GradAcc(i);
     }
 
     /// <summary>
@@ -174,12 +175,13 @@ public sealed partial class Tape<T> where T : unmanaged, IBinaryFloatingPointIee
             throw new InvalidOperationException($"Backward needs a scalar loss of shape [1, 1]; got {ln.Shape} from op {ln.Op}. Reduce it first (Sum or Mean).");
         if (!ln.NeedsGrad)
             throw new InvalidOperationException($"Backward: the loss ({ln.Op} node #{li}) does not depend on any parameter (all inputs constant, detached, or recorded in no-grad mode).");
-        Array.Clear(_grads, 0, _used);
-        Grad(li)[0] = T.One;
+        _pass++;
+        GradAcc(li)[0] = T.One;
         for (int i = li; i >= 0; i--)
         {
             ref readonly Node<T> n = ref _nodes[i];
-            if (!n.NeedsGrad || n.Op is Op.Parameter or Op.Constant or Op.Detach) continue;
+            // Skip leaves, and nodes no gradient flowed into during this pass (their buffers were never cleared).
+            if (!n.NeedsGrad || n.Op is Op.Parameter or Op.Constant or Op.Detach || n.GradPass != _pass) continue;
             BackwardOf(i, in n);
             if (CheckFinite) CheckInputGradients(i);
         }
@@ -242,6 +244,37 @@ public sealed partial class Tape<T> where T : unmanaged, IBinaryFloatingPointIee
         return buffer.AsSpan(n.Offset, n.Shape.Length);
     }
 
+    /// <summary>
+    /// The gradient buffer of node <paramref name="i"/> as an accumulation target: cleared on its first use in the current
+    /// backward pass, so that only gradients that receive a contribution are ever zeroed, right before they are used.
+    /// Parameter gradients are never cleared here (they accumulate across passes).
+    /// </summary>
+    internal Span<T> GradAcc(int i)
+    {
+        ref Node<T> n = ref _nodes[i];
+        if (n.Source != 0) return _setGrads[n.Source - 1].AsSpan(n.Offset, n.Shape.Length);
+        Span<T> g = _grads.AsSpan(n.Offset, n.Shape.Length);
+        if (n.GradPass != _pass)
+        {
+            g.Clear();
+            n.GradPass = _pass;
+        }
+        return g;
+    }
+
+    /// <summary>
+    /// Like <see cref="GradAcc"/>, for a rule that writes every element: on the first contribution of the pass the buffer
+    /// is not cleared and <paramref name="overwrite"/> is true, so the rule stores instead of adding (a GEMM with β = 0).
+    /// </summary>
+    internal Span<T> GradTarget(int i, out bool overwrite)
+    {
+        ref Node<T> n = ref _nodes[i];
+        overwrite = n.Source == 0 && n.GradPass != _pass;
+        if (overwrite) n.GradPass = _pass;
+        return n.Source == 0 ? _grads.AsSpan(n.Offset, n.Shape.Length) : _setGrads[n.Source - 1].AsSpan(n.Offset, n.Shape.Length);
+    }
+
+    /// <summary>The gradient of node <paramref name="i"/> itself, read by its own backward rule (already initialized).</summary>
     internal Span<T> Grad(int i)
     {
         ref readonly Node<T> n = ref _nodes[i];
@@ -324,7 +357,7 @@ public sealed partial class Tape<T> where T : unmanaged, IBinaryFloatingPointIee
     {
         ref readonly Node<T> n = ref _nodes[i];
         foreach (int input in (ReadOnlySpan<int>)[n.A, n.B, n.C])
-            if (NeedsGrad(input)) CheckFiniteValues(Grad(input), $"the backward of op {n.Op} (node #{i}) produced a gradient with");
+            if (NeedsGrad(input)) CheckFiniteValues(GradAcc(input), $"the backward of op {n.Op} (node #{i}) produced a gradient with");
     }
 
     private static void CheckFiniteValues(ReadOnlySpan<T> values, string what)

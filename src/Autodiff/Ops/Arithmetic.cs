@@ -47,17 +47,17 @@ public sealed partial class Tape<T>
 
     private void NegateBackward(int i, in Node<T> n)
     {
-        if (NeedsGrad(n.A)) TensorPrimitives.Subtract(Grad(n.A), Grad(i), Grad(n.A));
+        if (NeedsGrad(n.A)) TensorPrimitives.Subtract(GradAcc(n.A), Grad(i), GradAcc(n.A));
     }
 
     private void AddScalarBackward(int i, in Node<T> n)
     {
-        if (NeedsGrad(n.A)) TensorPrimitives.Add(Grad(n.A), Grad(i), Grad(n.A));
+        if (NeedsGrad(n.A)) TensorPrimitives.Add(GradAcc(n.A), Grad(i), GradAcc(n.A));
     }
 
     private void ScaleBackward(int i, in Node<T> n)
     {
-        if (NeedsGrad(n.A)) TensorPrimitives.MultiplyAdd(Grad(i), n.S0, Grad(n.A), Grad(n.A));
+        if (NeedsGrad(n.A)) TensorPrimitives.MultiplyAdd(Grad(i), n.S0, GradAcc(n.A), GradAcc(n.A));
     }
 
     private Var<T> Binary(Op op, Var<T> a, Var<T> b)
@@ -140,12 +140,12 @@ public sealed partial class Tape<T>
         switch (n.Op)
         {
             case Op.Add:
-                if (ga) AccumulateUnbroadcast(g, so, Grad(n.A), sa, negate: false);
-                if (gb) AccumulateUnbroadcast(g, so, Grad(n.B), sb, negate: false);
+                if (ga) AccumulateUnbroadcast(g, so, GradAcc(n.A), sa, negate: false);
+                if (gb) AccumulateUnbroadcast(g, so, GradAcc(n.B), sb, negate: false);
                 break;
             case Op.Subtract:
-                if (ga) AccumulateUnbroadcast(g, so, Grad(n.A), sa, negate: false);
-                if (gb) AccumulateUnbroadcast(g, so, Grad(n.B), sb, negate: true);
+                if (ga) AccumulateUnbroadcast(g, so, GradAcc(n.A), sa, negate: false);
+                if (gb) AccumulateUnbroadcast(g, so, GradAcc(n.B), sb, negate: true);
                 break;
             case Op.Multiply:
             {
@@ -153,12 +153,12 @@ public sealed partial class Tape<T>
                 if (ga)
                 {
                     Broadcast(Op.Multiply, g, so, Val(n.B), sb, t, so);
-                    AccumulateUnbroadcast(t, so, Grad(n.A), sa, negate: false);
+                    AccumulateUnbroadcast(t, so, GradAcc(n.A), sa, negate: false);
                 }
                 if (gb)
                 {
                     Broadcast(Op.Multiply, g, so, Val(n.A), sa, t, so);
-                    AccumulateUnbroadcast(t, so, Grad(n.B), sb, negate: false);
+                    AccumulateUnbroadcast(t, so, GradAcc(n.B), sb, negate: false);
                 }
                 break;
             }
@@ -168,13 +168,13 @@ public sealed partial class Tape<T>
                 if (ga)
                 {
                     Broadcast(Op.Divide, g, so, Val(n.B), sb, t, so);
-                    AccumulateUnbroadcast(t, so, Grad(n.A), sa, negate: false);
+                    AccumulateUnbroadcast(t, so, GradAcc(n.A), sa, negate: false);
                 }
                 if (gb)
                 {
                     TensorPrimitives.Multiply(g, Val(i), t); // g ⊙ y
                     Broadcast(Op.Divide, t, so, Val(n.B), sb, t, so);
-                    AccumulateUnbroadcast(t, so, Grad(n.B), sb, negate: true);
+                    AccumulateUnbroadcast(t, so, GradAcc(n.B), sb, negate: true);
                 }
                 break;
             }

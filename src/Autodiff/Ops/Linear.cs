@@ -1,4 +1,3 @@
-using System.Numerics.Tensors;
 using PurePg.Autodiff.Kernels;
 
 namespace PurePg.Autodiff;
@@ -36,13 +35,15 @@ public sealed partial class Tape<T>
         ReadOnlySpan<T> g = Grad(i);
         if (NeedsGrad(n.A))
         {
-            if (!n.TransA) Gemm.Multiply<T>(g, false, Val(n.B), !n.TransB, Grad(n.A), m, k, nn, accumulate: true);   // dA = G·op(B)ᵀ
-            else Gemm.Multiply<T>(Val(n.B), n.TransB, g, true, Grad(n.A), k, m, nn, accumulate: true);              // dA = op(B)·Gᵀ
+            Span<T> ga = GradTarget(n.A, out bool overwrite);
+            if (!n.TransA) Gemm.Multiply<T>(g, false, Val(n.B), !n.TransB, ga, m, k, nn, accumulate: !overwrite);   // dA = G·op(B)ᵀ
+            else Gemm.Multiply<T>(Val(n.B), n.TransB, g, true, ga, k, m, nn, accumulate: !overwrite);              // dA = op(B)·Gᵀ
         }
         if (NeedsGrad(n.B))
         {
-            if (!n.TransB) Gemm.Multiply<T>(Val(n.A), !n.TransA, g, false, Grad(n.B), k, nn, m, accumulate: true);  // dB = op(A)ᵀ·G
-            else Gemm.Multiply<T>(g, true, Val(n.A), n.TransA, Grad(n.B), nn, k, m, accumulate: true);              // dB = Gᵀ·op(A)
+            Span<T> gb = GradTarget(n.B, out bool overwrite);
+            if (!n.TransB) Gemm.Multiply<T>(Val(n.A), !n.TransA, g, false, gb, k, nn, m, accumulate: !overwrite);  // dB = op(A)ᵀ·G
+            else Gemm.Multiply<T>(g, true, Val(n.A), n.TransA, gb, nn, k, m, accumulate: !overwrite);              // dB = Gᵀ·op(A)
         }
     }
 
@@ -61,8 +62,7 @@ public sealed partial class Tape<T>
         _nodes[i].B = wi;
         _nodes[i].C = bi;
         Span<T> y = Val(i);
-        ReadOnlySpan<T> b = Val(bi);
-        for (int r = 0; r < sx.Rows; r++) b.CopyTo(y.Slice(r * sw.Rows, sw.Rows));
+        Elementwise.BroadcastRows<T>(Val(bi), y, sx.Rows, sw.Rows);
         Gemm.Multiply<T>(Val(xi), false, Val(wi), true, y, sx.Rows, sw.Rows, sx.Cols, accumulate: true);
         return Finish(i);
     }
@@ -72,12 +72,16 @@ public sealed partial class Tape<T>
         Shape sx = _nodes[n.A].Shape, sw = _nodes[n.B].Shape;
         int batch = sx.Rows, inF = sx.Cols, outF = sw.Rows;
         ReadOnlySpan<T> g = Grad(i);
-        if (NeedsGrad(n.A)) Gemm.Multiply<T>(g, false, Val(n.B), false, Grad(n.A), batch, inF, outF, accumulate: true);
-        if (NeedsGrad(n.B)) Gemm.Multiply<T>(g, true, Val(n.A), false, Grad(n.B), outF, inF, batch, accumulate: true);
-        if (NeedsGrad(n.C))
+        if (NeedsGrad(n.A))
         {
-            Span<T> gb = Grad(n.C);
-            for (int r = 0; r < batch; r++) TensorPrimitives.Add(gb, g.Slice(r * outF, outF), gb);
+            Span<T> gx = GradTarget(n.A, out bool overwrite);
+            Gemm.Multiply<T>(g, false, Val(n.B), false, gx, batch, inF, outF, accumulate: !overwrite);
         }
+        if (NeedsGrad(n.B))
+        {
+            Span<T> gw = GradTarget(n.B, out bool overwrite);
+            Gemm.Multiply<T>(g, true, Val(n.A), false, gw, outF, inF, batch, accumulate: !overwrite);
+        }
+        if (NeedsGrad(n.C)) Elementwise.AccumulateColumnSums(g, batch, outF, GradAcc(n.C));
     }
 }

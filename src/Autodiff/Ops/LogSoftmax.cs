@@ -1,4 +1,5 @@
 using System.Numerics.Tensors;
+using PurePg.Autodiff.Kernels;
 
 namespace PurePg.Autodiff;
 
@@ -51,7 +52,7 @@ public sealed partial class Tape<T>
     {
         Shape s = n.Shape;
         ReadOnlySpan<T> g = Grad(i);
-        Span<T> gx = Grad(n.A), rowTotals = Scratch(s.Rows, 1);
+        Span<T> gx = GradAcc(n.A), rowTotals = Scratch(s.Rows, 1);
         for (int r = 0; r < s.Rows; r++)
         {
             ReadOnlySpan<T> gr = g.Slice(r * s.Cols, s.Cols);
@@ -82,7 +83,7 @@ public sealed partial class Tape<T>
         Shape sx = _nodes[n.A].Shape;
         ReadOnlySpan<int> index = Ints(n.Saved, sx.Rows);
         ReadOnlySpan<T> g = Grad(i);
-        Span<T> gx = Grad(n.A);
+        Span<T> gx = GradAcc(n.A);
         for (int r = 0; r < sx.Rows; r++) gx[r * sx.Cols + index[r]] += g[r];
     }
 
@@ -113,7 +114,7 @@ public sealed partial class Tape<T>
         Shape sx = _nodes[n.A].Shape;
         ReadOnlySpan<int> index = Ints(n.Saved, sx.Rows);
         ReadOnlySpan<T> g = Grad(i);
-        Span<T> gx = Grad(n.A);
+        Span<T> gx = GradAcc(n.A);
         AccumulateSoftmaxTimes(n.A, n.SavedValues, g, negate: true);
         for (int r = 0; r < sx.Rows; r++) gx[r * sx.Cols + index[r]] += g[r];
     }
@@ -133,29 +134,34 @@ public sealed partial class Tape<T>
     /// <summary>
     /// Computes and saves on node <paramref name="i"/> each row's m_r = max_j x_rj and log Z_r = log Σ_j exp(x_rj − m_r);
     /// returns the arena offset of [m_0 … m_{rows−1}, log Z_0 … log Z_{rows−1}]. It allocates, so call it before
-    /// taking any span of the arena.
+    /// taking any span of the arena. The exponentials go in one pass over the whole matrix, not one call per row:
+    /// policy heads have few columns and many rows.
     /// </summary>
     private int SaveRowNormalizers(int i, int xi)
     {
         Shape sx = _nodes[xi].Shape;
         int saved = Allocate(2 * sx.Rows);
         _nodes[i].SavedValues = saved;
-        Span<T> max = Arena(saved, sx.Rows), logZ = Arena(saved + sx.Rows, sx.Rows), tmp = Scratch(sx.Cols);
+        Span<T> max = Arena(saved, sx.Rows), logZ = Arena(saved + sx.Rows, sx.Rows), e = Scratch(sx.Length);
         ReadOnlySpan<T> x = Val(xi);
+        int cols = sx.Cols;
         for (int r = 0; r < sx.Rows; r++)
         {
-            ReadOnlySpan<T> row = x.Slice(r * sx.Cols, sx.Cols);
-            T m = TensorPrimitives.Max(row);
+            ReadOnlySpan<T> row = x.Slice(r * cols, cols);
+            T m = cols <= 16 ? ScalarMax(row) : TensorPrimitives.Max(row);
             max[r] = m;
-            if (!T.IsFinite(m))
-            {
-                logZ[r] = T.Zero; // +∞ stays +∞, NaN stays NaN; CheckFinite reports where it entered
-                continue;
-            }
-            TensorPrimitives.Subtract(row, m, tmp);
-            TensorPrimitives.Exp(tmp, tmp);
-            logZ[r] = T.Log(TensorPrimitives.Sum(tmp));
+            Span<T> er = e.Slice(r * cols, cols);
+            for (int j = 0; j < cols; j++) er[j] = row[j] - m;
         }
+        VectorMath.Exp<T>(e, e);
+        for (int r = 0; r < sx.Rows; r++)
+        {
+            ReadOnlySpan<T> er = e.Slice(r * cols, cols);
+            logZ[r] = cols <= 16 ? ScalarSum(er) : TensorPrimitives.Sum(er);
+        }
+        TensorPrimitives.Log(logZ, logZ);
+        for (int r = 0; r < sx.Rows; r++)
+            if (!T.IsFinite(max[r])) logZ[r] = T.Zero; // +∞ stays +∞, NaN stays NaN; CheckFinite reports where it entered
         return saved;
     }
 
@@ -163,15 +169,37 @@ public sealed partial class Tape<T>
     private void AccumulateSoftmaxTimes(int xi, int saved, ReadOnlySpan<T> c, bool negate)
     {
         Shape sx = _nodes[xi].Shape;
+        int cols = sx.Cols;
         ReadOnlySpan<T> x = Val(xi), max = Arena(saved, sx.Rows), logZ = Arena(saved + sx.Rows, sx.Rows);
-        Span<T> gx = Grad(xi), p = Scratch(sx.Cols);
+        Span<T> gx = GradAcc(xi), p = Scratch(sx.Length);
         for (int r = 0; r < sx.Rows; r++)
         {
-            TensorPrimitives.Subtract(x.Slice(r * sx.Cols, sx.Cols), max[r], p);
-            TensorPrimitives.Subtract(p, logZ[r], p);
-            TensorPrimitives.Exp(p, p);
-            Span<T> gr = gx.Slice(r * sx.Cols, sx.Cols);
-            TensorPrimitives.MultiplyAdd(p, negate ? -c[r] : c[r], gr, gr);
+            ReadOnlySpan<T> row = x.Slice(r * cols, cols);
+            Span<T> pr = p.Slice(r * cols, cols);
+            for (int j = 0; j < cols; j++) pr[j] = row[j] - max[r] - logZ[r];
         }
+        VectorMath.Exp<T>(p, p);
+        for (int r = 0; r < sx.Rows; r++)
+        {
+            T cr = negate ? -c[r] : c[r];
+            Span<T> gr = gx.Slice(r * cols, cols);
+            ReadOnlySpan<T> pr = p.Slice(r * cols, cols);
+            for (int j = 0; j < cols; j++) gr[j] += cr * pr[j];
+        }
+    }
+
+    private static T ScalarMax(ReadOnlySpan<T> row)
+    {
+        T m = row[0];
+        for (int j = 1; j < row.Length; j++)
+            if (row[j] > m || T.IsNaN(row[j])) m = row[j];
+        return m;
+    }
+
+    private static T ScalarSum(ReadOnlySpan<T> row)
+    {
+        T s = T.Zero;
+        foreach (T v in row) s += v;
+        return s;
     }
 }

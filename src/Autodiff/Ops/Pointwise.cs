@@ -1,4 +1,5 @@
 using System.Numerics.Tensors;
+using PurePg.Autodiff.Kernels;
 
 namespace PurePg.Autodiff;
 
@@ -10,11 +11,11 @@ public sealed partial class Tape<T>
     public Var<T> Exp(Var<T> x)
     {
         int i = PushUnary(Op.Exp, x);
-        TensorPrimitives.Exp(Val(_nodes[i].A), Val(i));
+        VectorMath.Exp(Val(_nodes[i].A), Val(i));
         return Finish(i);
     }
 
-    private void ExpBackward(int i, in Node<T> n) => AccumulateProduct(Grad(i), Val(i), Grad(n.A));
+    private void ExpBackward(int i, in Node<T> n) => AccumulateProduct(Grad(i), Val(i), GradAcc(n.A));
 
     /// <summary>y = log(x) (natural log; x ≤ 0 gives NaN or −∞, caught when <see cref="CheckFinite"/> is on). ∂y/∂x = 1/x.</summary>
     public Var<T> Log(Var<T> x)
@@ -28,27 +29,18 @@ public sealed partial class Tape<T>
     {
         Span<T> t = Scratch(n.Shape.Length);
         TensorPrimitives.Divide(Grad(i), Val(n.A), t);
-        TensorPrimitives.Add(Grad(n.A), t, Grad(n.A));
+        TensorPrimitives.Add(GradAcc(n.A), t, GradAcc(n.A));
     }
 
     /// <summary>y = tanh(x). ∂y/∂x = 1 − y².</summary>
     public Var<T> Tanh(Var<T> x)
     {
         int i = PushUnary(Op.Tanh, x);
-        TensorPrimitives.Tanh(Val(_nodes[i].A), Val(i));
+        VectorMath.Tanh(Val(_nodes[i].A), Val(i));
         return Finish(i);
     }
 
-    private void TanhBackward(int i, in Node<T> n)
-    {
-        // gx += g − g ⊙ y²
-        Span<T> t = Scratch(n.Shape.Length);
-        ReadOnlySpan<T> y = Val(i), g = Grad(i);
-        TensorPrimitives.Multiply(y, y, t);
-        TensorPrimitives.Multiply(t, g, t);
-        TensorPrimitives.Subtract(g, t, t);
-        TensorPrimitives.Add(Grad(n.A), t, Grad(n.A));
-    }
+    private void TanhBackward(int i, in Node<T> n) => Elementwise.AccumulateVjp<T, TanhVjp<T>>(Grad(i), Val(i), GradAcc(n.A));
 
     /// <summary>y = max(x, 0). ∂y/∂x = 1 where x &gt; 0, else 0.</summary>
     public Var<T> Relu(Var<T> x)
@@ -58,31 +50,17 @@ public sealed partial class Tape<T>
         return Finish(i);
     }
 
-    private void ReluBackward(int i, in Node<T> n)
-    {
-        ReadOnlySpan<T> y = Val(i), g = Grad(i);
-        Span<T> gx = Grad(n.A);
-        for (int k = 0; k < gx.Length; k++)
-            if (y[k] > T.Zero) gx[k] += g[k];
-    }
+    private void ReluBackward(int i, in Node<T> n) => Elementwise.AccumulateVjp<T, ReluVjp<T>>(Grad(i), Val(i), GradAcc(n.A));
 
     /// <summary>y = σ(x) = 1 / (1 + exp(−x)). ∂y/∂x = y (1 − y).</summary>
     public Var<T> Sigmoid(Var<T> x)
     {
         int i = PushUnary(Op.Sigmoid, x);
-        TensorPrimitives.Sigmoid(Val(_nodes[i].A), Val(i));
+        VectorMath.Sigmoid(Val(_nodes[i].A), Val(i));
         return Finish(i);
     }
 
-    private void SigmoidBackward(int i, in Node<T> n)
-    {
-        // gx += g ⊙ (y − y²)
-        Span<T> t = Scratch(n.Shape.Length);
-        ReadOnlySpan<T> y = Val(i);
-        TensorPrimitives.Multiply(y, y, t);
-        TensorPrimitives.Subtract(y, t, t);
-        AccumulateProduct(Grad(i), t, Grad(n.A));
-    }
+    private void SigmoidBackward(int i, in Node<T> n) => Elementwise.AccumulateVjp<T, SigmoidVjp<T>>(Grad(i), Val(i), GradAcc(n.A));
 
     /// <summary>
     /// y = softplus(x) = log(1 + exp(x)), computed as max(x, 0) + log(1 + exp(−|x|)) so that it neither overflows
@@ -95,7 +73,7 @@ public sealed partial class Tape<T>
         Span<T> y = Val(i), t = Scratch(xv.Length);
         TensorPrimitives.Abs(xv, t);
         TensorPrimitives.Negate(t, t);
-        TensorPrimitives.Exp(t, t);
+        VectorMath.Exp(t, t);
         TensorPrimitives.LogP1(t, t);
         TensorPrimitives.Max(xv, T.Zero, y);
         TensorPrimitives.Add(y, t, y);
@@ -105,8 +83,8 @@ public sealed partial class Tape<T>
     private void SoftplusBackward(int i, in Node<T> n)
     {
         Span<T> t = Scratch(n.Shape.Length);
-        TensorPrimitives.Sigmoid(Val(n.A), t);
-        AccumulateProduct(Grad(i), t, Grad(n.A));
+        VectorMath.Sigmoid(Val(n.A), t);
+        AccumulateProduct(Grad(i), t, GradAcc(n.A));
     }
 
     /// <summary>y = x². ∂y/∂x = 2x.</summary>
@@ -122,7 +100,7 @@ public sealed partial class Tape<T>
     {
         Span<T> t = Scratch(n.Shape.Length);
         TensorPrimitives.Multiply(Val(n.A), T.CreateTruncating(2), t);
-        AccumulateProduct(Grad(i), t, Grad(n.A));
+        AccumulateProduct(Grad(i), t, GradAcc(n.A));
     }
 
     /// <summary>y = √x. ∂y/∂x = 1 / (2y).</summary>
@@ -137,7 +115,7 @@ public sealed partial class Tape<T>
     {
         Span<T> t = Scratch(n.Shape.Length);
         TensorPrimitives.Divide(Grad(i), Val(i), t);
-        TensorPrimitives.MultiplyAdd(t, T.CreateTruncating(0.5), Grad(n.A), Grad(n.A));
+        TensorPrimitives.MultiplyAdd(t, T.CreateTruncating(0.5), GradAcc(n.A), GradAcc(n.A));
     }
 
     /// <summary>
@@ -157,7 +135,7 @@ public sealed partial class Tape<T>
     private void ClampBackward(int i, in Node<T> n)
     {
         ReadOnlySpan<T> x = Val(n.A), g = Grad(i);
-        Span<T> gx = Grad(n.A);
+        Span<T> gx = GradAcc(n.A);
         for (int k = 0; k < gx.Length; k++)
             if (x[k] >= n.S0 && x[k] <= n.S1) gx[k] += g[k];
     }
@@ -184,7 +162,7 @@ public sealed partial class Tape<T>
     {
         ReadOnlySpan<T> a = Val(n.A), b = Val(n.B), g = Grad(i);
         bool ga = NeedsGrad(n.A), gb = NeedsGrad(n.B);
-        Span<T> gav = ga ? Grad(n.A) : default, gbv = gb ? Grad(n.B) : default;
+        Span<T> gav = ga ? GradAcc(n.A) : default, gbv = gb ? GradAcc(n.B) : default;
         T half = T.CreateTruncating(0.5);
         bool min = n.Op == Op.Minimum;
         for (int k = 0; k < g.Length; k++)

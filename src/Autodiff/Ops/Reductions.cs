@@ -41,7 +41,7 @@ public sealed partial class Tape<T>
 
     private void SumBackward(int i, in Node<T> n)
     {
-        Span<T> gx = Grad(n.A);
+        Span<T> gx = GradAcc(n.A);
         T g = Grad(i)[0];
         if (n.Op == Op.Mean) g /= T.CreateTruncating(gx.Length);
         TensorPrimitives.Add(gx, g, gx);
@@ -50,7 +50,7 @@ public sealed partial class Tape<T>
     private void SumRowsBackward(int i, in Node<T> n)
     {
         Shape sx = _nodes[n.A].Shape;
-        Span<T> gx = Grad(n.A);
+        Span<T> gx = GradAcc(n.A);
         ReadOnlySpan<T> g = Grad(i);
         T scale = n.Op == Op.MeanRows ? T.One / T.CreateTruncating(sx.Cols) : T.One;
         for (int r = 0; r < sx.Rows; r++)
