@@ -49,6 +49,7 @@ internal static class VectorMath
     }
 
     /// <summary>The one driver for y = f(x): full vectors, then the last vector overlapping the tail (or scalars when shorter than a vector).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Map<TOp>(ReadOnlySpan<float> x, Span<float> y) where TOp : IFloatFunction
     {
         if (y.Length < x.Length) throw new ArgumentException($"Destination holds {y.Length} values, fewer than the {x.Length} inputs.", nameof(y));
@@ -72,6 +73,8 @@ internal static class VectorMath
     private readonly struct ExpOp : IFloatFunction
     {
         public static float Invoke(float x) => MathF.Exp(x);
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static Vector256<float> Invoke(Vector256<float> x) => ExpVector(x);
     }
 
@@ -103,6 +106,8 @@ internal static class VectorMath
     private readonly struct SigmoidOp : IFloatFunction
     {
         public static float Invoke(float x) => 1f / (1f + MathF.Exp(-x));
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static Vector256<float> Invoke(Vector256<float> x) => Vector256.Create(1f) / (Vector256.Create(1f) + ExpVector(-x));
     }
 
@@ -119,7 +124,10 @@ internal static class VectorMath
         Vector256<float> overflow = Vector256.GreaterThan(x, Vector256.Create(88.72283935546875f));
         Vector256<float> underflow = Vector256.LessThan(x, Vector256.Create(-87.33654022216797f));
         Vector256<float> xc = Vector256.Min(Vector256.Max(x, Vector256.Create(-87.33654022216797f)), Vector256.Create(88.72283935546875f));
-        Vector256<float> n = Vector256.Round(xc * Vector256.Create(1.44269504088896341f));
+        // round to nearest by adding and subtracting 1.5·2²³ (exact for |v| < 2²²; here |n| ≤ 128) — a portable
+        // two-instruction rounding, where Vector256.Round may not be lowered to one instruction
+        Vector256<float> shifter = Vector256.Create(12582912f);
+        Vector256<float> n = Fma(xc, Vector256.Create(1.44269504088896341f), shifter) - shifter;
         Vector256<float> r = Fma(n, Vector256.Create(-0.693359375f), xc);
         r = Fma(n, Vector256.Create(2.12194440e-4f), r);
         Vector256<float> p = Vector256.Create(1.9875691500e-4f);
