@@ -96,8 +96,10 @@ public static class Gemm
 
     internal static GemmPath Choose(int m, int n, int k, bool transA, bool transB)
     {
-        if (k <= SmallKMax) return GemmPath.SmallK;
+        // A few rows (acting on one observation): dot products against B's rows when B is stored [N, K], so nothing is
+        // transposed; otherwise rows of B are already contiguous.
         if (m <= SmallMMax) return transB ? GemmPath.Dots : GemmPath.SmallM;
+        if (k <= SmallKMax) return GemmPath.SmallK;
         if (n <= SmallNMax) return transA ? GemmPath.TransposedSmallM : GemmPath.Dots;
         return GemmPath.Packed;
     }
