@@ -95,7 +95,7 @@ internal static class VectorMath
             p = Fma(p, z, Vector256.Create(-3.33332819422e-1f));
             Vector256<float> small = Fma(p * z, x, x);
             // Past 9.1, 2e^(−2x) is under half the float spacing below 1, so tanh rounds to exactly 1 (tanh 9 does not).
-            Vector256<float> e = ExpVector(Vector256.Min(ax, Vector256.Create(9.1f)) * Vector256.Create(2f));
+            Vector256<float> e = ExpCore(Vector256.Min(ax, Vector256.Create(9.1f)) * Vector256.Create(2f), twoScalings: false); // in [0, 18.2]
             Vector256<float> large = Vector256.Create(1f) - Vector256.Create(2f) / (e + Vector256.Create(1f));
             large = Vector256.ConditionalSelect(Vector256.Create(-0f), x, large); // copy x's sign bit
             Vector256<float> result = Vector256.ConditionalSelect(Vector256.LessThan(ax, Vector256.Create(0.625f)), small, large);
@@ -114,21 +114,30 @@ internal static class VectorMath
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector256<float> Fma(Vector256<float> a, Vector256<float> b, Vector256<float> c) => MicroKernels.Fma(a, b, c);
 
-    /// <summary>
-    /// exp(x) = 2ⁿ·exp(r), n = round(x·log₂e), r = x − n·ln2 (ln2 split in two for an exact reduction), exp(r) by the
-    /// Cephes expf polynomial; 2ⁿ is applied as two exponent-field scalings so that n = 128 does not overflow early.
-    /// </summary>
+    /// <summary>exp(x) for any x: +∞ above ln(FLT_MAX), 0 below −87.34 (subnormal results flush), NaN stays NaN.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector256<float> ExpVector(Vector256<float> x)
     {
         Vector256<float> overflow = Vector256.GreaterThan(x, Vector256.Create(88.72283935546875f));
         Vector256<float> underflow = Vector256.LessThan(x, Vector256.Create(-87.33654022216797f));
-        Vector256<float> xc = Vector256.Min(Vector256.Max(x, Vector256.Create(-87.33654022216797f)), Vector256.Create(88.72283935546875f));
-        // round to nearest by adding and subtracting 1.5·2²³ (exact for |v| < 2²²; here |n| ≤ 128) — a portable
-        // two-instruction rounding, where Vector256.Round may not be lowered to one instruction
+        Vector256<float> y = ExpCore(Vector256.Min(Vector256.Max(x, Vector256.Create(-87.33654022216797f)), Vector256.Create(88.72283935546875f)), twoScalings: true);
+        y = Vector256.ConditionalSelect(overflow, Vector256.Create(float.PositiveInfinity), y);
+        y = Vector256.ConditionalSelect(underflow, Vector256<float>.Zero, y);
+        return Vector256.ConditionalSelect(Vector256.Equals(x, x), y, x); // NaN stays NaN
+    }
+
+    /// <summary>
+    /// exp(x) = 2ⁿ·exp(r) for x in [−87.34, 88.72]: n = round(x·log₂e), r = x − n·ln2 (ln2 split in two for an exact
+    /// reduction), exp(r) by the Cephes expf polynomial. 2ⁿ goes into the exponent field — in two halves when n may
+    /// reach 128 (<paramref name="twoScalings"/>), in one when the caller knows |n| ≤ 127.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> ExpCore(Vector256<float> x, bool twoScalings)
+    {
+        // round to nearest by adding and subtracting 1.5·2²³ (exact for |v| < 2²²; here |n| ≤ 128)
         Vector256<float> shifter = Vector256.Create(12582912f);
-        Vector256<float> n = Fma(xc, Vector256.Create(1.44269504088896341f), shifter) - shifter;
-        Vector256<float> r = Fma(n, Vector256.Create(-0.693359375f), xc);
+        Vector256<float> n = Fma(x, Vector256.Create(1.44269504088896341f), shifter) - shifter;
+        Vector256<float> r = Fma(n, Vector256.Create(-0.693359375f), x);
         r = Fma(n, Vector256.Create(2.12194440e-4f), r);
         Vector256<float> p = Vector256.Create(1.9875691500e-4f);
         p = Fma(p, r, Vector256.Create(1.3981999507e-3f));
@@ -137,12 +146,10 @@ internal static class VectorMath
         p = Fma(p, r, Vector256.Create(1.6666665459e-1f));
         p = Fma(p, r, Vector256.Create(5.0000001201e-1f));
         Vector256<float> y = Fma(p, r * r, r) + Vector256.Create(1f);
-        Vector256<int> ni = Vector256.ConvertToInt32(n);
+        Vector256<int> ni = Vector256.ConvertToInt32Native(n); // n is integral and |n| ≤ 128: no saturation fix-up needed
+        if (!twoScalings) return y * Vector256.ShiftLeft(ni + Vector256.Create(127), 23).AsSingle();
         Vector256<int> half = Vector256.ShiftRightArithmetic(ni, 1);
         y *= Vector256.ShiftLeft(half + Vector256.Create(127), 23).AsSingle();
-        y *= Vector256.ShiftLeft(ni - half + Vector256.Create(127), 23).AsSingle();
-        y = Vector256.ConditionalSelect(overflow, Vector256.Create(float.PositiveInfinity), y);
-        y = Vector256.ConditionalSelect(underflow, Vector256<float>.Zero, y);
-        return Vector256.ConditionalSelect(Vector256.Equals(x, x), y, x); // NaN stays NaN
+        return y * Vector256.ShiftLeft(ni - half + Vector256.Create(127), 23).AsSingle();
     }
 }
