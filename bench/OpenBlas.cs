@@ -16,13 +16,19 @@ internal static partial class OpenBlas
 
     public static void UseOneThread()
     {
-        if (!IsAvailable) throw new InvalidOperationException($"{Library} not found: apt-get install libopenblas-dev to run the OpenBLAS baseline.");
+        EnsureAvailable();
         openblas_set_num_threads(1);
+    }
+
+    private static void EnsureAvailable()
+    {
+        if (!IsAvailable) throw new InvalidOperationException($"{Library} not found: apt-get install libopenblas-dev to run the OpenBLAS baseline.");
     }
 
     /// <summary>C = op(A)·op(B), row-major, with the same storage conventions as PurePg's Gemm.Multiply.</summary>
     public static unsafe void Sgemm(float[] a, bool transA, float[] b, bool transB, float[] c, int m, int n, int k)
     {
+        EnsureAvailable();
         fixed (float* pa = a, pb = b, pc = c)
             cblas_sgemm(RowMajor, transA ? Trans : NoTrans, transB ? Trans : NoTrans, m, n, k, 1f,
                 pa, transA ? m : k, pb, transB ? k : n, 0f, pc, n);

@@ -14,7 +14,7 @@ internal static class GemmSkinny
 {
     /// <summary>
     /// C[i, :] (+)= Σ_p A(i, p) · B[p, :] with A(i, p) = a[i·sAi + p·sAp] and B row-major [K, N].
-    /// Columns go four vectors at a time, each an FMA chain over p.
+    /// Rows go four at a time (<see cref="FourRows"/>); the rest one at a time, four vectors of columns per FMA chain over p.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void RowTimesMatrix<T>(ReadOnlySpan<T> a, int sAi, int sAp, ReadOnlySpan<T> b, Span<T> c, int m, int n, int k, bool accumulate)
@@ -24,7 +24,10 @@ internal static class GemmSkinny
         ref T a0 = ref MemoryMarshal.GetReference(a);
         ref T b0 = ref MemoryMarshal.GetReference(b);
         ref T c0 = ref MemoryMarshal.GetReference(c);
-        for (int i = 0; i < m; i++)
+        int i = 0;
+        if (Vector256.IsHardwareAccelerated)
+            for (; i + 4 <= m; i += 4) FourRows(ref Unsafe.Add(ref a0, i * sAi), sAi, sAp, ref b0, ref Unsafe.Add(ref c0, i * n), n, k, accumulate);
+        for (; i < m; i++)
         {
             ref T ai = ref Unsafe.Add(ref a0, i * sAi);
             ref T ci = ref Unsafe.Add(ref c0, i * n);
@@ -76,6 +79,75 @@ internal static class GemmSkinny
                 Unsafe.Add(ref ci, j) = s;
             }
         }
+    }
+
+    /// <summary>
+    /// Four rows of C at once, 2·w columns at a time: each load of B's row p serves four rows (8 accumulators), so B is
+    /// read once per four rows instead of once per row.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void FourRows<T>(ref T a, int sAi, int sAp, ref T b0, ref T c, int n, int k, bool accumulate)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        int w = Vector256<T>.Count, j = 0;
+        ref T c1 = ref Unsafe.Add(ref c, n), c2 = ref Unsafe.Add(ref c, 2 * n), c3 = ref Unsafe.Add(ref c, 3 * n);
+        for (; j + 2 * w <= n; j += 2 * w)
+        {
+            Vector256<T> s00 = default, s01 = default, s10 = default, s11 = default, s20 = default, s21 = default, s30 = default, s31 = default;
+            ref T bp = ref Unsafe.Add(ref b0, j);
+            ref T ap = ref a;
+            for (int p = 0; p < k; p++)
+            {
+                Vector256<T> b0v = Vector256.LoadUnsafe(ref bp), b1v = Vector256.LoadUnsafe(ref bp, (nuint)w);
+                Vector256<T> x = Vector256.Create(ap);
+                s00 = Fma(x, b0v, s00); s01 = Fma(x, b1v, s01);
+                x = Vector256.Create(Unsafe.Add(ref ap, sAi));
+                s10 = Fma(x, b0v, s10); s11 = Fma(x, b1v, s11);
+                x = Vector256.Create(Unsafe.Add(ref ap, 2 * sAi));
+                s20 = Fma(x, b0v, s20); s21 = Fma(x, b1v, s21);
+                x = Vector256.Create(Unsafe.Add(ref ap, 3 * sAi));
+                s30 = Fma(x, b0v, s30); s31 = Fma(x, b1v, s31);
+                ap = ref Unsafe.Add(ref ap, sAp);
+                bp = ref Unsafe.Add(ref bp, n);
+            }
+            Store(ref c, j, w, s00, s01, accumulate);
+            Store(ref c1, j, w, s10, s11, accumulate);
+            Store(ref c2, j, w, s20, s21, accumulate);
+            Store(ref c3, j, w, s30, s31, accumulate);
+        }
+        for (; j < n; j++)
+        {
+            T s0 = T.Zero, s1 = T.Zero, s2 = T.Zero, s3 = T.Zero;
+            for (int p = 0; p < k; p++)
+            {
+                T bv = Unsafe.Add(ref b0, p * n + j);
+                ref T ap = ref Unsafe.Add(ref a, p * sAp);
+                s0 = T.FusedMultiplyAdd(ap, bv, s0);
+                s1 = T.FusedMultiplyAdd(Unsafe.Add(ref ap, sAi), bv, s1);
+                s2 = T.FusedMultiplyAdd(Unsafe.Add(ref ap, 2 * sAi), bv, s2);
+                s3 = T.FusedMultiplyAdd(Unsafe.Add(ref ap, 3 * sAi), bv, s3);
+            }
+            if (accumulate)
+            {
+                Unsafe.Add(ref c, j) += s0; Unsafe.Add(ref c1, j) += s1; Unsafe.Add(ref c2, j) += s2; Unsafe.Add(ref c3, j) += s3;
+            }
+            else
+            {
+                Unsafe.Add(ref c, j) = s0; Unsafe.Add(ref c1, j) = s1; Unsafe.Add(ref c2, j) = s2; Unsafe.Add(ref c3, j) = s3;
+            }
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Store<T>(ref T row, int j, int w, Vector256<T> v0, Vector256<T> v1, bool accumulate)
+    {
+        if (accumulate)
+        {
+            v0 += Vector256.LoadUnsafe(ref row, (nuint)j);
+            v1 += Vector256.LoadUnsafe(ref row, (nuint)(j + w));
+        }
+        v0.StoreUnsafe(ref row, (nuint)j);
+        v1.StoreUnsafe(ref row, (nuint)(j + w));
     }
 
     /// <summary>
