@@ -192,14 +192,51 @@ public static class Gemm
         }
         else
         {
-            // B stored [N, K]: column j of op(B) is row j of B, read along p and scattered with stride NR.
-            for (int j = 0; j < nc; j++)
+            // B stored [N, K]: column j of op(B) is row j of B. Full 8 × 8 float blocks are transposed in registers;
+            // the rest is read along p and scattered with stride NR.
+            int jDone = 0;
+            if (typeof(T) == typeof(float) && Avx.IsSupported && nr % 8 == 0)
+            {
+                jDone = nc / 8 * 8;
+                int pDone = kc / 8 * 8;
+                for (int j = 0; j < jDone; j += 8)
+                {
+                    ref float src = ref Unsafe.As<T, float>(ref Unsafe.Add(ref b0, (jc + j) * k + pc));
+                    ref float dj = ref Unsafe.As<T, float>(ref Unsafe.Add(ref d, j / nr * nr * kc + j % nr));
+                    for (int p = 0; p < pDone; p += 8) Transpose8x8(ref Unsafe.Add(ref src, p), k, ref Unsafe.Add(ref dj, p * nr), nr);
+                    for (int jj = 0; jj < 8; jj++)
+                        for (int p = pDone; p < kc; p++) Unsafe.Add(ref dj, p * nr + jj) = Unsafe.Add(ref src, jj * k + p);
+                }
+            }
+            for (int j = jDone; j < nc; j++)
             {
                 ref T src = ref Unsafe.Add(ref b0, (jc + j) * k + pc);
                 ref T dj = ref Unsafe.Add(ref d, j / nr * nr * kc + j % nr);
                 for (int p = 0; p < kc; p++) Unsafe.Add(ref dj, p * nr) = Unsafe.Add(ref src, p);
             }
         }
+    }
+
+    /// <summary>dst[q·dstStride + r] = src[r·srcStride + q] for an 8 × 8 float block: unpack, shuffle, lane permute.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Transpose8x8(ref float src, int srcStride, ref float dst, int dstStride)
+    {
+        Vector256<float> r0 = Vector256.LoadUnsafe(ref src), r1 = Vector256.LoadUnsafe(ref src, (nuint)srcStride);
+        Vector256<float> r2 = Vector256.LoadUnsafe(ref src, (nuint)(2 * srcStride)), r3 = Vector256.LoadUnsafe(ref src, (nuint)(3 * srcStride));
+        Vector256<float> r4 = Vector256.LoadUnsafe(ref src, (nuint)(4 * srcStride)), r5 = Vector256.LoadUnsafe(ref src, (nuint)(5 * srcStride));
+        Vector256<float> r6 = Vector256.LoadUnsafe(ref src, (nuint)(6 * srcStride)), r7 = Vector256.LoadUnsafe(ref src, (nuint)(7 * srcStride));
+        Vector256<float> t0 = Avx.UnpackLow(r0, r1), t1 = Avx.UnpackHigh(r0, r1), t2 = Avx.UnpackLow(r2, r3), t3 = Avx.UnpackHigh(r2, r3);
+        Vector256<float> t4 = Avx.UnpackLow(r4, r5), t5 = Avx.UnpackHigh(r4, r5), t6 = Avx.UnpackLow(r6, r7), t7 = Avx.UnpackHigh(r6, r7);
+        Vector256<float> s0 = Avx.Shuffle(t0, t2, 0x44), s1 = Avx.Shuffle(t0, t2, 0xEE), s2 = Avx.Shuffle(t1, t3, 0x44), s3 = Avx.Shuffle(t1, t3, 0xEE);
+        Vector256<float> s4 = Avx.Shuffle(t4, t6, 0x44), s5 = Avx.Shuffle(t4, t6, 0xEE), s6 = Avx.Shuffle(t5, t7, 0x44), s7 = Avx.Shuffle(t5, t7, 0xEE);
+        Avx.Permute2x128(s0, s4, 0x20).StoreUnsafe(ref dst);
+        Avx.Permute2x128(s1, s5, 0x20).StoreUnsafe(ref dst, (nuint)dstStride);
+        Avx.Permute2x128(s2, s6, 0x20).StoreUnsafe(ref dst, (nuint)(2 * dstStride));
+        Avx.Permute2x128(s3, s7, 0x20).StoreUnsafe(ref dst, (nuint)(3 * dstStride));
+        Avx.Permute2x128(s0, s4, 0x31).StoreUnsafe(ref dst, (nuint)(4 * dstStride));
+        Avx.Permute2x128(s1, s5, 0x31).StoreUnsafe(ref dst, (nuint)(5 * dstStride));
+        Avx.Permute2x128(s2, s6, 0x31).StoreUnsafe(ref dst, (nuint)(6 * dstStride));
+        Avx.Permute2x128(s3, s7, 0x31).StoreUnsafe(ref dst, (nuint)(7 * dstStride));
     }
 
     /// <summary>Packs op(A)[ic..ic+mc, pc..pc+kc) into panels of MR rows: panel at ir·kc, element (i, p) at p·MR + i; zero-padded.</summary>
