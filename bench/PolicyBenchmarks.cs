@@ -39,8 +39,8 @@ public class CategoricalPolicyBenchmarks
     {
         _tape.Reset();
         _tape.ZeroGradients();
-        var logp = _tape.LogSoftmaxGather(_pi.Forward(_tape, _tape.Constant(_obs, Batch, 4)), _actions);
-        var loss = -_tape.Mean(logp * _tape.Constant(_adv, Batch, 1));
+        var logp = _tape.LogSoftmaxGather(_pi.Forward(_tape, _tape.Borrow(_obs, Batch, 4)), _actions);
+        var loss = -_tape.Mean(logp * _tape.Borrow(_adv, Batch, 1));
         _tape.Backward(loss);
         return _tape.GradientOf(_theta)[0];
     }
@@ -51,7 +51,7 @@ public class CategoricalPolicyBenchmarks
     {
         _tape.Reset();
         using (_tape.NoGrad())
-            return _tape.Value(_pi.Forward(_tape, _tape.Constant(_obs, Batch, 4)))[0];
+            return _tape.Value(_pi.Forward(_tape, _tape.Borrow(_obs, Batch, 4)))[0];
     }
 }
 
@@ -87,9 +87,9 @@ public class PongBenchmarks
     {
         _tape.Reset();
         _tape.ZeroGradients();
-        var z = _net.Forward(_tape, _tape.Constant(_frames, Batch, 6400));
-        var logp = -_tape.Softplus(z * _tape.Constant(_sign, Batch, 1));
-        _tape.Backward(-_tape.Sum(logp * _tape.Constant(_adv, Batch, 1)));
+        var z = _net.Forward(_tape, _tape.Borrow(_frames, Batch, 6400));
+        var logp = -_tape.Softplus(z * _tape.Borrow(_sign, Batch, 1));
+        _tape.Backward(-_tape.Sum(logp * _tape.Borrow(_adv, Batch, 1)));
         return _tape.GradientOf(_theta)[0];
     }
 }

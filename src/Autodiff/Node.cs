@@ -14,8 +14,8 @@ internal enum Op : byte
 
 /// <summary>
 /// One entry of the Wengert list: which op, its inputs (node indices, −1 for none), its output shape and where
-/// its value lives (Source 0: the tape's arena; k &gt; 0: parameter set k − 1). Gradients use the same offsets in
-/// the matching gradient buffer. A struct in a flat array: no closures, nothing for the GC to chase.
+/// its value lives (Source 0: the tape's arena; k &gt; 0: parameter set k − 1; −1: memory borrowed from the caller,
+/// never differentiated). Gradients use the same offsets in the matching gradient buffer. A struct in a flat array: no closures, nothing for the GC to chase.
 /// </summary>
 internal struct Node<T>
 {
@@ -25,6 +25,8 @@ internal struct Node<T>
     public int A, B, C;
     public Shape Shape;
     public int Source;
+    /// <summary>The caller's memory when Source is −1 (<see cref="Tape{T}.Borrow"/>).</summary>
+    public ReadOnlyMemory<T> Borrowed;
     public int Offset;
     /// <summary>Offset in the int arena of indices an op saves for its backward (Gather); −1 for none.</summary>
     public int Saved;

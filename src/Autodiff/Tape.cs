@@ -92,6 +92,22 @@ public sealed partial class Tape<T> where T : unmanaged, IBinaryFloatingPointIee
         return Finish(i);
     }
 
+    /// <summary>
+    /// Records a constant [rows, cols] that refers to <paramref name="data"/> (row-major) without copying it — for
+    /// observation batches that already sit in a rollout buffer. The caller must leave the data unchanged until this
+    /// tape is reset. No gradient flows into it.
+    /// </summary>
+    public Var<T> Borrow(ReadOnlyMemory<T> data, int rows, int cols)
+    {
+        if (rows <= 0 || cols <= 0) throw new ArgumentOutOfRangeException(nameof(rows), $"Borrow: shape [{rows}, {cols}] must be positive.");
+        if (data.Length != rows * cols)
+            throw new ArgumentException($"Borrow: {data.Length} values do not fill shape [{rows}, {cols}] ({rows * cols} needed).", nameof(data));
+        int i = Push(Op.Constant, new Shape(rows, cols), needsGrad: false, allocate: false);
+        _nodes[i].Source = -1;
+        _nodes[i].Borrowed = data;
+        return Finish(i);
+    }
+
     /// <summary>Records the scalar constant <paramref name="value"/> as a [1, 1] value.</summary>
     public Var<T> Constant(T value)
     {
@@ -110,7 +126,7 @@ public sealed partial class Tape<T> where T : unmanaged, IBinaryFloatingPointIee
         if (view.Offset < 0 || view.Offset + view.Length > set.Count)
             throw new ArgumentException($"Parameter: view '{view.Name}' [{view.Offset}, {view.Offset + view.Length}) lies outside the set of {set.Count} parameters.", nameof(view));
         int slot = SlotOf(set);
-        int i = Push(Op.Parameter, view.Shape, needsGrad: !IsNoGrad, allocate: false);
+        int i = Push(Op.Parameter, view.Shape, needsGrad: true, allocate: false);
         _nodes[i].Source = slot + 1;
         _nodes[i].Offset = view.Offset;
         return Finish(i);
@@ -123,6 +139,7 @@ public sealed partial class Tape<T> where T : unmanaged, IBinaryFloatingPointIee
         int i = Push(Op.Detach, src.Shape, needsGrad: false, allocate: false);
         _nodes[i].Source = src.Source;
         _nodes[i].Offset = src.Offset;
+        _nodes[i].Borrowed = src.Borrowed;
         return Finish(i);
     }
 
@@ -240,6 +257,8 @@ public sealed partial class Tape<T> where T : unmanaged, IBinaryFloatingPointIee
     internal Span<T> Val(int i)
     {
         ref readonly Node<T> n = ref _nodes[i];
+        // Ops only read their inputs' values; a borrowed span is never written.
+        if (n.Source < 0) return System.Runtime.InteropServices.MemoryMarshal.AsMemory(n.Borrowed).Span;
         T[] buffer = n.Source == 0 ? _values : _sets[n.Source - 1].Array_;
         return buffer.AsSpan(n.Offset, n.Shape.Length);
     }

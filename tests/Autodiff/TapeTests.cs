@@ -116,6 +116,31 @@ public class TapeTests
     }
 
     [Fact]
+    public void BorrowIsAViewWithTheSameGradientsAsAConstant()
+    {
+        var theta = new ParameterSet<double>();
+        var mlp = new Mlp<double>(theta, "v", [3, 5, 1], Activation.Tanh);
+        mlp.Initialize(new Rng(4), Math.Sqrt(2), 1);
+        double[] obs = Generators.Uniform(new Rng(5), 4 * 3, -1, 1);
+        double[] Gradient(Func<Tape<double>, Var<double>> input)
+        {
+            var tape = new Tape<double>();
+            tape.Backward(tape.Sum(tape.Square(mlp.Forward(tape, input(tape)))));
+            return tape.GradientOf(theta).ToArray();
+        }
+        Assert.Equal(Gradient(t => t.Constant(obs, 4, 3)), Gradient(t => t.Borrow(obs, 4, 3)));
+
+        var view = new Tape<double>();
+        int used = view.ArenaUsed;
+        var x = view.Borrow(obs, 4, 3);
+        Assert.Equal(used, view.ArenaUsed); // nothing copied into the arena
+        obs[0] = 42;
+        Assert.Equal(42, view.Value(x)[0]);  // a view of the caller's memory, as documented
+        Assert.Equal(42, view.Value(view.Detach(x))[0]);
+        Assert.Contains("[4, 4]", Assert.Throws<ArgumentException>(() => view.Borrow(obs, 4, 4)).Message);
+    }
+
+    [Fact]
     public void GatherIndexOutOfRangeNamesRowAndValue()
     {
         var tape = new Tape<float>();
