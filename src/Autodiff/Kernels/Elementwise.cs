@@ -6,7 +6,10 @@ using System.Runtime.Intrinsics;
 
 namespace PurePg.Autodiff.Kernels;
 
-/// <summary>A vector-Jacobian product of an elementwise op written from its output: the contribution v(g, y) to gx.</summary>
+/// <summary>
+/// The vector-Jacobian product of an elementwise op: the contribution v(g, u) to gx, where u is whichever of the op's
+/// output y or input x its derivative is cheapest in.
+/// </summary>
 internal interface IPointwiseVjp<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
 {
     static abstract T Invoke(T g, T y);
@@ -27,6 +30,27 @@ internal readonly struct SigmoidVjp<T> : IPointwiseVjp<T> where T : unmanaged, I
     public static Vector256<T> Invoke(Vector256<T> g, Vector256<T> y) => g * (y - y * y);
 }
 
+/// <summary>log, from x: g / x.</summary>
+internal readonly struct LogVjp<T> : IPointwiseVjp<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
+{
+    public static T Invoke(T g, T x) => g / x;
+    public static Vector256<T> Invoke(Vector256<T> g, Vector256<T> x) => g / x;
+}
+
+/// <summary>x², from x: 2x·g.</summary>
+internal readonly struct SquareVjp<T> : IPointwiseVjp<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
+{
+    public static T Invoke(T g, T x) => (x + x) * g;
+    public static Vector256<T> Invoke(Vector256<T> g, Vector256<T> x) => (x + x) * g;
+}
+
+/// <summary>√x, from y: g / (2y).</summary>
+internal readonly struct SqrtVjp<T> : IPointwiseVjp<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
+{
+    public static T Invoke(T g, T y) => g / (y + y);
+    public static Vector256<T> Invoke(Vector256<T> g, Vector256<T> y) => g / (y + y);
+}
+
 /// <summary>ReLU: g where y &gt; 0, else 0.</summary>
 internal readonly struct ReluVjp<T> : IPointwiseVjp<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
 {
@@ -37,7 +61,7 @@ internal readonly struct ReluVjp<T> : IPointwiseVjp<T> where T : unmanaged, IBin
 /// <summary>Loops of the backward pass fused into one pass each.</summary>
 internal static class Elementwise
 {
-    /// <summary>gx += TVjp(g, y), in one pass over the three spans.</summary>
+    /// <summary>gx += TVjp(g, u), in one pass over the three spans.</summary>
     public static void AccumulateVjp<T, TVjp>(ReadOnlySpan<T> g, ReadOnlySpan<T> y, Span<T> gx)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
         where TVjp : IPointwiseVjp<T>

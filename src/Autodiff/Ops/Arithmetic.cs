@@ -45,19 +45,23 @@ public sealed partial class Tape<T>
         return Finish(i);
     }
 
+    // A unary node is walked only when its input needs a gradient, so these need no NeedsGrad test.
     private void NegateBackward(int i, in Node<T> n)
     {
-        if (NeedsGrad(n.A)) TensorPrimitives.Subtract(GradAcc(n.A), Grad(i), GradAcc(n.A));
+        Span<T> gx = GradAcc(n.A);
+        TensorPrimitives.Subtract(gx, Grad(i), gx);
     }
 
     private void AddScalarBackward(int i, in Node<T> n)
     {
-        if (NeedsGrad(n.A)) TensorPrimitives.Add(GradAcc(n.A), Grad(i), GradAcc(n.A));
+        Span<T> gx = GradAcc(n.A);
+        TensorPrimitives.Add(gx, Grad(i), gx);
     }
 
     private void ScaleBackward(int i, in Node<T> n)
     {
-        if (NeedsGrad(n.A)) TensorPrimitives.MultiplyAdd(Grad(i), n.S0, GradAcc(n.A), GradAcc(n.A));
+        Span<T> gx = GradAcc(n.A);
+        TensorPrimitives.MultiplyAdd(Grad(i), n.S0, gx, gx);
     }
 
     private Var<T> Binary(Op op, Var<T> a, Var<T> b)

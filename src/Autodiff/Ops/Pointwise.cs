@@ -25,12 +25,7 @@ public sealed partial class Tape<T>
         return Finish(i);
     }
 
-    private void LogBackward(int i, in Node<T> n)
-    {
-        Span<T> t = Scratch(n.Shape.Length);
-        TensorPrimitives.Divide(Grad(i), Val(n.A), t);
-        TensorPrimitives.Add(GradAcc(n.A), t, GradAcc(n.A));
-    }
+    private void LogBackward(int i, in Node<T> n) => Elementwise.AccumulateVjp<T, LogVjp<T>>(Grad(i), Val(n.A), GradAcc(n.A));
 
     /// <summary>y = tanh(x). ∂y/∂x = 1 − y².</summary>
     public Var<T> Tanh(Var<T> x)
@@ -96,12 +91,7 @@ public sealed partial class Tape<T>
         return Finish(i);
     }
 
-    private void SquareBackward(int i, in Node<T> n)
-    {
-        Span<T> t = Scratch(n.Shape.Length);
-        TensorPrimitives.Multiply(Val(n.A), T.CreateTruncating(2), t);
-        AccumulateProduct(Grad(i), t, GradAcc(n.A));
-    }
+    private void SquareBackward(int i, in Node<T> n) => Elementwise.AccumulateVjp<T, SquareVjp<T>>(Grad(i), Val(n.A), GradAcc(n.A));
 
     /// <summary>y = √x. ∂y/∂x = 1 / (2y).</summary>
     public Var<T> Sqrt(Var<T> x)
@@ -111,12 +101,7 @@ public sealed partial class Tape<T>
         return Finish(i);
     }
 
-    private void SqrtBackward(int i, in Node<T> n)
-    {
-        Span<T> t = Scratch(n.Shape.Length);
-        TensorPrimitives.Divide(Grad(i), Val(i), t);
-        TensorPrimitives.MultiplyAdd(t, T.CreateTruncating(0.5), GradAcc(n.A), GradAcc(n.A));
-    }
+    private void SqrtBackward(int i, in Node<T> n) => Elementwise.AccumulateVjp<T, SqrtVjp<T>>(Grad(i), Val(i), GradAcc(n.A));
 
     /// <summary>
     /// y = min(max(x, lo), hi). ∂y/∂x = 1 where lo ≤ x ≤ hi, else 0 (the boundary passes the gradient, as PyTorch's clamp does).
