@@ -53,8 +53,16 @@ public static class OpCatalog
         _ => throw new ArgumentException(name),
     };
 
-    /// <summary>Runs op on a fresh tape in T: the output, and ∂⟨c, y⟩/∂x_k for each input, all as double.</summary>
+    /// <summary>Runs the op named <paramref name="name"/>; see the other overload.</summary>
     public static (double[] Output, double[][] Gradients) Run<T>(string name, Shape[] shapes, double[][] inputs, int[] index, Func<int, double[]> weights)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T> =>
+        Run<T>(shapes, inputs, (t, x) => Apply(name, t, x, index), weights);
+
+    /// <summary>
+    /// Runs <paramref name="op"/> on a fresh tape in T with the inputs as parameters: the output y, and ∂⟨c, y⟩/∂x_k for
+    /// each input, all as double, where c = <paramref name="weights"/>(length of y).
+    /// </summary>
+    public static (double[] Output, double[][] Gradients) Run<T>(Shape[] shapes, double[][] inputs, Func<Tape<T>, Var<T>[], Var<T>> op, Func<int, double[]> weights)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         var tape = new Tape<T>();
@@ -63,7 +71,7 @@ public static class OpCatalog
         for (int k = 0; k < views.Length; k++)
             for (int e = 0; e < inputs[k].Length; e++) theta.Slice(views[k])[e] = T.CreateTruncating(inputs[k][e]);
         var xs = views.Select(v => tape.Parameter(theta, v)).ToArray();
-        Var<T> y = Apply(name, tape, xs, index);
+        Var<T> y = op(tape, xs);
         double[] c = weights(y.Shape.Length);
         tape.Backward(tape.Sum(y * tape.Constant(c.Select(T.CreateTruncating).ToArray(), y.Rows, y.Cols)));
         double[] output = tape.Value(y).ToArray().Select(double.CreateTruncating).ToArray();
