@@ -109,14 +109,11 @@ public sealed partial class Tape<T>
         return Finish(i);
     }
 
+    // ∂y_i/∂x_ij = 1[j = a_i] − softmax(x_i)_j: the softmax part here, the indicator part is Gather's backward.
     private void LogSoftmaxGatherBackward(int i, in Node<T> n)
     {
-        Shape sx = _nodes[n.A].Shape;
-        ReadOnlySpan<int> index = Ints(n.Saved, sx.Rows);
-        ReadOnlySpan<T> g = Grad(i);
-        Span<T> gx = GradAcc(n.A);
-        AccumulateSoftmaxTimes(n.A, n.SavedValues, g, negate: true);
-        for (int r = 0; r < sx.Rows; r++) gx[r * sx.Cols + index[r]] += g[r];
+        AccumulateSoftmaxTimes(n.A, n.SavedValues, Grad(i), negate: true);
+        GatherBackward(i, in n);
     }
 
     private int SaveIndices(string op, Shape sx, ReadOnlySpan<int> index)
