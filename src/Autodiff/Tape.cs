@@ -270,14 +270,8 @@ public sealed partial class Tape<T> where T : unmanaged, IBinaryFloatingPointIee
     /// </summary>
     internal Span<T> GradAcc(int i)
     {
-        ref Node<T> n = ref _nodes[i];
-        if (n.Source != 0) return _setGrads[n.Source - 1].AsSpan(n.Offset, n.Shape.Length);
-        Span<T> g = _grads.AsSpan(n.Offset, n.Shape.Length);
-        if (n.GradPass != _pass)
-        {
-            g.Clear();
-            n.GradPass = _pass;
-        }
+        Span<T> g = GradTarget(i, out bool fresh);
+        if (fresh) g.Clear();
         return g;
     }
 
@@ -290,10 +284,13 @@ public sealed partial class Tape<T> where T : unmanaged, IBinaryFloatingPointIee
         ref Node<T> n = ref _nodes[i];
         overwrite = n.Source == 0 && n.GradPass != _pass;
         if (overwrite) n.GradPass = _pass;
-        return n.Source == 0 ? _grads.AsSpan(n.Offset, n.Shape.Length) : _setGrads[n.Source - 1].AsSpan(n.Offset, n.Shape.Length);
+        return Grad(i);
     }
 
-    /// <summary>The gradient of node <paramref name="i"/> itself, read by its own backward rule (already initialized).</summary>
+    /// <summary>
+    /// The gradient buffer of node <paramref name="i"/> (the arena's, or its parameter set's), as it stands: what a node's
+    /// own backward rule reads, already initialized by its consumers.
+    /// </summary>
     internal Span<T> Grad(int i)
     {
         ref readonly Node<T> n = ref _nodes[i];
