@@ -15,7 +15,8 @@ internal enum Op : byte
 /// <summary>
 /// One entry of the Wengert list: which op, its inputs (node indices, −1 for none), its output shape and where
 /// its value lives (Source 0: the tape's arena; k &gt; 0: parameter set k − 1; −1: memory borrowed from the caller,
-/// never differentiated). Gradients use the same offsets in the matching gradient buffer. A struct in a flat array: no closures, nothing for the GC to chase.
+/// never differentiated). Gradients use the same offsets in the matching gradient buffer. A struct in a flat array:
+/// no closures, nothing for the GC to chase.
 /// </summary>
 internal struct Node<T>
 {

@@ -1,5 +1,4 @@
 using System.Numerics;
-using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
@@ -12,8 +11,8 @@ namespace PurePg.Autodiff.Kernels;
 /// </summary>
 internal interface IPointwiseVjp<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
 {
-    static abstract T Invoke(T g, T y);
-    static abstract Vector256<T> Invoke(Vector256<T> g, Vector256<T> y);
+    static abstract T Invoke(T g, T u);
+    static abstract Vector256<T> Invoke(Vector256<T> g, Vector256<T> u);
 }
 
 /// <summary>tanh: g·(1 − y²).</summary>
@@ -62,23 +61,23 @@ internal readonly struct ReluVjp<T> : IPointwiseVjp<T> where T : unmanaged, IBin
 internal static class Elementwise
 {
     /// <summary>gx += TVjp(g, u), in one pass over the three spans.</summary>
-    public static void AccumulateVjp<T, TVjp>(ReadOnlySpan<T> g, ReadOnlySpan<T> y, Span<T> gx)
+    public static void AccumulateVjp<T, TVjp>(ReadOnlySpan<T> g, ReadOnlySpan<T> u, Span<T> gx)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
         where TVjp : IPointwiseVjp<T>
     {
         int n = gx.Length, i = 0;
-        if (g.Length < n || y.Length < n) throw new ArgumentException($"AccumulateVjp: spans of {g.Length} and {y.Length} values for {n} gradients.");
+        if (g.Length < n || u.Length < n) throw new ArgumentException($"AccumulateVjp: spans of {g.Length} and {u.Length} values for {n} gradients.");
         ref T gs = ref MemoryMarshal.GetReference(g);
-        ref T ys = ref MemoryMarshal.GetReference(y);
+        ref T us = ref MemoryMarshal.GetReference(u);
         ref T d = ref MemoryMarshal.GetReference(gx);
         if (Vector256.IsHardwareAccelerated)
         {
             int w = Vector256<T>.Count;
             for (; i <= n - w; i += w)
-                (Vector256.LoadUnsafe(ref d, (nuint)i) + TVjp.Invoke(Vector256.LoadUnsafe(ref gs, (nuint)i), Vector256.LoadUnsafe(ref ys, (nuint)i)))
+                (Vector256.LoadUnsafe(ref d, (nuint)i) + TVjp.Invoke(Vector256.LoadUnsafe(ref gs, (nuint)i), Vector256.LoadUnsafe(ref us, (nuint)i)))
                     .StoreUnsafe(ref d, (nuint)i);
         }
-        for (; i < n; i++) Unsafe.Add(ref d, i) += TVjp.Invoke(Unsafe.Add(ref gs, i), Unsafe.Add(ref ys, i));
+        for (; i < n; i++) Unsafe.Add(ref d, i) += TVjp.Invoke(Unsafe.Add(ref gs, i), Unsafe.Add(ref us, i));
     }
 
     /// <summary>s[j] += Σ_r x[r, j] for x row-major [rows, cols]: the bias gradient, one pass with the sums in registers.</summary>

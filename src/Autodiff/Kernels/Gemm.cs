@@ -113,10 +113,10 @@ public static class Gemm
         int nrMax = 2 * w;
         // op(A) is read in place through strides (A(i, p) = a[i·ars + p·acs]); only a partial last panel of MR rows is
         // packed, zero-padded (measured: packing all of A never paid by more than the noise, and lost up to 1.4× on the
-        // MLP shapes, where A is tall and thin). op(B) must
-        // give NR contiguous values per k step: B stored [K, N] does, in place; B stored [N, K] is packed. B is also
-        // packed when its panels are reused by several MC blocks of rows, and when they are deep (K > 128): a panel
-        // read in place with a row stride of 2^j bytes maps into a fraction of L1's sets and evicts itself.
+        // MLP shapes, where A is tall and thin). op(B) must give NR contiguous values per k step: B stored [K, N] does,
+        // in place; B stored [N, K] is packed. B is also packed when its panels are reused by several MC blocks of rows,
+        // and when they are deep (K > 128): a panel read in place with a row stride of 2^j bytes maps into a fraction of
+        // L1's sets and evicts itself.
         bool packAllB = transB || m > MC || k > 128;
         Span<T> packB = buffers.PackB(KC * (packAllB ? RoundUp(Math.Min(n, NC), nrMax) : nrMax));
         Span<T> edgeA = buffers.PackA(KC * mrMax);
