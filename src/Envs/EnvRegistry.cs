@@ -1,0 +1,67 @@
+using PurePg.Envs.ClassicControl;
+
+namespace PurePg.Envs;
+
+/// <summary>An environment id with what Gymnasium's registration says about it.</summary>
+/// <param name="Id">The Gymnasium id, e.g. "CartPole-v1".</param>
+/// <param name="MaxEpisodeSteps">The time limit <see cref="EnvRegistry.Make"/> applies (truncation), or null.</param>
+/// <param name="RewardThreshold">The mean episode return at which the task counts as solved, or null if none is defined.</param>
+/// <param name="Description">One line for listings.</param>
+/// <param name="Create">Makes the bare environment (no time limit).</param>
+public sealed record EnvSpec(string Id, int? MaxEpisodeSteps, double? RewardThreshold, string Description, Func<Env> Create);
+
+/// <summary>Makes environments from their ids, as <c>gymnasium.make</c> does: the environment with its registered
+/// time limit applied as truncation.</summary>
+public static class EnvRegistry
+{
+    static readonly Dictionary<string, EnvSpec> Specs = new(StringComparer.Ordinal);
+
+    static EnvRegistry()
+    {
+        Register(new("CartPole-v1", 500, 475.0, "balance a pole on a cart; 2 actions, 4-d observation", () => new CartPole()));
+        Register(new("Pendulum-v1", 200, null, "swing a pendulum up; torque in [-2, 2], 3-d observation", () => new Pendulum()));
+        Register(new("Acrobot-v1", 500, -100.0, "swing a two-link arm above a line; 3 actions, 6-d observation", () => new Acrobot()));
+        Register(new("MountainCar-v0", 200, -110.0, "drive an underpowered car up a hill; 3 actions, 2-d observation", () => new MountainCar()));
+        Register(new("MountainCarContinuous-v0", 999, 90.0, "the same with a continuous force in [-1, 1]", () => new MountainCarContinuous()));
+    }
+
+    /// <summary>Adds an id. Ids are unique.</summary>
+    /// <exception cref="ArgumentException">The id is already registered.</exception>
+    public static void Register(EnvSpec spec)
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        lock (Specs)
+        {
+            if (!Specs.TryAdd(spec.Id, spec))
+                throw new ArgumentException($"Environment id '{spec.Id}' is already registered.", nameof(spec));
+        }
+    }
+
+    /// <summary>Every registered environment, in registration order.</summary>
+    public static IReadOnlyList<EnvSpec> All
+    {
+        get { lock (Specs) return Specs.Values.ToArray(); }
+    }
+
+    /// <summary>The spec registered under <paramref name="id"/>.</summary>
+    /// <exception cref="ArgumentException">No environment has that id; the message lists the valid ones.</exception>
+    public static EnvSpec Spec(string id)
+    {
+        ArgumentNullException.ThrowIfNull(id);
+        lock (Specs)
+        {
+            if (Specs.TryGetValue(id, out var spec)) return spec;
+            throw new ArgumentException($"No environment with id '{id}'. Registered: {string.Join(", ", Specs.Keys)}.", nameof(id));
+        }
+    }
+
+    /// <summary>Makes the environment registered under <paramref name="id"/> with its time limit applied.</summary>
+    public static Env Make(string id)
+    {
+        var spec = Spec(id);
+        var env = spec.Create();
+        env.Id = spec.Id;
+        env.MaxEpisodeSteps = spec.MaxEpisodeSteps;
+        return env;
+    }
+}
