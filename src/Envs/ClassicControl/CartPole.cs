@@ -49,11 +49,18 @@ public sealed class CartPole : Env
     }
 
     /// <summary>One Euler step of Gymnasium's equations in its order of operations; returns whether the new state is
-    /// terminal. Shared with <see cref="CartPole"/> so both are the same code.</summary>
+    /// terminal.</summary>
     internal static bool Dynamics(int action, ref double x, ref double xDot, ref double theta, ref double thetaDot)
     {
-        double force = action == 1 ? ForceMag : -ForceMag;
         var (sinTheta, cosTheta) = Math.SinCos(theta); // the same libm results as separate sin and cos (tested)
+        return Integrate(action, sinTheta, cosTheta, ref x, ref xDot, ref theta, ref thetaDot);
+    }
+
+    /// <summary>The step given sin θ and cos θ. <see cref="Vector.CartPoleVectorEnv"/> runs the same operations four
+    /// copies at a time.</summary>
+    internal static bool Integrate(int action, double sinTheta, double cosTheta, ref double x, ref double xDot, ref double theta, ref double thetaDot)
+    {
+        double force = action == 1 ? ForceMag : -ForceMag;
         double temp = (force + PoleMassLength * (thetaDot * thetaDot) * sinTheta) / TotalMass;
         double thetaAcc = (Gravity * sinTheta - cosTheta * temp)
             / (Length * (4.0 / 3.0 - MassPole * (cosTheta * cosTheta) / TotalMass));
