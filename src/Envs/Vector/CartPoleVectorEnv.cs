@@ -1,6 +1,7 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 using PurePg.Envs.ClassicControl;
 using PurePg.Envs.Random;
 
@@ -79,21 +80,26 @@ public sealed class CartPoleVectorEnv : VectorEnv
         for (int i = vectorEnd; i < n; i++)
             _terminal[i] = CartPole.Integrate(actions[i], _sin[i], _cos[i], ref _x[i], ref _xDot[i], ref _theta[i], ref _thetaDot[i]);
 
-        var rewards = buffers.Rewards;
+        buffers.Rewards.Fill(1f);
+        var observations = buffers.Observations;
+        int i0 = 0;
+        if (Avx.IsSupported)
+            for (; i0 <= n - 4; i0 += 4) Observe4(i0, observations);
+        for (; i0 < n; i0++) Observe(i0, observations);
+
         var terminated = buffers.Terminated;
         var truncated = buffers.Truncated;
         for (int i = 0; i < n; i++)
         {
             bool term = _terminal[i], trunc = ++_elapsed[i] >= _maxEpisodeSteps;
-            rewards[i] = 1f;
             terminated[i] = term;
             truncated[i] = trunc;
             if (term || trunc)
             {
-                Observe(i, buffers.FinalObservations);
+                observations.Slice(i * 4, 4).CopyTo(buffers.FinalObservations.Slice(i * 4, 4));
                 ResetCopy(i);
+                Observe(i, observations);
             }
-            Observe(i, buffers.Observations);
         }
     }
 
@@ -134,6 +140,25 @@ public sealed class CartPoleVectorEnv : VectorEnv
         _terminal[i + 1] = (mask & 2) != 0;
         _terminal[i + 2] = (mask & 4) != 0;
         _terminal[i + 3] = (mask & 8) != 0;
+    }
+
+    /// <summary>Rows i … i+3 of the [N, 4] float32 observations from the four float64 state arrays: convert, then a
+    /// 4×4 transpose.</summary>
+    void Observe4(int i, Span<float> observations)
+    {
+        var r0 = Avx.ConvertToVector128Single(Vector256.LoadUnsafe(ref _x[i]));
+        var r1 = Avx.ConvertToVector128Single(Vector256.LoadUnsafe(ref _xDot[i]));
+        var r2 = Avx.ConvertToVector128Single(Vector256.LoadUnsafe(ref _theta[i]));
+        var r3 = Avx.ConvertToVector128Single(Vector256.LoadUnsafe(ref _thetaDot[i]));
+        var t0 = Sse.UnpackLow(r0, r1);
+        var t1 = Sse.UnpackHigh(r0, r1);
+        var t2 = Sse.UnpackLow(r2, r3);
+        var t3 = Sse.UnpackHigh(r2, r3);
+        var rows = observations.Slice(i * 4, 16);
+        Sse.MoveLowToHigh(t0, t2).CopyTo(rows);
+        Sse.MoveHighToLow(t2, t0).CopyTo(rows[4..]);
+        Sse.MoveLowToHigh(t1, t3).CopyTo(rows[8..]);
+        Sse.MoveHighToLow(t3, t1).CopyTo(rows[12..]);
     }
 
     void Observe(int i, Span<float> observations)
