@@ -23,6 +23,17 @@ public static class EnvRegistry
         Register(new("Acrobot-v1", 500, -100.0, "swing a two-link arm above a line; 3 actions, 6-d observation", () => new Acrobot()));
         Register(new("MountainCar-v0", 200, -110.0, "drive an underpowered car up a hill; 3 actions, 2-d observation", () => new MountainCar()));
         Register(new("MountainCarContinuous-v0", 999, 90.0, "the same with a continuous force in [-1, 1]", () => new MountainCarContinuous()));
+        // The lectures' teaching environments, with exact answers (their own horizons end episodes as terminations).
+        Register(new("PurePg/OneStepGaussian-v0", null, null, "maximize E[-(x-1)^2] in one step; exact gradients in mu and sigma",
+            () => new Teaching.OneStepGaussian()));
+        Register(new("PurePg/Chain-v0", null, null, "exploration chain H=10, 2 actions: random policy succeeds w.p. 2^-10",
+            () => new Teaching.ExplorationChain(10)));
+        Register(new("PurePg/Chain-UniformStart-v0", null, null, "the same chain started uniformly along it",
+            () => new Teaching.ExplorationChain(10, start: Teaching.ChainStart.UniformAlongChain)));
+        Register(new("PurePg/TabularMdp-v0", null, null, "random MDP |S|=5 |A|=3 H=10 (seed 0); exact J, Q, V, and grad J of a softmax policy",
+            () => new Teaching.TabularMdp(5, 3, horizon: 10)));
+        Register(new("PurePg/Lqr-v0", null, null, "double-integrator LQR H=50; Riccati-optimal gain and exact cost of linear policies",
+            () => Teaching.Lqr.DoubleIntegrator()));
     }
 
     /// <summary>Adds an id. Ids are unique.</summary>
