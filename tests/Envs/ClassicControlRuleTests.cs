@@ -244,3 +244,18 @@ public class ClassicControlRuleTests
         Assert.Equal([-1.2, 0.0], State(a).Select(v => Math.Round(v, 6)).ToArray());
     }
 }
+
+public class ReadmeExampleTests
+{
+    [Fact]
+    public void The_README_environment_example_compiles_and_runs()
+    {
+        var env = EnvRegistry.Make("CartPole-v1");
+        var obs = env.Reset(seed: 42);
+        var (next, reward, terminated, truncated) = env.Step(1);
+        Assert.Equal(4, obs.Length);
+        Assert.Equal(4, next.Length);
+        Assert.Equal(1.0, reward);
+        Assert.False(terminated || truncated);
+    }
+}
