@@ -31,7 +31,12 @@ public sealed class NumpyRandom
     }
 
     /// <summary>A stream seeded from operating-system entropy, as Gymnasium does when reset without a seed.</summary>
-    public static NumpyRandom FromEntropy() => new(System.Security.Cryptography.RandomNumberGenerator.GetInt32(int.MaxValue));
+    public static NumpyRandom FromEntropy()
+    {
+        Span<byte> bytes = stackalloc byte[8];
+        System.Security.Cryptography.RandomNumberGenerator.Fill(bytes);
+        return new NumpyRandom((long)(BitConverter.ToUInt64(bytes) >> 1));
+    }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     void Advance() => _state = _state * Multiplier + _increment;
