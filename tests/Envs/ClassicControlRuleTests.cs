@@ -56,6 +56,13 @@ public class ClassicControlRuleTests
         env.Reset(seed: 1);
         env.SetState([0, 0, -(12 * Math.PI / 180 - 0.001), -0.1]);
         Assert.True(env.Step(1).Terminated);
+        // Gymnasium's sutton_barto_reward: 0 per step, −1 on termination.
+        var sutton = new CartPole(suttonBartoReward: true);
+        sutton.Reset(seed: 0);
+        Assert.Equal(0.0, sutton.Step(0).Reward);
+        sutton.SetState([2.39, 1.0, 0, 0]);
+        Assert.Equal(-1.0, sutton.Step(0).Reward);
+        Assert.Equal(float.PositiveInfinity, env.ObservationSpace.High[1]); // Gymnasium 1.x bounds the velocities by ±inf
     }
 
     [Fact]

@@ -18,14 +18,17 @@ public sealed class CartPole : Env
 
     double _x, _xDot, _theta, _thetaDot;
 
-    /// <summary>Creates the environment (no time limit; <see cref="EnvRegistry.Make"/> applies the 500-step one).</summary>
-    public CartPole()
+    readonly bool _suttonBartoReward;
+
+    /// <summary>Creates the environment (no time limit; <see cref="EnvRegistry.Make"/> applies the 500-step one).
+    /// With <paramref name="suttonBartoReward"/> (Gymnasium's <c>sutton_barto_reward=True</c>) the reward is 0 per step
+    /// and −1 on the terminating step instead of 1 on every step.</summary>
+    public CartPole(bool suttonBartoReward = false)
         : base(new Box(
-                [(float)(-XThreshold * 2), -float.MaxValue, (float)(-ThetaThreshold * 2), -float.MaxValue],
-                [(float)(XThreshold * 2), float.MaxValue, (float)(ThetaThreshold * 2), float.MaxValue]),
+                [(float)(-XThreshold * 2), float.NegativeInfinity, (float)(-ThetaThreshold * 2), float.NegativeInfinity],
+                [(float)(XThreshold * 2), float.PositiveInfinity, (float)(ThetaThreshold * 2), float.PositiveInfinity]),
             new Discrete(2))
-    {
-    }
+        => _suttonBartoReward = suttonBartoReward;
 
     /// <inheritdoc/>
     public override int StateLength => 4;
@@ -45,7 +48,7 @@ public sealed class CartPole : Env
     {
         bool terminated = Dynamics(action, ref _x, ref _xDot, ref _theta, ref _thetaDot);
         Observe(observation);
-        return (1.0, terminated);
+        return (_suttonBartoReward ? (terminated ? -1.0 : 0.0) : 1.0, terminated);
     }
 
     /// <summary>One Euler step of Gymnasium's equations in its order of operations; returns whether the new state is
