@@ -30,6 +30,8 @@ public sealed partial class Tape<T> where T : unmanaged, IBinaryFloatingPointIee
     private T[] _scratch2 = new T[1024];
     private readonly List<ParameterSet<T>> _sets = new();
     private readonly List<T[]> _setGrads = new();
+    private T[] _tangents = new T[1024];
+    private readonly List<T[]> _setTangents = new();
     private int _generation;
     private int _pass;
     private int _noGradDepth;
@@ -327,6 +329,7 @@ public sealed partial class Tape<T> where T : unmanaged, IBinaryFloatingPointIee
             int size = Math.Max(end, _values.Length * 2);
             Array.Resize(ref _values, size);
             _grads = new T[size];
+            _tangents = new T[size];
         }
         _used = end;
         return offset;
@@ -366,6 +369,7 @@ public sealed partial class Tape<T> where T : unmanaged, IBinaryFloatingPointIee
         set.Freeze();
         _sets.Add(set);
         _setGrads.Add(new T[set.Count]);
+        _setTangents.Add(new T[set.Count]);
         return _sets.Count - 1;
     }
 

@@ -185,6 +185,78 @@ public sealed partial class Tape<T>
         }
     }
 
+    // Tangents: ẏ = ȧ ± ḃ; ẏ = ȧ⊙b + a⊙ḃ; ẏ = (ȧ − y⊙ḃ)/b, each operand broadcast as in the forward.
+    private void BinaryTangent(int i, in Node<T> n)
+    {
+        Span<T> dy = Tan(i);
+        Shape so = n.Shape, sa = _nodes[n.A].Shape, sb = _nodes[n.B].Shape;
+        bool ta = NeedsGrad(n.A), tb = NeedsGrad(n.B);
+        dy.Clear();
+        switch (n.Op)
+        {
+            case Op.Add:
+            case Op.Subtract:
+                if (ta) AccumulateBroadcast(Tan(n.A), sa, dy, so, T.One);
+                if (tb) AccumulateBroadcast(Tan(n.B), sb, dy, so, n.Op == Op.Add ? T.One : -T.One);
+                break;
+            case Op.Multiply:
+            {
+                Span<T> t = Scratch(so.Length);
+                if (ta)
+                {
+                    Broadcast(Op.Multiply, Tan(n.A), sa, Val(n.B), sb, t, so);
+                    AccumulateBroadcast(t, so, dy, so, T.One);
+                }
+                if (tb)
+                {
+                    Broadcast(Op.Multiply, Val(n.A), sa, Tan(n.B), sb, t, so);
+                    AccumulateBroadcast(t, so, dy, so, T.One);
+                }
+                break;
+            }
+            default: // Divide
+            {
+                Span<T> t = Scratch(so.Length);
+                if (ta)
+                {
+                    Broadcast(Op.Divide, Tan(n.A), sa, Val(n.B), sb, t, so);
+                    AccumulateBroadcast(t, so, dy, so, T.One);
+                }
+                if (tb)
+                {
+                    Broadcast(Op.Multiply, Val(i), so, Tan(n.B), sb, t, so);
+                    Broadcast(Op.Divide, t, so, Val(n.B), sb, t, so);
+                    AccumulateBroadcast(t, so, dy, so, -T.One);
+                }
+                break;
+            }
+        }
+    }
+
+    // Tangents of −x, x + c and c·x: −ẋ, ẋ, c·ẋ.
+    private void AffineTangent(int i, in Node<T> n)
+    {
+        T scale = n.Op switch { Op.Negate => -T.One, Op.Scale => n.S0, _ => T.One };
+        TensorPrimitives.Multiply(Tan(n.A), scale, Tan(i));
+    }
+
+    /// <summary>target += scale · (source broadcast from its shape to target's).</summary>
+    internal static void AccumulateBroadcast(ReadOnlySpan<T> source, Shape ss, Span<T> target, Shape st, T scale)
+    {
+        if (ss == st)
+        {
+            TensorPrimitives.MultiplyAdd(source, scale, target, target);
+            return;
+        }
+        for (int r = 0; r < st.Rows; r++)
+        {
+            ReadOnlySpan<T> sr = source.Slice(ss.Rows == 1 ? 0 : r * ss.Cols, ss.Cols);
+            Span<T> tr = target.Slice(r * st.Cols, st.Cols);
+            if (ss.Cols == st.Cols) TensorPrimitives.MultiplyAdd(sr, scale, tr, tr);
+            else TensorPrimitives.Add(tr, scale * sr[0], tr);
+        }
+    }
+
     /// <summary>target ±= full summed over the dimensions in which target was broadcast to full's shape.</summary>
     internal static void AccumulateUnbroadcast(ReadOnlySpan<T> full, Shape sf, Span<T> target, Shape st, bool negate)
     {

@@ -84,4 +84,31 @@ public sealed partial class Tape<T>
         }
         if (NeedsGrad(n.C)) Elementwise.AccumulateColumnSums(g, batch, outF, GradAcc(n.C));
     }
+
+    // Tangent of C = op(A)·op(B): Ċ = op(Ȧ)·op(B) + op(A)·op(Ḃ).
+    private void MatMulTangent(int i, in Node<T> n)
+    {
+        Shape sa = _nodes[n.A].Shape;
+        int m = n.Shape.Rows, nn = n.Shape.Cols, k = n.TransA ? sa.Rows : sa.Cols;
+        Span<T> dy = Tan(i);
+        bool accumulate = false;
+        if (NeedsGrad(n.A))
+        {
+            Gemm.Multiply<T>(Tan(n.A), n.TransA, Val(n.B), n.TransB, dy, m, nn, k, accumulate: false);
+            accumulate = true;
+        }
+        if (NeedsGrad(n.B)) Gemm.Multiply<T>(Val(n.A), n.TransA, Tan(n.B), n.TransB, dy, m, nn, k, accumulate);
+    }
+
+    // Tangent of y = x·Wᵀ + b: ẏ = ẋ·Wᵀ + x·Ẇᵀ + ḃ.
+    private void LinearTangent(int i, in Node<T> n)
+    {
+        Shape sx = _nodes[n.A].Shape, sw = _nodes[n.B].Shape;
+        int batch = sx.Rows, inF = sx.Cols, outF = sw.Rows;
+        Span<T> dy = Tan(i);
+        if (NeedsGrad(n.C)) Elementwise.BroadcastRows<T>(Tan(n.C), dy, batch, outF);
+        else dy.Clear();
+        if (NeedsGrad(n.A)) Gemm.Multiply<T>(Tan(n.A), false, Val(n.B), true, dy, batch, outF, inF, accumulate: true);
+        if (NeedsGrad(n.B)) Gemm.Multiply<T>(Val(n.A), false, Tan(n.B), true, dy, batch, outF, inF, accumulate: true);
+    }
 }

@@ -116,6 +116,55 @@ public sealed partial class Tape<T>
         GatherBackward(i, in n);
     }
 
+    // Tangents, with p = softmax(x_i) and ⟨p, ẋ⟩_i = Σ_j p_ij ẋ_ij: LogSumExp ẏ_i = ⟨p, ẋ⟩_i; LogSoftmax ẏ_ij = ẋ_ij − ⟨p, ẋ⟩_i;
+    // Gather ẏ_i = ẋ_{i,a_i}; LogSoftmaxGather ẏ_i = ẋ_{i,a_i} − ⟨p, ẋ⟩_i.
+    private void LogSoftmaxFamilyTangent(int i, in Node<T> n)
+    {
+        Shape sx = _nodes[n.A].Shape;
+        int cols = sx.Cols;
+        ReadOnlySpan<T> dx = Tan(n.A);
+        Span<T> dy = Tan(i);
+        if (n.Op == Op.Gather)
+        {
+            ReadOnlySpan<int> index = Ints(n.Saved, sx.Rows);
+            for (int r = 0; r < sx.Rows; r++) dy[r] = dx[r * cols + index[r]];
+            return;
+        }
+        Span<T> expected = Scratch(sx.Rows, 1);
+        SoftmaxDotRows(n.A, n.SavedValues, dx, expected);
+        switch (n.Op)
+        {
+            case Op.LogSumExp: expected.CopyTo(dy); break;
+            case Op.LogSoftmax:
+                for (int r = 0; r < sx.Rows; r++)
+                    TensorPrimitives.Subtract(dx.Slice(r * cols, cols), expected[r], dy.Slice(r * cols, cols));
+                break;
+            default: // LogSoftmaxGather
+            {
+                ReadOnlySpan<int> index = Ints(n.Saved, sx.Rows);
+                for (int r = 0; r < sx.Rows; r++) dy[r] = dx[r * cols + index[r]] - expected[r];
+                break;
+            }
+        }
+    }
+
+    /// <summary>result_i = Σ_j softmax(x_i)_j · v_ij, with the softmax rebuilt from the saved row normalizers.</summary>
+    private void SoftmaxDotRows(int xi, int saved, ReadOnlySpan<T> v, Span<T> result)
+    {
+        Shape sx = _nodes[xi].Shape;
+        int cols = sx.Cols;
+        ReadOnlySpan<T> x = Val(xi), max = Arena(saved, sx.Rows), logZ = Arena(saved + sx.Rows, sx.Rows);
+        Span<T> p = Scratch(sx.Length);
+        for (int r = 0; r < sx.Rows; r++)
+        {
+            ReadOnlySpan<T> row = x.Slice(r * cols, cols);
+            Span<T> pr = p.Slice(r * cols, cols);
+            for (int j = 0; j < cols; j++) pr[j] = row[j] - max[r] - logZ[r];
+        }
+        VectorMath.Exp<T>(p, p);
+        for (int r = 0; r < sx.Rows; r++) result[r] = TensorPrimitives.Dot(p.Slice(r * cols, cols), v.Slice(r * cols, cols));
+    }
+
     private int SaveIndices(string op, Shape sx, ReadOnlySpan<int> index)
     {
         if (index.Length != sx.Rows)

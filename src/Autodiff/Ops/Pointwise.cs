@@ -158,6 +158,54 @@ public sealed partial class Tape<T>
         }
     }
 
+    // Tangents: ẏ = f'(x)·ẋ, the same product as the backward's with ẋ in place of g.
+    private void PointwiseTangent(int i, in Node<T> n)
+    {
+        ReadOnlySpan<T> dx = Tan(n.A);
+        Span<T> dy = Tan(i);
+        dy.Clear();
+        switch (n.Op)
+        {
+            case Op.Exp: AccumulateProduct(dx, Val(i), dy); break;
+            case Op.Log: Elementwise.AccumulateVjp<T, LogVjp<T>>(dx, Val(n.A), dy); break;
+            case Op.Tanh: Elementwise.AccumulateVjp<T, TanhVjp<T>>(dx, Val(i), dy); break;
+            case Op.Relu: Elementwise.AccumulateVjp<T, ReluVjp<T>>(dx, Val(i), dy); break;
+            case Op.Sigmoid: Elementwise.AccumulateVjp<T, SigmoidVjp<T>>(dx, Val(i), dy); break;
+            case Op.Square: Elementwise.AccumulateVjp<T, SquareVjp<T>>(dx, Val(n.A), dy); break;
+            case Op.Sqrt: Elementwise.AccumulateVjp<T, SqrtVjp<T>>(dx, Val(i), dy); break;
+            default: // Softplus: σ(x)·ẋ
+            {
+                Span<T> t = Scratch(n.Shape.Length);
+                VectorMath.Sigmoid(Val(n.A), t);
+                AccumulateProduct(dx, t, dy);
+                break;
+            }
+        }
+    }
+
+    private void ClampTangent(int i, in Node<T> n)
+    {
+        ReadOnlySpan<T> x = Val(n.A), dx = Tan(n.A);
+        Span<T> dy = Tan(i);
+        for (int k = 0; k < dy.Length; k++) dy[k] = x[k] >= n.S0 && x[k] <= n.S1 ? dx[k] : T.Zero;
+    }
+
+    // ẏ = w·ȧ + (1 − w)·ḃ with the backward's weights (1 for the chosen input, ½ each on a tie).
+    private void MinMaxTangent(int i, in Node<T> n)
+    {
+        ReadOnlySpan<T> a = Val(n.A), b = Val(n.B);
+        bool ta = NeedsGrad(n.A), tb = NeedsGrad(n.B);
+        ReadOnlySpan<T> da = ta ? Tan(n.A) : default, db = tb ? Tan(n.B) : default;
+        Span<T> dy = Tan(i);
+        T half = T.CreateTruncating(0.5);
+        bool min = n.Op == Op.Minimum;
+        for (int k = 0; k < dy.Length; k++)
+        {
+            T wa = a[k] == b[k] ? half : (a[k] < b[k]) == min ? T.One : T.Zero;
+            dy[k] = (ta ? wa * da[k] : T.Zero) + (tb ? (T.One - wa) * db[k] : T.Zero);
+        }
+    }
+
     /// <summary>gx += g ⊙ d.</summary>
     private static void AccumulateProduct(ReadOnlySpan<T> g, ReadOnlySpan<T> d, Span<T> gx) =>
         TensorPrimitives.MultiplyAdd(g, d, gx, gx);

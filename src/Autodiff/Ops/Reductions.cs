@@ -59,4 +59,22 @@ public sealed partial class Tape<T>
             TensorPrimitives.Add(row, g[r] * scale, row);
         }
     }
+
+    // Tangents: the same reduction of ẋ.
+    private void ReduceTangent(int i, in Node<T> n)
+    {
+        Shape sx = _nodes[n.A].Shape;
+        ReadOnlySpan<T> dx = Tan(n.A);
+        Span<T> dy = Tan(i);
+        if (n.Op is Op.SumRows or Op.MeanRows)
+        {
+            T scale = n.Op == Op.MeanRows ? T.One / T.CreateTruncating(sx.Cols) : T.One;
+            for (int r = 0; r < sx.Rows; r++) dy[r] = TensorPrimitives.Sum(dx.Slice(r * sx.Cols, sx.Cols)) * scale;
+        }
+        else
+        {
+            dy[0] = TensorPrimitives.Sum(dx);
+            if (n.Op == Op.Mean) dy[0] /= T.CreateTruncating(sx.Length);
+        }
+    }
 }
