@@ -65,6 +65,14 @@ public sealed partial class Tape<T> where T : unmanaged, IBinaryFloatingPointIee
         _generation++;
     }
 
+    /// <summary>A point in the recording to come back to with <see cref="Rewind"/>.</summary>
+    internal (int Count, int Used, int IntsUsed) Mark() => (_count, _used, _intsUsed);
+
+    /// <summary>Forgets the nodes recorded after <paramref name="mark"/> and frees their arena, keeping the ones before: for
+    /// a loop that appends a few nodes to the same recorded forward pass each iteration (a Fisher-vector product per
+    /// conjugate-gradient step). Vars recorded after the mark must not be used again.</summary>
+    internal void Rewind((int Count, int Used, int IntsUsed) mark) => (_count, _used, _intsUsed) = mark;
+
     /// <summary>Enters no-grad mode (for acting): dispose the returned scope to leave it. Scopes nest.</summary>
     public NoGradScope NoGrad()
     {

@@ -1,0 +1,56 @@
+using System.Numerics.Tensors;
+
+namespace PurePg.Rl.SecondOrder;
+
+/// <summary>The outcome of <see cref="ConjugateGradient.Solve"/>.</summary>
+/// <param name="Iterations">Matrix-vector products taken.</param>
+/// <param name="ResidualNorm">‖b − A x‖₂ of the returned x (the recurrence's residual).</param>
+/// <param name="Converged">Whether ‖r‖ ≤ tolerance·‖b‖ was reached within the iteration cap.</param>
+public readonly record struct ConjugateGradientResult(int Iterations, double ResidualNorm, bool Converged);
+
+/// <summary>
+/// Conjugate gradient for A x = b with A symmetric positive definite given only as a product v ↦ A v (here F + λI, the
+/// damped Fisher): x ← x + α p, r ← r − α A p, p ← r + β p with α = rᵀr / pᵀA p and β = r'ᵀr' / rᵀr, from x = 0.
+/// Everything accumulates in double precision, whatever precision the product runs in.
+/// </summary>
+public static class ConjugateGradient
+{
+    /// <summary>Solves A x = b into <paramref name="x"/>, stopping after <paramref name="maxIterations"/> products or when
+    /// ‖r‖₂ ≤ <paramref name="relativeTolerance"/>·‖b‖₂.</summary>
+    /// <exception cref="ArithmeticException">pᵀA p ≤ 0 or non-finite: A is not positive definite along p (names the iteration).</exception>
+    public static ConjugateGradientResult Solve(Action<ReadOnlySpan<double>, Span<double>> multiply, ReadOnlySpan<double> b, Span<double> x,
+        int maxIterations = 10, double relativeTolerance = 1e-10)
+    {
+        ArgumentNullException.ThrowIfNull(multiply);
+        if (x.Length != b.Length) throw new ArgumentException($"x has {x.Length} elements, b {b.Length}.", nameof(x));
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(maxIterations);
+        if (!(relativeTolerance >= 0)) throw new ArgumentOutOfRangeException(nameof(relativeTolerance), relativeTolerance, "The tolerance must be ≥ 0.");
+        int n = b.Length;
+        var r = b.ToArray();
+        var p = b.ToArray();
+        var ap = new double[n];
+        x.Clear();
+        double rr = TensorPrimitives.Dot<double>(r, r);
+        double target = relativeTolerance * Math.Sqrt(rr);
+        if (Math.Sqrt(rr) <= target || rr == 0) return new(0, Math.Sqrt(rr), true);
+        for (int k = 1; k <= maxIterations; k++)
+        {
+            multiply(p, ap);
+            double pAp = TensorPrimitives.Dot<double>(p, ap);
+            if (!(pAp > 0) || !double.IsFinite(pAp))
+                throw new ArithmeticException($"Conjugate gradient, iteration {k}: pᵀAp = {pAp}; the matrix is not positive definite along p (add damping).");
+            double alpha = rr / pAp;
+            for (int i = 0; i < n; i++)
+            {
+                x[i] += alpha * p[i];
+                r[i] -= alpha * ap[i];
+            }
+            double rrNext = TensorPrimitives.Dot<double>(r, r);
+            if (Math.Sqrt(rrNext) <= target) return new(k, Math.Sqrt(rrNext), true);
+            double beta = rrNext / rr;
+            for (int i = 0; i < n; i++) p[i] = r[i] + beta * p[i];
+            rr = rrNext;
+        }
+        return new(maxIterations, Math.Sqrt(rr), false);
+    }
+}
