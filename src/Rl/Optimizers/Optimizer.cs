@@ -1,0 +1,168 @@
+using System.Numerics;
+
+namespace PurePg.Rl.Optimizers;
+
+/// <summary>A learning-rate schedule α_k over update k = 0, 1, ….</summary>
+public abstract record LearningRate
+{
+    /// <summary>α_k for update <paramref name="update"/>.</summary>
+    public abstract double At(long update);
+
+    /// <summary>α_k = α.</summary>
+    public static LearningRate Constant(double alpha) => new ConstantRate(alpha);
+
+    /// <summary>α_k = α·(1 − k/K), reaching 0 at update K (and staying there): the anchors' linear anneal.</summary>
+    public static LearningRate Linear(double alpha, long totalUpdates) => new LinearRate(alpha, totalUpdates);
+
+    private sealed record ConstantRate(double Alpha) : LearningRate
+    {
+        public override double At(long update) => Alpha;
+    }
+
+    private sealed record LinearRate(double Alpha, long TotalUpdates) : LearningRate
+    {
+        public override double At(long update) => Alpha * Math.Max(0.0, 1.0 - (double)update / TotalUpdates);
+    }
+}
+
+/// <summary>
+/// A first-order optimizer over a flat parameter vector, written for gradient <b>ascent</b> on the objective J, as the
+/// lectures write it: <see cref="Ascend"/> takes g = ∇J (not a loss gradient) and moves θ uphill. To minimize a loss L
+/// instead, pass −∇L. Optional global gradient-norm clipping rescales g to norm ≤ c before the update.
+/// </summary>
+public abstract class Optimizer<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
+{
+    /// <summary>Creates an optimizer for <paramref name="size"/> parameters.</summary>
+    protected Optimizer(int size, LearningRate learningRate, double? maxGradientNorm)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(size);
+        ArgumentNullException.ThrowIfNull(learningRate);
+        if (maxGradientNorm is double c && !(c > 0)) throw new ArgumentOutOfRangeException(nameof(maxGradientNorm), c, "The clipping norm must be positive.");
+        Size = size;
+        LearningRate = learningRate;
+        MaxGradientNorm = maxGradientNorm;
+    }
+
+    /// <summary>d, the number of parameters.</summary>
+    public int Size { get; }
+
+    /// <summary>The schedule α_k.</summary>
+    public LearningRate LearningRate { get; }
+
+    /// <summary>c in g ← g · min(1, c/‖g‖₂); null for no clipping.</summary>
+    public double? MaxGradientNorm { get; }
+
+    /// <summary>The number of updates taken, k.</summary>
+    public long Updates { get; protected set; }
+
+    /// <summary>‖g‖₂ of the last gradient passed to <see cref="Ascend"/>, before clipping.</summary>
+    public double LastGradientNorm { get; private set; }
+
+    /// <summary>θ ← θ + α_k · direction(g) for g = ∇J. <paramref name="gradient"/> is not modified.</summary>
+    /// <exception cref="ArgumentException">Lengths differ from <see cref="Size"/>, or g holds NaN/∞ (named by index).</exception>
+    public void Ascend(Span<T> theta, ReadOnlySpan<T> gradient)
+    {
+        if (theta.Length != Size || gradient.Length != Size)
+            throw new ArgumentException($"{GetType().Name}: θ and g need {Size} elements, got {theta.Length} and {gradient.Length}.");
+        double squared = 0;
+        for (int i = 0; i < gradient.Length; i++)
+        {
+            double g = double.CreateTruncating(gradient[i]);
+            if (!double.IsFinite(g)) throw new ArgumentException($"{GetType().Name}: gradient element {i} is {g} at update {Updates}.", nameof(gradient));
+            squared += g * g;
+        }
+        LastGradientNorm = Math.Sqrt(squared);
+        double scale = MaxGradientNorm is double c && LastGradientNorm > c ? c / LastGradientNorm : 1.0;
+        Update(theta, gradient, T.CreateTruncating(scale), LearningRate.At(Updates));
+        Updates++;
+    }
+
+    /// <summary>Applies one update with the clipped gradient scale·g and step size α.</summary>
+    protected abstract void Update(Span<T> theta, ReadOnlySpan<T> gradient, T scale, double alpha);
+}
+
+/// <summary>SGD with momentum μ: v ← μ v + g, θ ← θ + α v (μ = 0: plain θ ← θ + α g).</summary>
+public sealed class Sgd<T>(int size, LearningRate learningRate, double momentum = 0, double? maxGradientNorm = null)
+    : Optimizer<T>(size, learningRate, maxGradientNorm) where T : unmanaged, IBinaryFloatingPointIeee754<T>
+{
+    private readonly T[] _velocity = new T[size];
+
+    /// <summary>μ.</summary>
+    public double Momentum { get; } = momentum is >= 0 and < 1 ? momentum : throw new ArgumentOutOfRangeException(nameof(momentum), momentum, "Momentum must be in [0, 1).");
+
+    /// <inheritdoc/>
+    protected override void Update(Span<T> theta, ReadOnlySpan<T> gradient, T scale, double alpha)
+    {
+        T mu = T.CreateTruncating(Momentum), a = T.CreateTruncating(alpha);
+        for (int i = 0; i < theta.Length; i++)
+        {
+            _velocity[i] = mu * _velocity[i] + scale * gradient[i];
+            theta[i] += a * _velocity[i];
+        }
+    }
+}
+
+/// <summary>Adam (Kingma &amp; Ba): m ← β₁m + (1−β₁)g, v ← β₂v + (1−β₂)g², θ ← θ + α m̂/(√v̂ + ε) with m̂ = m/(1−β₁^k),
+/// v̂ = v/(1−β₂^k). Defaults β₁ = 0.9, β₂ = 0.999, ε = 1e-8 (PyTorch's; Stable-Baselines3's PPO uses ε = 1e-5).</summary>
+public sealed class Adam<T>(int size, LearningRate learningRate, double beta1 = 0.9, double beta2 = 0.999, double epsilon = 1e-8, double? maxGradientNorm = null)
+    : Optimizer<T>(size, learningRate, maxGradientNorm) where T : unmanaged, IBinaryFloatingPointIeee754<T>
+{
+    private readonly T[] _m = new T[size], _v = new T[size];
+
+    /// <summary>The first and second moment estimates m and v (optimizer state for checkpoints).</summary>
+    public (T[] M, T[] V) Moments => (_m, _v);
+
+    /// <inheritdoc/>
+    protected override void Update(Span<T> theta, ReadOnlySpan<T> gradient, T scale, double alpha)
+    {
+        long k = Updates + 1;
+        T b1 = T.CreateTruncating(beta1), b2 = T.CreateTruncating(beta2), eps = T.CreateTruncating(epsilon);
+        T c1 = T.CreateTruncating(1 - Math.Pow(beta1, k)), c2 = T.CreateTruncating(1 - Math.Pow(beta2, k));
+        T a = T.CreateTruncating(alpha);
+        for (int i = 0; i < theta.Length; i++)
+        {
+            T g = scale * gradient[i];
+            _m[i] = b1 * _m[i] + (T.One - b1) * g;
+            _v[i] = b2 * _v[i] + (T.One - b2) * g * g;
+            theta[i] += a * (_m[i] / c1) / (T.Sqrt(_v[i] / c2) + eps);
+        }
+    }
+}
+
+/// <summary>AdaGrad: G ← G + g², θ ← θ + α g/(√G + ε).</summary>
+public sealed class AdaGrad<T>(int size, LearningRate learningRate, double epsilon = 1e-10, double? maxGradientNorm = null)
+    : Optimizer<T>(size, learningRate, maxGradientNorm) where T : unmanaged, IBinaryFloatingPointIeee754<T>
+{
+    private readonly T[] _sum = new T[size];
+
+    /// <inheritdoc/>
+    protected override void Update(Span<T> theta, ReadOnlySpan<T> gradient, T scale, double alpha)
+    {
+        T a = T.CreateTruncating(alpha), eps = T.CreateTruncating(epsilon);
+        for (int i = 0; i < theta.Length; i++)
+        {
+            T g = scale * gradient[i];
+            _sum[i] += g * g;
+            theta[i] += a * g / (T.Sqrt(_sum[i]) + eps);
+        }
+    }
+}
+
+/// <summary>RMSProp: v ← ρv + (1−ρ)g², θ ← θ + α g/(√v + ε). Defaults ρ = 0.99, ε = 1e-5 (Stable-Baselines3's A2C).</summary>
+public sealed class RmsProp<T>(int size, LearningRate learningRate, double rho = 0.99, double epsilon = 1e-5, double? maxGradientNorm = null)
+    : Optimizer<T>(size, learningRate, maxGradientNorm) where T : unmanaged, IBinaryFloatingPointIeee754<T>
+{
+    private readonly T[] _v = new T[size];
+
+    /// <inheritdoc/>
+    protected override void Update(Span<T> theta, ReadOnlySpan<T> gradient, T scale, double alpha)
+    {
+        T r = T.CreateTruncating(rho), a = T.CreateTruncating(alpha), eps = T.CreateTruncating(epsilon);
+        for (int i = 0; i < theta.Length; i++)
+        {
+            T g = scale * gradient[i];
+            _v[i] = r * _v[i] + (T.One - r) * g * g;
+            theta[i] += a * g / (T.Sqrt(_v[i]) + eps);
+        }
+    }
+}
