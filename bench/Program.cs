@@ -1,5 +1,8 @@
 using BenchmarkDotNet.Running;
+using PurePg.Bench;
 
 // dotnet run -c Release --project bench -- --filter '*'          (every benchmark)
 // dotnet run -c Release --project bench -- --filter '*Gemm*'     (one family; BenchmarkDotNet's own options all work)
-BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
+// dotnet run -c Release --project bench -- reinforce-cartpole    (end-to-end learning run; see ReinforceCartPole.cs)
+if (args.Length > 0 && args[0] == "reinforce-cartpole") ReinforceCartPole.Run(args);
+else BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);

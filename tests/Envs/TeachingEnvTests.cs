@@ -292,13 +292,14 @@ public class TeachingEnvTests
             do
             {
                 var x = lqr.Observation;
-                double u = -(k[0, 0] * x[0] + k[0, 1] * x[1]) + actionStd * random.Gaussian();
+                double u = -(k[0, 0] * x[0] + k[0, 1] * x[1]) + 0.4 + actionStd * random.Gaussian();
                 r = lqr.Step((float)u);
                 total -= r.Reward;
             } while (!r.Terminated);
             costs[i] = total;
             lqr.Reset();
         }
-        WithinStandardErrors(lqr.ExpectedCost(k, actionStd), costs, what: "LQR cost");
+        WithinStandardErrors(lqr.ExpectedCost(_ => k, actionStd, offset: [0.4]), costs, what: "LQR cost (with a constant offset 0.4)");
+        Assert.True(lqr.ExpectedCost(_ => k, actionStd, offset: [0.4]) > lqr.ExpectedCost(k, actionStd));
     }
 }

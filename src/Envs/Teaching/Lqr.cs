@@ -121,25 +121,34 @@ public sealed class Lqr : Env
     /// <summary>The exact expected total cost of the stationary linear Gaussian policy u = −K x + ε, ε ~ N(0, s² I):
     /// with Σ₀ = σ₀² I and Σ_{h+1} = (A − BK)Σ_h(A − BK)ᵀ + s² BBᵀ + σ_w² I,
     /// cost = Σ_{h&lt;H} tr((Q + KᵀRK)Σ_h) + s² tr R. The expected return is its negative.</summary>
-    public double ExpectedCost(double[,] gain, double actionStd = 0) => ExpectedCost(_ => gain, actionStd);
+    public double ExpectedCost(double[,] gain, double actionStd = 0) => ExpectedCost(_ => gain, actionStd, null);
 
-    /// <summary>The same for time-varying gains K_h.</summary>
-    public double ExpectedCost(Func<int, double[,]> gain, double actionStd = 0)
+    /// <summary>The same for time-varying gains K_h, and an optional constant offset k₀ (u = −K_h x + k₀ + ε): with the
+    /// state mean m₀ = 0, m_{h+1} = (A − BK)m_h + Bk₀, the stage cost adds mᵀ(Q + KᵀRK)m − 2k₀ᵀRKm + k₀ᵀRk₀.</summary>
+    public double ExpectedCost(Func<int, double[,]> gain, double actionStd = 0, double[]? offset = null)
     {
         ArgumentNullException.ThrowIfNull(gain);
         if (!(actionStd >= 0)) throw new ArgumentOutOfRangeException(nameof(actionStd), actionStd, "s must be ≥ 0.");
-        int n = StateSize;
+        int n = StateSize, m = ActionSize;
+        if (offset is not null && offset.Length != m) throw new ArgumentException($"The offset needs {m} elements, got {offset.Length}.", nameof(offset));
+        var k0 = new double[m, 1];
+        for (int i = 0; i < m; i++) k0[i, 0] = offset?[i] ?? 0;
+        var mean = new double[n, 1];
         var sigma = Dense.Scale(Dense.Identity(n), InitialStd * InitialStd);
         var bbt = Dense.Multiply(_b, Dense.Transpose(_b));
         double cost = 0;
         for (int h = 0; h < Horizon; h++)
         {
             var k = gain(h);
-            if (k.GetLength(0) != ActionSize || k.GetLength(1) != n)
-                throw new ArgumentException($"A gain is {ActionSize}×{n}, got {k.GetLength(0)}×{k.GetLength(1)}.", nameof(gain));
+            if (k.GetLength(0) != m || k.GetLength(1) != n)
+                throw new ArgumentException($"A gain is {m}×{n}, got {k.GetLength(0)}×{k.GetLength(1)}.", nameof(gain));
             var stageCost = Dense.Add(_q, Dense.Multiply(Dense.Transpose(k), Dense.Multiply(_r, k)));
-            cost += Dense.Trace(Dense.Multiply(stageCost, sigma)) + actionStd * actionStd * Dense.Trace(_r);
+            var second = Dense.Add(sigma, Dense.Multiply(mean, Dense.Transpose(mean))); // E[x xᵀ]
+            var rk0 = Dense.Multiply(_r, k0);
+            cost += Dense.Trace(Dense.Multiply(stageCost, second)) + actionStd * actionStd * Dense.Trace(_r)
+                - 2 * Dense.Multiply(Dense.Transpose(rk0), Dense.Multiply(k, mean))[0, 0] + Dense.Multiply(Dense.Transpose(k0), rk0)[0, 0];
             var closed = Dense.Add(_a, Dense.Multiply(_b, k), -1);
+            mean = Dense.Add(Dense.Multiply(closed, mean), Dense.Multiply(_b, k0));
             sigma = Dense.Add(Dense.Add(Dense.Multiply(closed, Dense.Multiply(sigma, Dense.Transpose(closed))), bbt, actionStd * actionStd),
                 Dense.Identity(n), NoiseStd * NoiseStd);
         }

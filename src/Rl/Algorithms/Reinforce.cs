@@ -1,0 +1,292 @@
+using PurePg.Autodiff;
+using PurePg.Autodiff.Modules;
+using PurePg.Envs;
+using PurePg.Envs.Vector;
+using PurePg.Rl.Estimators;
+using PurePg.Rl.Optimizers;
+using PurePg.Rl.Policies;
+using PurePg.Rl.Rollouts;
+
+namespace PurePg.Rl.Algorithms;
+
+/// <summary>
+/// Settings of <see cref="Reinforce"/>. Defaults follow Spinning Up's VPG where it has one (γ = 0.99, value-function
+/// learning rate 1e-3 with 80 regression steps per batch, 64-64 tanh networks) and are documented where they differ.
+/// </summary>
+public sealed record ReinforceSettings
+{
+    /// <summary>N, environment copies stepped together.</summary>
+    public int NumEnvs { get; init; } = 8;
+
+    /// <summary>T, steps per copy per update; the batch is N·T steps (4000 in Spinning Up; 8 × 500 here).</summary>
+    public int StepsPerEnv { get; init; } = 500;
+
+    /// <summary>γ, the discount of the reward-to-go G_t = Σ_{k≥t} γ^{k−t} r_k.</summary>
+    public double Gamma { get; init; } = 0.99;
+
+    /// <summary>Hidden layer widths of the policy and the value network.</summary>
+    public int[] HiddenSizes { get; init; } = [64, 64];
+
+    /// <summary>Hidden nonlinearity.</summary>
+    public Activation Activation { get; init; } = Activation.Tanh;
+
+    /// <summary>Adam step size of the policy (Spinning Up: 3e-4; 1e-3 here learns CartPole in fewer batches).</summary>
+    public double PolicyLearningRate { get; init; } = 1e-3;
+
+    /// <summary>Subtract a learned V_φ(s_t) from G_t (the state-value baseline), fitted by Monte Carlo regression on G_t
+    /// after each policy update; false for no baseline.</summary>
+    public bool ValueBaseline { get; init; } = true;
+
+    /// <summary>Adam step size of V_φ.</summary>
+    public double ValueLearningRate { get; init; } = 1e-3;
+
+    /// <summary>Full-batch regression steps of V_φ per update.</summary>
+    public int ValueIterations { get; init; } = 80;
+
+    /// <summary>β of the entropy bonus β·H(π(·|s)) added to the objective (0: none).</summary>
+    public double EntropyCoefficient { get; init; }
+
+    /// <summary>Global gradient-norm clip of the policy gradient (null: none).</summary>
+    public double? MaxGradientNorm { get; init; }
+
+    /// <summary>Standardize the advantages over the batch (mean 0, std 1) before the update.</summary>
+    public bool NormalizeAdvantages { get; init; }
+
+    /// <summary>log σ at initialization, for Box action spaces.</summary>
+    public double InitialLogStd { get; init; }
+
+    /// <summary>The seed: fixes initialization, the environments' streams and every sampled action.</summary>
+    public long Seed { get; init; }
+
+    /// <summary>Checks every setting, naming the first bad one.</summary>
+    public void Validate()
+    {
+        if (NumEnvs <= 0) throw new ArgumentOutOfRangeException(nameof(NumEnvs), NumEnvs, "NumEnvs must be positive.");
+        if (StepsPerEnv <= 0) throw new ArgumentOutOfRangeException(nameof(StepsPerEnv), StepsPerEnv, "StepsPerEnv must be positive.");
+        if (!(Gamma > 0 && Gamma <= 1)) throw new ArgumentOutOfRangeException(nameof(Gamma), Gamma, "Gamma must be in (0, 1].");
+        if (!(PolicyLearningRate > 0)) throw new ArgumentOutOfRangeException(nameof(PolicyLearningRate), PolicyLearningRate, "PolicyLearningRate must be positive.");
+        if (!(ValueLearningRate > 0)) throw new ArgumentOutOfRangeException(nameof(ValueLearningRate), ValueLearningRate, "ValueLearningRate must be positive.");
+        if (ValueIterations < 0) throw new ArgumentOutOfRangeException(nameof(ValueIterations), ValueIterations, "ValueIterations must be ≥ 0.");
+        if (!(EntropyCoefficient >= 0)) throw new ArgumentOutOfRangeException(nameof(EntropyCoefficient), EntropyCoefficient, "EntropyCoefficient must be ≥ 0.");
+        if (Seed < 0) throw new ArgumentOutOfRangeException(nameof(Seed), Seed, "Seed must be ≥ 0.");
+    }
+}
+
+/// <summary>What one <see cref="Reinforce.Update"/> did.</summary>
+public readonly record struct ReinforceUpdate(long TotalSteps, int EpisodesFinished, double MeanEpisodeReturn, double GradientNorm, double ValueLoss, double Entropy);
+
+/// <summary>
+/// REINFORCE (Monte Carlo policy gradient) with reward-to-go and an optional learned state-value baseline:
+/// <list type="number">
+/// <item>collect N·T steps with π_θ from N copies of the environment;</item>
+/// <item>G_t = r_t + γ G_{t+1} within each episode (0 after termination; V_φ(s_final) after truncation, and V_φ(s_T)
+/// after the rollout's last step when a baseline is learned);</item>
+/// <item>Â_t = G_t − V_φ(s_t) (or G_t);</item>
+/// <item>θ ← θ + α·Adam(ĝ), ĝ = (1/NT) Σ_t ∇θ log π_θ(a_t|s_t) Â_t + β ∇θ mean H(π_θ(·|s_t));</item>
+/// <item>φ ← fit of V_φ(s_t) to G_t by full-batch regression.</item>
+/// </list>
+/// Discrete (categorical) or Box (diagonal Gaussian) actions, from the environment's action space. Deterministic for a
+/// seed.
+/// </summary>
+public sealed class Reinforce
+{
+    private readonly VectorEnv _env;
+    private readonly ReinforceSettings _settings;
+    private readonly ParameterSet<float> _theta = new(), _phi = new();
+    private readonly CategoricalMlpPolicy<float>? _categorical;
+    private readonly GaussianMlpPolicy<float>? _gaussian;
+    private readonly ValueMlp<float> _value;
+    private readonly Adam<float> _policyOptimizer, _valueOptimizer;
+    private readonly RolloutBuffer _buffer;
+    private readonly Tape<float> _actingTape = new(), _tape = new();
+    private readonly Rng _rng;
+    private readonly float[] _rewardToGo, _advantages, _truncatedValues, _lastValues, _valueScratch, _gradient;
+    private long _totalSteps;
+
+    /// <summary>Builds the policy (and critic) for <paramref name="env"/>'s spaces and resets it with the seed.</summary>
+    public Reinforce(VectorEnv env, ReinforceSettings settings)
+    {
+        ArgumentNullException.ThrowIfNull(env);
+        ArgumentNullException.ThrowIfNull(settings);
+        settings.Validate();
+        if (env.NumEnvs != settings.NumEnvs)
+            throw new ArgumentException($"The environment has {env.NumEnvs} copies but the settings say NumEnvs = {settings.NumEnvs}.");
+        _env = env;
+        _settings = settings;
+        var init = new Rng((ulong)settings.Seed);
+        int obs = env.ObservationSize, actionSize = 0;
+        switch (env.SingleActionSpace)
+        {
+            case Discrete d:
+                _categorical = new CategoricalMlpPolicy<float>(_theta, obs, settings.HiddenSizes, d.N, settings.Activation);
+                _categorical.Initialize(init);
+                break;
+            case Box b:
+                actionSize = b.Size;
+                _gaussian = new GaussianMlpPolicy<float>(_theta, obs, settings.HiddenSizes, b.Size, settings.Activation);
+                _gaussian.Initialize(init, settings.InitialLogStd);
+                break;
+        }
+        _value = new ValueMlp<float>(_phi, obs, settings.HiddenSizes, settings.Activation);
+        _value.Initialize(init);
+        _policyOptimizer = new Adam<float>(_theta.Count, LearningRate.Constant(settings.PolicyLearningRate), maxGradientNorm: settings.MaxGradientNorm);
+        _valueOptimizer = new Adam<float>(_phi.Count, LearningRate.Constant(settings.ValueLearningRate));
+        _buffer = new RolloutBuffer(settings.StepsPerEnv, settings.NumEnvs, obs, actionSize);
+        int n = settings.StepsPerEnv * settings.NumEnvs;
+        _rewardToGo = new float[n];
+        _advantages = new float[n];
+        _truncatedValues = new float[n];
+        _lastValues = new float[settings.NumEnvs];
+        _valueScratch = new float[n];
+        _gradient = new float[_theta.Count];
+        _rng = init.Split();
+        env.Reset(settings.Seed);
+    }
+
+    /// <summary>θ, the policy's parameters.</summary>
+    public ParameterSet<float> PolicyParameters => _theta;
+
+    /// <summary>φ, the value function's parameters.</summary>
+    public ParameterSet<float> ValueParameters => _phi;
+
+    /// <summary>The categorical policy, for discrete action spaces.</summary>
+    public CategoricalMlpPolicy<float>? CategoricalPolicy => _categorical;
+
+    /// <summary>The Gaussian policy, for Box action spaces.</summary>
+    public GaussianMlpPolicy<float>? GaussianPolicy => _gaussian;
+
+    /// <summary>Environment steps taken so far.</summary>
+    public long TotalSteps => _totalSteps;
+
+    /// <summary>One iteration: collect, estimate, update the policy, fit the baseline.</summary>
+    public ReinforceUpdate Update()
+    {
+        // collect
+        _buffer.Collect(_env, Act);
+        _totalSteps += (long)_buffer.Steps * _buffer.NumEnvs;
+
+        // estimate: G_t with bootstraps, then Â_t
+        int n = _buffer.Steps * _buffer.NumEnvs, obs = _buffer.ObservationSize;
+        Array.Clear(_truncatedValues);
+        Array.Clear(_lastValues);
+        if (_settings.ValueBaseline)
+        {
+            Predict(_buffer.FinalObservations, _valueScratch);
+            for (int k = 0; k < n; k++) if (_buffer.Truncated[k] && !_buffer.Terminated[k]) _truncatedValues[k] = _valueScratch[k];
+            Predict(_buffer.LastObservations, _lastValues);
+        }
+        _buffer.RewardToGo(_settings.Gamma, _truncatedValues, _lastValues, _rewardToGo);
+        for (int k = 0; k < n; k++) _advantages[k] = _rewardToGo[k] - (_settings.ValueBaseline ? _buffer.Values[k] : 0f);
+        if (_settings.NormalizeAdvantages) Normalize(_advantages);
+
+        // update the policy: ĝ = (1/n) Σ ∇log π(a|s)·Â + β ∇ mean H
+        _tape.Reset();
+        _tape.ZeroGradients();
+        var states = _tape.Borrow(_buffer.Observations, n, obs);
+        Var<float> logProb, entropy;
+        if (_categorical is not null)
+        {
+            var pi = _categorical.Distribution(_tape, states);
+            logProb = pi.LogProb(_buffer.DiscreteActions);
+            entropy = _tape.Mean(pi.Entropy());
+        }
+        else
+        {
+            var pi = _gaussian!.Distribution(_tape, states);
+            logProb = pi.LogProb(_buffer.ContinuousActions);
+            entropy = pi.Entropy();
+        }
+        double meanEntropy = _tape.Scalar(entropy);
+        PolicyGradient.Accumulate(_tape, logProb, _advantages, 1f / n);
+        if (_settings.EntropyCoefficient > 0) _tape.Backward(entropy * (float)_settings.EntropyCoefficient);
+        _tape.GradientOf(_theta).CopyTo(_gradient);
+        _policyOptimizer.Ascend(_theta.Values, _gradient);
+
+        // fit the baseline: minimize ½ mean (V(s_t) − G_t)² (ascend on its negative)
+        double valueLoss = 0;
+        if (_settings.ValueBaseline)
+            for (int it = 0; it < _settings.ValueIterations; it++)
+            {
+                _tape.Reset();
+                _tape.ZeroGradients();
+                var v = _value.Forward(_tape, _tape.Borrow(_buffer.Observations, n, obs));
+                var error = v - _tape.Borrow(_rewardToGo, n, 1);
+                var loss = _tape.Mean(_tape.Square(error)) * 0.5f;
+                if (it == 0) valueLoss = _tape.Scalar(loss);
+                _tape.Backward(-loss);
+                _valueOptimizer.Ascend(_phi.Values, _tape.GradientOf(_phi));
+            }
+
+        double meanReturn = _buffer.Episodes.Count > 0 ? _buffer.Episodes.Average(e => e.Return) : double.NaN;
+        return new ReinforceUpdate(_totalSteps, _buffer.Episodes.Count, meanReturn, _policyOptimizer.LastGradientNorm, valueLoss, meanEntropy);
+    }
+
+    private void Act(ReadOnlyMemory<float> observations, Span<int> discrete, Span<float> continuous, Span<float> logProbs, Span<float> values)
+    {
+        if (_categorical is not null) _categorical.Act(_actingTape, observations, _rng, discrete, logProbs);
+        else _gaussian!.Act(_actingTape, observations, _rng, continuous, logProbs);
+        if (_settings.ValueBaseline)
+        {
+            _actingTape.Reset();
+            using var _ = _actingTape.NoGrad();
+            int batch = observations.Length / _buffer.ObservationSize;
+            _actingTape.Value(_value.Forward(_actingTape, _actingTape.Borrow(observations, batch, _buffer.ObservationSize))).CopyTo(values);
+        }
+    }
+
+    private void Predict(float[] observations, Span<float> values)
+    {
+        int batch = observations.Length / _buffer.ObservationSize;
+        _actingTape.Reset();
+        using var _ = _actingTape.NoGrad();
+        _actingTape.Value(_value.Forward(_actingTape, _actingTape.Borrow(observations, batch, _buffer.ObservationSize))).CopyTo(values);
+    }
+
+    private static void Normalize(Span<float> x)
+    {
+        double mean = 0, sq = 0;
+        foreach (float v in x) mean += v;
+        mean /= x.Length;
+        foreach (float v in x) sq += (v - mean) * (v - mean);
+        double std = Math.Sqrt(sq / x.Length) + 1e-8;
+        for (int i = 0; i < x.Length; i++) x[i] = (float)((x[i] - mean) / std);
+    }
+
+    /// <summary>Mean and standard deviation of the undiscounted return over <paramref name="episodes"/> episodes of
+    /// <paramref name="env"/> (reset with <paramref name="seed"/>), taking the policy's mode (deterministic) or sampling.</summary>
+    public (double Mean, double Std) Evaluate(Env env, int episodes, long seed, bool deterministic = true)
+    {
+        ArgumentNullException.ThrowIfNull(env);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(episodes);
+        var returns = new double[episodes];
+        var rng = new Rng((ulong)seed);
+        int[] a = new int[1];
+        float[] lp = new float[1], u = new float[Math.Max(1, _buffer.ActionSize)];
+        var obs = new float[env.ObservationSpace.Size];
+        for (int e = 0; e < episodes; e++)
+        {
+            env.Reset(e == 0 ? seed : null).CopyTo(obs);
+            double total = 0;
+            while (true)
+            {
+                StepResult r;
+                if (_categorical is not null)
+                {
+                    _categorical.Act(_actingTape, obs, rng, a, lp, deterministic);
+                    r = env.Step(a[0]);
+                }
+                else
+                {
+                    _gaussian!.Act(_actingTape, obs, rng, u, lp, deterministic);
+                    r = env.Step(u);
+                }
+                total += r.Reward;
+                r.Observation.CopyTo(obs);
+                if (r.Terminated || r.Truncated) break;
+            }
+            returns[e] = total;
+        }
+        double mean = returns.Average();
+        return (mean, Math.Sqrt(returns.Sum(x => (x - mean) * (x - mean)) / episodes));
+    }
+}

@@ -1,0 +1,157 @@
+using PurePg.Envs.Vector;
+
+namespace PurePg.Rl.Rollouts;
+
+/// <summary>One finished episode: its undiscounted return Σ r_t and its length.</summary>
+public readonly record struct EpisodeStatistics(double Return, int Length);
+
+/// <summary>
+/// A rollout of T steps from N environment copies in structure-of-arrays form, [T, N] row-major (step-major): what was
+/// observed, done and received at every step, plus what bootstrapping needs — the observation after the last step, and
+/// for steps whose episode was truncated (not terminated) the final observation, from which V(s_final) may be
+/// bootstrapped. Episode statistics are recorded as episodes finish. Collecting allocates nothing after construction
+/// (the statistics list grows only until it reaches the number of episodes per rollout).
+/// </summary>
+public sealed class RolloutBuffer
+{
+    private readonly double[] _episodeReturn;
+    private readonly int[] _episodeLength;
+
+    /// <summary>Buffers for <paramref name="steps"/> T steps of <paramref name="numEnvs"/> N copies.</summary>
+    public RolloutBuffer(int steps, int numEnvs, int observationSize, int actionSize)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(steps);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(numEnvs);
+        (Steps, NumEnvs, ObservationSize, ActionSize) = (steps, numEnvs, observationSize, actionSize);
+        int n = steps * numEnvs;
+        Observations = new float[n * observationSize];
+        DiscreteActions = new int[n];
+        ContinuousActions = new float[n * Math.Max(actionSize, 0)];
+        Rewards = new float[n];
+        Terminated = new bool[n];
+        Truncated = new bool[n];
+        LogProbs = new float[n];
+        Values = new float[n];
+        FinalObservations = new float[n * observationSize];
+        LastObservations = new float[numEnvs * observationSize];
+        _episodeReturn = new double[numEnvs];
+        _episodeLength = new int[numEnvs];
+    }
+
+    /// <summary>T.</summary>
+    public int Steps { get; }
+
+    /// <summary>N.</summary>
+    public int NumEnvs { get; }
+
+    /// <summary>Features per observation.</summary>
+    public int ObservationSize { get; }
+
+    /// <summary>Floats per continuous action (0 for discrete actions).</summary>
+    public int ActionSize { get; }
+
+    /// <summary>s_t, [T, N, obs].</summary>
+    public float[] Observations { get; }
+
+    /// <summary>a_t for discrete action spaces, [T, N].</summary>
+    public int[] DiscreteActions { get; }
+
+    /// <summary>a_t for Box action spaces, [T, N, act].</summary>
+    public float[] ContinuousActions { get; }
+
+    /// <summary>r_t, [T, N].</summary>
+    public float[] Rewards { get; }
+
+    /// <summary>Whether step t ended its episode in a terminal state (no bootstrap), [T, N].</summary>
+    public bool[] Terminated { get; }
+
+    /// <summary>Whether step t ended its episode at the time limit (bootstrap from <see cref="FinalObservations"/>), [T, N].</summary>
+    public bool[] Truncated { get; }
+
+    /// <summary>log π(a_t|s_t) when acting, [T, N].</summary>
+    public float[] LogProbs { get; }
+
+    /// <summary>V(s_t) when acting (if a critic is used), [T, N].</summary>
+    public float[] Values { get; }
+
+    /// <summary>The final observation of steps with <see cref="Truncated"/> set, [T, N, obs] (stale elsewhere).</summary>
+    public float[] FinalObservations { get; }
+
+    /// <summary>s_T, the observation after the last step of the rollout, [N, obs]: bootstrap unfinished episodes from it.</summary>
+    public float[] LastObservations { get; }
+
+    /// <summary>The episodes that finished during the last <see cref="Collect"/>.</summary>
+    public List<EpisodeStatistics> Episodes { get; } = new();
+
+    /// <summary>The action chooser: given observations [N, obs], fill actions (discrete [N] or continuous [N, act]),
+    /// log-probabilities [N] and values [N] (leave 0 if no critic).</summary>
+    public delegate void ActFunction(ReadOnlyMemory<float> observations, Span<int> discreteActions, Span<float> continuousActions, Span<float> logProbs, Span<float> values);
+
+    /// <summary>
+    /// Runs T steps of <paramref name="env"/> (which must have been reset; its current observations are s_0), recording
+    /// everything above. Episodes that span the end of a rollout continue in the next one: their running return and
+    /// length are carried over.
+    /// </summary>
+    public void Collect(VectorEnv env, ActFunction act)
+    {
+        ArgumentNullException.ThrowIfNull(env);
+        ArgumentNullException.ThrowIfNull(act);
+        if (env.NumEnvs != NumEnvs || env.ObservationSize != ObservationSize)
+            throw new ArgumentException($"The buffer is for {NumEnvs} copies with {ObservationSize} features; the environment has {env.NumEnvs} and {env.ObservationSize}.");
+        Episodes.Clear();
+        int n = NumEnvs, o = ObservationSize;
+        for (int t = 0; t < Steps; t++)
+        {
+            int row = t * n;
+            var obs = Observations.AsMemory(row * o, n * o);
+            env.Observations.CopyTo(obs.Span);
+            var discrete = DiscreteActions.AsSpan(row, n);
+            var continuous = ActionSize > 0 ? ContinuousActions.AsSpan(row * ActionSize, n * ActionSize) : Span<float>.Empty;
+            act(obs, discrete, continuous, LogProbs.AsSpan(row, n), Values.AsSpan(row, n));
+            if (ActionSize > 0) env.Step(continuous);
+            else env.Step(discrete);
+            env.Rewards.CopyTo(Rewards.AsSpan(row, n));
+            env.Terminated.CopyTo(Terminated.AsSpan(row, n));
+            env.Truncated.CopyTo(Truncated.AsSpan(row, n));
+            for (int i = 0; i < n; i++)
+            {
+                _episodeReturn[i] += env.Rewards[i];
+                _episodeLength[i]++;
+                if (env.Terminated[i] || env.Truncated[i])
+                {
+                    if (env.Truncated[i] && !env.Terminated[i])
+                        env.FinalObservations.Slice(i * o, o).CopyTo(FinalObservations.AsSpan((row + i) * o, o));
+                    Episodes.Add(new EpisodeStatistics(_episodeReturn[i], _episodeLength[i]));
+                    _episodeReturn[i] = 0;
+                    _episodeLength[i] = 0;
+                }
+            }
+        }
+        env.Observations.CopyTo(LastObservations);
+    }
+
+    /// <summary>
+    /// Discounted reward-to-go for every step, G_t = r_t + γ G_{t+1} within each copy's episodes: 0 after a terminated
+    /// step, <paramref name="truncatedValues"/>[t, i] = V(s_final) after a truncated one, and
+    /// <paramref name="lastValues"/>[i] = V(s_T) after the rollout's last step (pass zeros to ignore unfinished tails).
+    /// </summary>
+    public void RewardToGo(double gamma, ReadOnlySpan<float> truncatedValues, ReadOnlySpan<float> lastValues, Span<float> rewardToGo)
+    {
+        Estimators.Returns.CheckGamma(gamma);
+        int n = NumEnvs;
+        if (rewardToGo.Length != Steps * n || truncatedValues.Length != Steps * n || lastValues.Length != n)
+            throw new ArgumentException($"RewardToGo: need [T, N] = [{Steps}, {n}] outputs and truncated values, and {n} last values.");
+        for (int i = 0; i < n; i++)
+        {
+            double g = lastValues[i];
+            for (int t = Steps - 1; t >= 0; t--)
+            {
+                int k = t * n + i;
+                if (Terminated[k]) g = 0;
+                else if (Truncated[k]) g = truncatedValues[k];
+                g = Rewards[k] + gamma * g;
+                rewardToGo[k] = (float)g;
+            }
+        }
+    }
+}
