@@ -4,5 +4,7 @@ using PurePg.Bench;
 // dotnet run -c Release --project bench -- --filter '*'          (every benchmark)
 // dotnet run -c Release --project bench -- --filter '*Gemm*'     (one family; BenchmarkDotNet's own options all work)
 // dotnet run -c Release --project bench -- reinforce-cartpole    (end-to-end learning run; see ReinforceCartPole.cs)
+// dotnet run -c Release --project bench -- variance-horizon      (estimator variance against the horizon H)
 if (args.Length > 0 && args[0] == "reinforce-cartpole") ReinforceCartPole.Run(args);
+else if (args.Length > 0 && args[0] == "variance-horizon") VarianceByHorizon.Run(args);
 else BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);

@@ -34,9 +34,12 @@ public static class ReinforceCartPole
             bool solved = false;
             while (algo.TotalSteps < maxSteps)
             {
-                algo.Update();
+                var update = algo.Update();
                 updates++;
                 eval = algo.Evaluate(evalEnv, 20, seed: 10_000 + seed).Mean;
+                if (seeds == 1)
+                    Console.WriteLine($"  update {updates,3}: {update.TotalSteps,9:N0} steps, training episodes' mean return {update.MeanEpisodeReturn,6:F1}, " +
+                        $"evaluation (20 episodes) {eval,6:F1}, entropy {update.Entropy:F3}, {clock.Elapsed.TotalSeconds,5:F1} s");
                 if (eval >= 475) { solved = true; break; }
             }
             clock.Stop();

@@ -213,12 +213,17 @@ public class EstimatorProofTests
         var data = new TheoryData<Estimator, int>();
         foreach (var e in new[] { Estimator.TotalReturn, Estimator.RewardToGo, Estimator.ConstantBaseline, Estimator.TimeBaseline,
                      Estimator.StateBaseline, Estimator.LearnedStateBaseline, Estimator.VarianceOptimal })
-            foreach (int mdp in new[] { 0, 1 })
+            foreach (int mdp in new[] { 0, 1, 2 })
                 data.Add(e, mdp);
         return data;
     }
 
-    internal static Setup Mdp(int which) => which == 0 ? Make(seed: 3, states: 3, actions: 2, horizon: 4, gamma: 1.0) : Make(seed: 8, states: 4, actions: 3, horizon: 5, gamma: 0.6);
+    internal static Setup Mdp(int which) => which switch
+    {
+        0 => Make(seed: 3, states: 3, actions: 2, horizon: 4, gamma: 1.0),
+        1 => Make(seed: 8, states: 4, actions: 3, horizon: 5, gamma: 0.6),
+        _ => Make(seed: 21, states: 2, actions: 4, horizon: 3, gamma: 1.0),
+    };
 
     [Theory]
     [MemberData(nameof(UnbiasedCases))]
