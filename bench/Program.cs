@@ -7,4 +7,5 @@ using PurePg.Bench;
 // dotnet run -c Release --project bench -- variance-horizon      (estimator variance against the horizon H)
 if (args.Length > 0 && args[0] == "reinforce-cartpole") ReinforceCartPole.Run(args);
 else if (args.Length > 0 && args[0] == "variance-horizon") VarianceByHorizon.Run(args);
+else if (args.Length > 0 && args[0] == "learn") LearningRuns.Start(args);
 else BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);

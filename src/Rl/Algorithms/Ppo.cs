@@ -1,0 +1,286 @@
+using PurePg.Autodiff;
+using PurePg.Autodiff.Modules;
+using PurePg.Envs.Vector;
+using PurePg.Rl.Estimators;
+using PurePg.Rl.Optimizers;
+using PurePg.Rl.Rollouts;
+
+namespace PurePg.Rl.Algorithms;
+
+/// <summary>Settings of <see cref="Ppo"/>; the defaults are Stable-Baselines3's PPO defaults.</summary>
+public sealed record PpoSettings
+{
+    /// <summary>N, environment copies (SB3 n_envs: 1).</summary>
+    public int NumEnvs { get; init; } = 1;
+
+    /// <summary>T, steps per copy per rollout (SB3 n_steps: 2048); the rollout holds N·T samples.</summary>
+    public int StepsPerEnv { get; init; } = 2048;
+
+    /// <summary>Minibatch size (SB3 batch_size: 64); N·T must be a multiple of it.</summary>
+    public int BatchSize { get; init; } = 64;
+
+    /// <summary>Passes over the rollout per update (SB3 n_epochs: 10).</summary>
+    public int Epochs { get; init; } = 10;
+
+    /// <summary>Adam step size α (SB3: 3e-4).</summary>
+    public double LearningRate { get; init; } = 3e-4;
+
+    /// <summary>Anneal α linearly to 0 over <see cref="TotalTimesteps"/> (CleanRL: on; SB3: constant).</summary>
+    public bool AnnealLearningRate { get; init; }
+
+    /// <summary>The planned training length, for the anneal.</summary>
+    public long TotalTimesteps { get; init; } = 1_000_000;
+
+    /// <summary>Adam ε (SB3 sets 1e-5).</summary>
+    public double AdamEpsilon { get; init; } = 1e-5;
+
+    /// <summary>γ.</summary>
+    public double Gamma { get; init; } = 0.99;
+
+    /// <summary>λ of GAE(γ, λ) (SB3 gae_lambda: 0.95).</summary>
+    public double GaeLambda { get; init; } = 0.95;
+
+    /// <summary>ε of the clipped surrogate min(r Â, clip(r, 1 − ε, 1 + ε) Â) (SB3 clip_range: 0.2).</summary>
+    public double ClipRange { get; init; } = 0.2;
+
+    /// <summary>Clip V around its rollout value by ±this (SB3 clip_range_vf: none).</summary>
+    public double? ClipRangeValue { get; init; }
+
+    /// <summary>Standardize Â per minibatch (SB3: true).</summary>
+    public bool NormalizeAdvantages { get; init; } = true;
+
+    /// <summary>β of the entropy bonus (SB3 ent_coef: 0).</summary>
+    public double EntropyCoefficient { get; init; }
+
+    /// <summary>c of the value loss c·mean((V − R)²) (SB3 vf_coef: 0.5).</summary>
+    public double ValueCoefficient { get; init; } = 0.5;
+
+    /// <summary>Global gradient-norm clip over θ and φ together (SB3 max_grad_norm: 0.5).</summary>
+    public double MaxGradientNorm { get; init; } = 0.5;
+
+    /// <summary>Stop the epochs early when the approximate KL exceeds 1.5 × this (SB3 target_kl: none).</summary>
+    public double? TargetKl { get; init; }
+
+    /// <summary>Hidden layers of both networks (SB3: 64-64).</summary>
+    public int[] HiddenSizes { get; init; } = [64, 64];
+
+    /// <summary>Hidden nonlinearity (SB3: tanh).</summary>
+    public Activation Activation { get; init; } = Activation.Tanh;
+
+    /// <summary>log σ at initialization for Box actions (SB3: 0).</summary>
+    public double InitialLogStd { get; init; }
+
+    /// <summary>The seed: fixes initialization, environments, sampling and minibatch order.</summary>
+    public long Seed { get; init; }
+
+    /// <summary>Checks the settings, naming the first bad one.</summary>
+    public void Validate()
+    {
+        if (NumEnvs <= 0 || StepsPerEnv <= 0) throw new ArgumentOutOfRangeException(nameof(NumEnvs), "NumEnvs and StepsPerEnv must be positive.");
+        if (BatchSize <= 0 || NumEnvs * StepsPerEnv % BatchSize != 0)
+            throw new ArgumentOutOfRangeException(nameof(BatchSize), BatchSize, $"BatchSize must divide NumEnvs × StepsPerEnv = {NumEnvs * StepsPerEnv}.");
+        if (Epochs <= 0) throw new ArgumentOutOfRangeException(nameof(Epochs), Epochs, "Epochs must be positive.");
+        if (!(LearningRate > 0)) throw new ArgumentOutOfRangeException(nameof(LearningRate), LearningRate, "LearningRate must be positive.");
+        if (!(Gamma > 0 && Gamma <= 1)) throw new ArgumentOutOfRangeException(nameof(Gamma), Gamma, "Gamma must be in (0, 1].");
+        if (!(GaeLambda >= 0 && GaeLambda <= 1)) throw new ArgumentOutOfRangeException(nameof(GaeLambda), GaeLambda, "GaeLambda must be in [0, 1].");
+        if (!(ClipRange > 0)) throw new ArgumentOutOfRangeException(nameof(ClipRange), ClipRange, "ClipRange must be positive.");
+        if (ClipRangeValue is <= 0) throw new ArgumentOutOfRangeException(nameof(ClipRangeValue), ClipRangeValue, "ClipRangeValue must be positive.");
+        if (!(MaxGradientNorm > 0)) throw new ArgumentOutOfRangeException(nameof(MaxGradientNorm), MaxGradientNorm, "MaxGradientNorm must be positive.");
+        if (TargetKl is <= 0) throw new ArgumentOutOfRangeException(nameof(TargetKl), TargetKl, "TargetKl must be positive.");
+        if (Seed < 0) throw new ArgumentOutOfRangeException(nameof(Seed), Seed, "Seed must be ≥ 0.");
+    }
+}
+
+/// <summary>What one <see cref="Ppo.Update"/> did (means over its minibatches).</summary>
+public readonly record struct PpoUpdate(long TotalSteps, int EpisodesFinished, double MeanEpisodeReturn, double PolicyLoss, double ValueLoss,
+    double Entropy, double ApproxKl, double ClipFraction, int EpochsRun);
+
+/// <summary>
+/// Proximal policy optimization with the clipped surrogate (Schulman et al. 2017), as Stable-Baselines3 and CleanRL run it:
+/// <list type="number">
+/// <item>collect N·T steps with π_θ_old, recording log π_old(a|s) and V(s);</item>
+/// <item>GAE(γ, λ) advantages Â and value targets R = Â + V;</item>
+/// <item>for each epoch, for each shuffled minibatch: r = π_θ(a|s)/π_old(a|s),
+/// L = −mean min(r Â, clip(r, 1−ε, 1+ε) Â) + c·mean((V_φ(s) − R)²) − β·mean H(π_θ(·|s)); one Adam step on θ and φ
+/// with the gradient of −L clipped to a global norm; optionally stop when the approximate KL mean((r − 1) − log r)
+/// exceeds 1.5 × target.</item>
+/// </list>
+/// Deterministic for a seed. Each minibatch allocates nothing.
+/// </summary>
+public sealed class Ppo
+{
+    private readonly VectorEnv _env;
+    private readonly PpoSettings _settings;
+    private readonly ActorCritic _agent;
+    private readonly Adam<float> _policyOptimizer, _valueOptimizer;
+    private readonly RolloutBuffer _buffer;
+    private readonly Tape<float> _actingTape = new(), _tape = new();
+    private readonly Rng _rng;
+    private readonly float[] _advantages, _returns, _truncatedValues, _lastValues, _scratchValues;
+    private readonly int[] _order;
+    private readonly float[] _mbObs, _mbContinuous, _mbOldLogProb, _mbAdvantages, _mbReturns, _mbOldValues, _thetaGradient, _phiGradient;
+    private readonly int[] _mbDiscrete;
+    private long _totalSteps;
+
+    /// <summary>Builds the agent for <paramref name="env"/> and resets it with the seed.</summary>
+    public Ppo(VectorEnv env, PpoSettings settings)
+    {
+        ArgumentNullException.ThrowIfNull(env);
+        ArgumentNullException.ThrowIfNull(settings);
+        settings.Validate();
+        if (env.NumEnvs != settings.NumEnvs) throw new ArgumentException($"The environment has {env.NumEnvs} copies but NumEnvs = {settings.NumEnvs}.");
+        _env = env;
+        _settings = settings;
+        var init = new Rng((ulong)settings.Seed);
+        _agent = new ActorCritic(env.SingleObservationSpace, env.SingleActionSpace, settings.HiddenSizes, settings.Activation, settings.InitialLogStd, init);
+        int n = settings.NumEnvs * settings.StepsPerEnv, minibatches = n / settings.BatchSize;
+        long plannedSteps = Math.Max(1, settings.TotalTimesteps / n) * settings.Epochs * minibatches;
+        var rate = settings.AnnealLearningRate ? Optimizers.LearningRate.Linear(settings.LearningRate, plannedSteps) : Optimizers.LearningRate.Constant(settings.LearningRate);
+        _policyOptimizer = new Adam<float>(_agent.Theta.Count, rate, epsilon: settings.AdamEpsilon);
+        _valueOptimizer = new Adam<float>(_agent.Phi.Count, rate, epsilon: settings.AdamEpsilon);
+        _buffer = new RolloutBuffer(settings.StepsPerEnv, settings.NumEnvs, _agent.ObservationSize, _agent.ActionSize);
+        _advantages = new float[n];
+        _returns = new float[n];
+        _truncatedValues = new float[n];
+        _scratchValues = new float[n];
+        _lastValues = new float[settings.NumEnvs];
+        _order = Enumerable.Range(0, n).ToArray();
+        int b = settings.BatchSize, o = _agent.ObservationSize;
+        _mbObs = new float[b * o];
+        _mbDiscrete = new int[b];
+        _mbContinuous = new float[b * Math.Max(1, _agent.ActionSize)];
+        _mbOldLogProb = new float[b];
+        _mbAdvantages = new float[b];
+        _mbReturns = new float[b];
+        _mbOldValues = new float[b];
+        _thetaGradient = new float[_agent.Theta.Count];
+        _phiGradient = new float[_agent.Phi.Count];
+        _rng = init.Split();
+        env.Reset(settings.Seed);
+    }
+
+    /// <summary>The agent (θ, φ and the networks).</summary>
+    public ActorCritic Agent => _agent;
+
+    /// <summary>Environment steps taken.</summary>
+    public long TotalSteps => _totalSteps;
+
+    /// <summary>One rollout and its epochs of minibatch updates.</summary>
+    public PpoUpdate Update()
+    {
+        // collect
+        _buffer.Collect(_env, (obs, d, c, lp, v) => _agent.Act(_actingTape, obs, _rng, d, c, lp, v));
+        _totalSteps += (long)_buffer.Steps * _buffer.NumEnvs;
+
+        // advantages: GAE(γ, λ), bootstrapping truncated episodes and the rollout's end from V
+        _agent.PredictValues(_actingTape, _buffer.FinalObservations, _scratchValues);
+        for (int k = 0; k < _scratchValues.Length; k++) _truncatedValues[k] = _buffer.Truncated[k] && !_buffer.Terminated[k] ? _scratchValues[k] : 0f;
+        _agent.PredictValues(_actingTape, _buffer.LastObservations, _lastValues);
+        Advantages.Gae(_buffer, _settings.Gamma, _settings.GaeLambda, _truncatedValues, _lastValues, _advantages, _returns);
+
+        // epochs of minibatches
+        int n = _order.Length, b = _settings.BatchSize, o = _agent.ObservationSize, act = _agent.ActionSize;
+        double policyLoss = 0, valueLoss = 0, entropy = 0, approxKl = 0, clipFraction = 0;
+        int steps = 0, epochsRun = 0;
+        bool stop = false;
+        for (int epoch = 0; epoch < _settings.Epochs && !stop; epoch++)
+        {
+            epochsRun++;
+            Shuffle(_order);
+            for (int start = 0; start < n; start += b)
+            {
+                for (int j = 0; j < b; j++)
+                {
+                    int k = _order[start + j];
+                    _buffer.Observations.AsSpan(k * o, o).CopyTo(_mbObs.AsSpan(j * o, o));
+                    if (act == 0) _mbDiscrete[j] = _buffer.DiscreteActions[k];
+                    else _buffer.ContinuousActions.AsSpan(k * act, act).CopyTo(_mbContinuous.AsSpan(j * act, act));
+                    _mbOldLogProb[j] = _buffer.LogProbs[k];
+                    _mbAdvantages[j] = _advantages[k];
+                    _mbReturns[j] = _returns[k];
+                    _mbOldValues[j] = _buffer.Values[k];
+                }
+                if (_settings.NormalizeAdvantages && b > 1) Advantages.Normalize(_mbAdvantages);
+                var (pl, vl, ent, kl, cf) = MinibatchStep(b, out bool earlyStop);
+                policyLoss += pl; valueLoss += vl; entropy += ent; approxKl += kl; clipFraction += cf;
+                steps++;
+                if (earlyStop) { stop = true; break; }
+            }
+        }
+        double mean = _buffer.Episodes.Count > 0 ? _buffer.Episodes.Average(e => e.Return) : double.NaN;
+        return new PpoUpdate(_totalSteps, _buffer.Episodes.Count, mean, policyLoss / steps, valueLoss / steps, entropy / steps, approxKl / steps, clipFraction / steps, epochsRun);
+    }
+
+    private (double Policy, double Value, double Entropy, double ApproxKl, double ClipFraction) MinibatchStep(int b, out bool earlyStop)
+    {
+        int o = _agent.ObservationSize, act = _agent.ActionSize;
+        float eps = (float)_settings.ClipRange;
+        _tape.Reset();
+        _tape.ZeroGradients();
+        var states = _tape.Borrow(_mbObs, b, o);
+        var (logProb, entropy) = _agent.Evaluate(_tape, states, _mbDiscrete, act == 0 ? default : _mbContinuous.AsSpan(0, b * act));
+        var logRatio = logProb - _tape.Borrow(_mbOldLogProb, b, 1);
+        var ratio = _tape.Exp(logRatio);
+        var advantages = _tape.Borrow(_mbAdvantages, b, 1);
+        var surrogate = _tape.Minimum(ratio * advantages, _tape.Clamp(ratio, 1f - eps, 1f + eps) * advantages);
+        var policyLoss = -_tape.Mean(surrogate);
+        var value = _agent.Value.Forward(_tape, states);
+        var returns = _tape.Borrow(_mbReturns, b, 1);
+        Var<float> valueLoss;
+        if (_settings.ClipRangeValue is double cv)
+        {
+            var oldValues = _tape.Borrow(_mbOldValues, b, 1);
+            var clipped = oldValues + _tape.Clamp(value - oldValues, (float)-cv, (float)cv);
+            valueLoss = _tape.Mean(_tape.Maximum(_tape.Square(value - returns), _tape.Square(clipped - returns)));
+        }
+        else valueLoss = _tape.Mean(_tape.Square(value - returns));
+        var loss = policyLoss + valueLoss * (float)_settings.ValueCoefficient - entropy * (float)_settings.EntropyCoefficient;
+
+        // diagnostics from the recorded values: approximate KL mean((r − 1) − log r) and the clipped fraction
+        ReadOnlySpan<float> lr = _tape.Value(logRatio);
+        double kl = 0;
+        int clippedCount = 0;
+        for (int j = 0; j < b; j++)
+        {
+            double r = Math.Exp(lr[j]);
+            kl += r - 1 - lr[j];
+            if (Math.Abs(r - 1) > eps) clippedCount++;
+        }
+        kl /= b;
+        earlyStop = _settings.TargetKl is double target && kl > 1.5 * target;
+        var result = (_tape.Scalar(policyLoss), _tape.Scalar(valueLoss), _tape.Scalar(entropy), kl, (double)clippedCount / b);
+        if (earlyStop) return result;
+
+        _tape.Backward(-loss); // ascend on −L
+        ApplyClippedStep();
+        return result;
+    }
+
+    /// <summary>Scales ∇θ and ∇φ together to a global norm ≤ c, then one Adam step on each.</summary>
+    private void ApplyClippedStep()
+    {
+        _tape.GradientOf(_agent.Theta).CopyTo(_thetaGradient);
+        _tape.GradientOf(_agent.Phi).CopyTo(_phiGradient);
+        double squared = 0;
+        foreach (float g in _thetaGradient) squared += g * g;
+        foreach (float g in _phiGradient) squared += g * g;
+        double norm = Math.Sqrt(squared);
+        if (norm > _settings.MaxGradientNorm)
+        {
+            float scale = (float)(_settings.MaxGradientNorm / norm);
+            for (int i = 0; i < _thetaGradient.Length; i++) _thetaGradient[i] *= scale;
+            for (int i = 0; i < _phiGradient.Length; i++) _phiGradient[i] *= scale;
+        }
+        _policyOptimizer.Ascend(_agent.Theta.Values, _thetaGradient);
+        _valueOptimizer.Ascend(_agent.Phi.Values, _phiGradient);
+    }
+
+    private void Shuffle(int[] order)
+    {
+        for (int i = order.Length - 1; i > 0; i--)
+        {
+            int j = _rng.NextInt(i + 1);
+            (order[i], order[j]) = (order[j], order[i]);
+        }
+    }
+}
