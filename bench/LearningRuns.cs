@@ -67,6 +67,13 @@ public static class LearningRuns
                 var ppo = new Ppo(new CartPoleVectorEnv(s.NumEnvs), s);
                 return new Run(() => ppo.Update(), () => ppo.TotalSteps, (env, sd) => ppo.Agent.EvaluateReturn(env, 20, sd).Mean);
             }
+            case ("a2c", "CartPole-v1"):
+            {
+                // rl-baselines3-zoo a2c.yml CartPole-v1: 8 envs, ent_coef 0.0, otherwise SB3 defaults
+                var s = new A2cSettings { NumEnvs = 8, Seed = seed };
+                var a2c = new A2c(new CartPoleVectorEnv(s.NumEnvs), s);
+                return new Run(() => a2c.Update(), () => a2c.TotalSteps, (env, sd) => a2c.Agent.EvaluateReturn(env, 20, sd).Mean);
+            }
             default:
                 throw new ArgumentException($"No settings for {algo} on {id}.");
         }

@@ -259,18 +259,7 @@ public sealed class Ppo
     /// <summary>Scales ∇θ and ∇φ together to a global norm ≤ c, then one Adam step on each.</summary>
     private void ApplyClippedStep()
     {
-        _tape.GradientOf(_agent.Theta).CopyTo(_thetaGradient);
-        _tape.GradientOf(_agent.Phi).CopyTo(_phiGradient);
-        double squared = 0;
-        foreach (float g in _thetaGradient) squared += g * g;
-        foreach (float g in _phiGradient) squared += g * g;
-        double norm = Math.Sqrt(squared);
-        if (norm > _settings.MaxGradientNorm)
-        {
-            float scale = (float)(_settings.MaxGradientNorm / norm);
-            for (int i = 0; i < _thetaGradient.Length; i++) _thetaGradient[i] *= scale;
-            for (int i = 0; i < _phiGradient.Length; i++) _phiGradient[i] *= scale;
-        }
+        GradientClipping.ClipJointly(_tape.GradientOf(_agent.Theta), _tape.GradientOf(_agent.Phi), _thetaGradient, _phiGradient, _settings.MaxGradientNorm);
         _policyOptimizer.Ascend(_agent.Theta.Values, _thetaGradient);
         _valueOptimizer.Ascend(_agent.Phi.Values, _phiGradient);
     }

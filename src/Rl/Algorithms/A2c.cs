@@ -1,0 +1,152 @@
+using PurePg.Autodiff;
+using PurePg.Autodiff.Modules;
+using PurePg.Envs.Vector;
+using PurePg.Rl.Estimators;
+using PurePg.Rl.Optimizers;
+using PurePg.Rl.Rollouts;
+
+namespace PurePg.Rl.Algorithms;
+
+/// <summary>Settings of <see cref="A2c"/>; the defaults are Stable-Baselines3's A2C defaults.</summary>
+public sealed record A2cSettings
+{
+    /// <summary>N, environment copies stepped synchronously.</summary>
+    public int NumEnvs { get; init; } = 8;
+
+    /// <summary>T, steps per copy per update (SB3 n_steps: 5).</summary>
+    public int StepsPerEnv { get; init; } = 5;
+
+    /// <summary>RMSProp step size (SB3: 7e-4).</summary>
+    public double LearningRate { get; init; } = 7e-4;
+
+    /// <summary>RMSProp ρ (SB3 alpha: 0.99) and ε (1e-5).</summary>
+    public double RmsPropRho { get; init; } = 0.99;
+
+    /// <summary>RMSProp ε.</summary>
+    public double RmsPropEpsilon { get; init; } = 1e-5;
+
+    /// <summary>γ.</summary>
+    public double Gamma { get; init; } = 0.99;
+
+    /// <summary>λ of GAE (SB3: 1.0, the n-step return).</summary>
+    public double GaeLambda { get; init; } = 1.0;
+
+    /// <summary>β of the entropy bonus (SB3: 0).</summary>
+    public double EntropyCoefficient { get; init; }
+
+    /// <summary>c of the value loss (SB3: 0.5).</summary>
+    public double ValueCoefficient { get; init; } = 0.5;
+
+    /// <summary>Global gradient-norm clip (SB3: 0.5).</summary>
+    public double MaxGradientNorm { get; init; } = 0.5;
+
+    /// <summary>Standardize Â over the batch (SB3: false).</summary>
+    public bool NormalizeAdvantages { get; init; }
+
+    /// <summary>Hidden layers (SB3: 64-64) and nonlinearity (tanh).</summary>
+    public int[] HiddenSizes { get; init; } = [64, 64];
+
+    /// <summary>Hidden nonlinearity.</summary>
+    public Activation Activation { get; init; } = Activation.Tanh;
+
+    /// <summary>log σ at initialization for Box actions.</summary>
+    public double InitialLogStd { get; init; }
+
+    /// <summary>The seed.</summary>
+    public long Seed { get; init; }
+}
+
+/// <summary>
+/// Synchronous advantage actor-critic (A2C): N copies step together for T steps; Â from GAE (λ = 1: the n-step return
+/// bootstrapped from V(s_T)); one RMSProp step on θ and φ with the gradient of
+/// −[−mean(Â·log π_θ(a|s)) + c·mean((V_φ(s) − R)²) − β·mean H(π_θ)], clipped to a global norm. Deterministic for a seed.
+/// </summary>
+public sealed class A2c
+{
+    private readonly VectorEnv _env;
+    private readonly A2cSettings _settings;
+    private readonly ActorCritic _agent;
+    private readonly RmsProp<float> _policyOptimizer, _valueOptimizer;
+    private readonly RolloutBuffer _buffer;
+    private readonly Tape<float> _actingTape = new(), _tape = new();
+    private readonly Rng _rng;
+    private readonly float[] _advantages, _returns, _truncatedValues, _lastValues, _scratch, _thetaGradient, _phiGradient;
+    private long _totalSteps;
+
+    /// <summary>Builds the agent for <paramref name="env"/> and resets it with the seed.</summary>
+    public A2c(VectorEnv env, A2cSettings settings)
+    {
+        ArgumentNullException.ThrowIfNull(env);
+        ArgumentNullException.ThrowIfNull(settings);
+        if (env.NumEnvs != settings.NumEnvs) throw new ArgumentException($"The environment has {env.NumEnvs} copies but NumEnvs = {settings.NumEnvs}.");
+        if (settings.StepsPerEnv <= 0) throw new ArgumentOutOfRangeException(nameof(settings), settings.StepsPerEnv, "StepsPerEnv must be positive.");
+        _env = env;
+        _settings = settings;
+        var init = new Rng((ulong)settings.Seed);
+        _agent = new ActorCritic(env.SingleObservationSpace, env.SingleActionSpace, settings.HiddenSizes, settings.Activation, settings.InitialLogStd, init);
+        var rate = LearningRate.Constant(settings.LearningRate);
+        _policyOptimizer = new RmsProp<float>(_agent.Theta.Count, rate, settings.RmsPropRho, settings.RmsPropEpsilon);
+        _valueOptimizer = new RmsProp<float>(_agent.Phi.Count, rate, settings.RmsPropRho, settings.RmsPropEpsilon);
+        _buffer = new RolloutBuffer(settings.StepsPerEnv, settings.NumEnvs, _agent.ObservationSize, _agent.ActionSize);
+        int n = settings.StepsPerEnv * settings.NumEnvs;
+        _advantages = new float[n];
+        _returns = new float[n];
+        _truncatedValues = new float[n];
+        _scratch = new float[n];
+        _lastValues = new float[settings.NumEnvs];
+        _thetaGradient = new float[_agent.Theta.Count];
+        _phiGradient = new float[_agent.Phi.Count];
+        _rng = init.Split();
+        env.Reset(settings.Seed);
+    }
+
+    /// <summary>The agent.</summary>
+    public ActorCritic Agent => _agent;
+
+    /// <summary>Environment steps taken.</summary>
+    public long TotalSteps => _totalSteps;
+
+    /// <summary>One rollout of N·T steps and one gradient step; returns the mean return of the episodes that finished.</summary>
+    public double Update()
+    {
+        _buffer.Collect(_env, (obs, d, c, lp, v) => _agent.Act(_actingTape, obs, _rng, d, c, lp, v));
+        _totalSteps += (long)_buffer.Steps * _buffer.NumEnvs;
+        _agent.PredictValues(_actingTape, _buffer.FinalObservations, _scratch);
+        for (int k = 0; k < _scratch.Length; k++) _truncatedValues[k] = _buffer.Truncated[k] && !_buffer.Terminated[k] ? _scratch[k] : 0f;
+        _agent.PredictValues(_actingTape, _buffer.LastObservations, _lastValues);
+        Advantages.Gae(_buffer, _settings.Gamma, _settings.GaeLambda, _truncatedValues, _lastValues, _advantages, _returns);
+        if (_settings.NormalizeAdvantages) Advantages.Normalize(_advantages);
+
+        int n = _advantages.Length;
+        _tape.Reset();
+        _tape.ZeroGradients();
+        var states = _tape.Borrow(_buffer.Observations, n, _agent.ObservationSize);
+        var (logProb, entropy) = _agent.Evaluate(_tape, states, _buffer.DiscreteActions, _buffer.ContinuousActions);
+        var policyLoss = -_tape.Mean(logProb * _tape.Borrow(_advantages, n, 1));
+        var valueLoss = _tape.Mean(_tape.Square(_agent.Value.Forward(_tape, states) - _tape.Borrow(_returns, n, 1)));
+        var loss = policyLoss + valueLoss * (float)_settings.ValueCoefficient - entropy * (float)_settings.EntropyCoefficient;
+        _tape.Backward(-loss);
+        GradientClipping.ClipJointly(_tape.GradientOf(_agent.Theta), _tape.GradientOf(_agent.Phi), _thetaGradient, _phiGradient, _settings.MaxGradientNorm);
+        _policyOptimizer.Ascend(_agent.Theta.Values, _thetaGradient);
+        _valueOptimizer.Ascend(_agent.Phi.Values, _phiGradient);
+        return _buffer.Episodes.Count > 0 ? _buffer.Episodes.Average(e => e.Return) : double.NaN;
+    }
+}
+
+/// <summary>Global gradient-norm clipping over several parameter vectors at once (as torch's clip_grad_norm_ over all
+/// parameters): every gradient is scaled by min(1, c/‖(g₁, g₂)‖₂).</summary>
+public static class GradientClipping
+{
+    /// <summary>Copies g₁, g₂ into the outputs scaled to a joint norm ≤ <paramref name="maxNorm"/>; returns the norm before clipping.</summary>
+    public static double ClipJointly(ReadOnlySpan<float> g1, ReadOnlySpan<float> g2, Span<float> out1, Span<float> out2, double maxNorm)
+    {
+        double squared = 0;
+        foreach (float g in g1) squared += g * g;
+        foreach (float g in g2) squared += g * g;
+        double norm = Math.Sqrt(squared);
+        float scale = norm > maxNorm ? (float)(maxNorm / norm) : 1f;
+        for (int i = 0; i < g1.Length; i++) out1[i] = g1[i] * scale;
+        for (int i = 0; i < g2.Length; i++) out2[i] = g2[i] * scale;
+        return norm;
+    }
+}
