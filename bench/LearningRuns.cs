@@ -74,6 +74,13 @@ public static class LearningRuns
                 var a2c = new A2c(new CartPoleVectorEnv(s.NumEnvs), s);
                 return new Run(() => a2c.Update(), () => a2c.TotalSteps, (env, sd) => a2c.Agent.EvaluateReturn(env, 20, sd).Mean);
             }
+            case ("trpo", "CartPole-v1"):
+            {
+                // rl-baselines3-zoo trpo.yml CartPole-v1: 2 envs × 512 steps, γ 0.99, gae 0.95(… here 0.97), defaults otherwise
+                var s = new TrpoSettings { NumEnvs = 2, StepsPerEnv = 512, Seed = seed };
+                var trpo = new Trpo(new CartPoleVectorEnv(s.NumEnvs), s);
+                return new Run(() => trpo.Update(), () => trpo.TotalSteps, (env, sd) => trpo.Agent.EvaluateReturn(env, 20, sd).Mean);
+            }
             default:
                 throw new ArgumentException($"No settings for {algo} on {id}.");
         }
