@@ -81,6 +81,12 @@ public static class LearningRuns
                 var trpo = new Trpo(new CartPoleVectorEnv(s.NumEnvs), s);
                 return new Run(() => trpo.Update(), () => trpo.TotalSteps, (env, sd) => trpo.Agent.EvaluateReturn(env, 20, sd).Mean);
             }
+            case ("a3c", "CartPole-v1"):
+            {
+                var s = new A3cSettings { Workers = 4, Seed = seed };
+                var a3c = new A3c(() => EnvRegistry.Make("CartPole-v1"), s);
+                return new Run(() => { a3c.Train(2_000); return 0; }, () => a3c.TotalSteps, (env, sd) => a3c.Agent.EvaluateReturn(env, 20, sd).Mean);
+            }
             default:
                 throw new ArgumentException($"No settings for {algo} on {id}.");
         }

@@ -1,0 +1,225 @@
+using PurePg.Autodiff;
+using PurePg.Autodiff.Modules;
+using PurePg.Envs;
+using PurePg.Rl.Optimizers;
+
+namespace PurePg.Rl.Algorithms;
+
+/// <summary>Settings of <see cref="A3c"/>; defaults from the A3C paper (Mnih et al. 2016) where it gives them.</summary>
+public sealed record A3cSettings
+{
+    /// <summary>Actor-learner threads (the paper: 16; here the machine's core count is the natural choice).</summary>
+    public int Workers { get; init; } = 4;
+
+    /// <summary>t_max, steps per segment before an update (the paper: 5).</summary>
+    public int TMax { get; init; } = 5;
+
+    /// <summary>γ.</summary>
+    public double Gamma { get; init; } = 0.99;
+
+    /// <summary>Shared RMSProp step size.</summary>
+    public double LearningRate { get; init; } = 7e-4;
+
+    /// <summary>Shared RMSProp decay (the paper: 0.99).</summary>
+    public double RmsPropRho { get; init; } = 0.99;
+
+    /// <summary>Shared RMSProp ε (the paper: 0.1).</summary>
+    public double RmsPropEpsilon { get; init; } = 0.1;
+
+    /// <summary>β of the entropy bonus (the paper: 0.01).</summary>
+    public double EntropyCoefficient { get; init; } = 0.01;
+
+    /// <summary>c of the value loss.</summary>
+    public double ValueCoefficient { get; init; } = 0.5;
+
+    /// <summary>Per-thread gradient-norm clip (not in the paper; 40 as common implementations use).</summary>
+    public double MaxGradientNorm { get; init; } = 40;
+
+    /// <summary>Hidden layers.</summary>
+    public int[] HiddenSizes { get; init; } = [64, 64];
+
+    /// <summary>Hidden nonlinearity.</summary>
+    public Activation Activation { get; init; } = Activation.Tanh;
+
+    /// <summary>log σ at initialization for Box actions.</summary>
+    public double InitialLogStd { get; init; }
+
+    /// <summary>The seed of the initialization and of each worker's environment and exploration stream (worker i: seed + i).
+    /// It does not make a run reproducible: the threads interleave differently each time.</summary>
+    public long Seed { get; init; }
+}
+
+/// <summary>
+/// Asynchronous advantage actor-critic (A3C, the paper's Algorithm S3): several actor-learner threads, each with its own
+/// environment copy, exploration stream and tape, repeatedly copy the shared θ, φ, act for up to t_max steps, compute
+/// R ← r_i + γR backwards from V(s_t) (0 at a terminal state, V(s_final) on truncation), accumulate
+/// dθ = Σ ∇log π(a_i|s_i)(R − V(s_i)) + β∇H and dφ = −Σ ∇(R − V(s_i))², and apply them to the shared parameters through a
+/// shared RMSProp without locks (Hogwild). <b>Not deterministic</b>: the seed fixes each worker's streams, but the order in
+/// which threads read and write the shared parameters depends on scheduling.
+/// </summary>
+public sealed class A3c
+{
+    private readonly Func<Env> _makeEnv;
+    private readonly A3cSettings _settings;
+    private readonly RmsProp<float> _policyOptimizer, _valueOptimizer;
+    private readonly Worker[] _workers;
+    private long _totalSteps;
+
+    /// <summary>Builds the shared agent and one worker per thread, each with an environment from <paramref name="makeEnv"/>.</summary>
+    public A3c(Func<Env> makeEnv, A3cSettings settings)
+    {
+        ArgumentNullException.ThrowIfNull(makeEnv);
+        ArgumentNullException.ThrowIfNull(settings);
+        if (settings.Workers <= 0 || settings.TMax <= 0) throw new ArgumentOutOfRangeException(nameof(settings), "Workers and TMax must be positive.");
+        _makeEnv = makeEnv;
+        _settings = settings;
+        var probe = makeEnv();
+        var init = new Rng((ulong)settings.Seed);
+        Agent = new ActorCritic(probe.ObservationSpace, probe.ActionSpace, settings.HiddenSizes, settings.Activation, settings.InitialLogStd, init);
+        var rate = LearningRate.Constant(settings.LearningRate);
+        _policyOptimizer = new RmsProp<float>(Agent.Theta.Count, rate, settings.RmsPropRho, settings.RmsPropEpsilon);
+        _valueOptimizer = new RmsProp<float>(Agent.Phi.Count, rate, settings.RmsPropRho, settings.RmsPropEpsilon);
+        _workers = Enumerable.Range(0, settings.Workers).Select(i => new Worker(this, i)).ToArray();
+    }
+
+    /// <summary>The shared agent (θ, φ).</summary>
+    public ActorCritic Agent { get; }
+
+    /// <summary>Environment steps taken by all workers together.</summary>
+    public long TotalSteps => Interlocked.Read(ref _totalSteps);
+
+    /// <summary>Runs every worker on its own thread until the workers together have taken <paramref name="steps"/> more
+    /// environment steps, then returns (the workers finish their current segment).</summary>
+    public void Train(long steps)
+    {
+        long target = TotalSteps + steps;
+        var threads = _workers.Select(w => new Thread(() => w.Run(target)) { IsBackground = true, Name = $"A3C worker {w.Index}" }).ToArray();
+        foreach (var t in threads) t.Start();
+        foreach (var t in threads) t.Join();
+        foreach (var w in _workers) w.Failure?.Throw();
+    }
+
+    private sealed class Worker
+    {
+        private readonly A3c _owner;
+        private readonly ActorCritic _local;
+        private readonly Env _env;
+        private readonly Tape<float> _tape = new(), _actingTape = new();
+        private readonly Rng _rng;
+        private readonly float[] _observations, _rewards, _returns, _values, _continuous, _thetaGradient, _phiGradient, _obs;
+        private readonly int[] _discrete;
+        private readonly float[] _one = new float[1];
+        private bool _needsReset = true;
+
+        public Worker(A3c owner, int index)
+        {
+            _owner = owner;
+            Index = index;
+            var s = owner._settings;
+            _env = owner._makeEnv();
+            var rng = new Rng((ulong)(s.Seed + index) * 0x9E3779B97F4A7C15UL + 1);
+            _local = new ActorCritic(_env.ObservationSpace, _env.ActionSpace, s.HiddenSizes, s.Activation, s.InitialLogStd, rng);
+            _rng = rng.Split();
+            int o = _local.ObservationSize, a = Math.Max(1, _local.ActionSize);
+            _observations = new float[s.TMax * o];
+            _rewards = new float[s.TMax];
+            _returns = new float[s.TMax];
+            _values = new float[s.TMax];
+            _discrete = new int[s.TMax];
+            _continuous = new float[s.TMax * a];
+            _thetaGradient = new float[_local.Theta.Count];
+            _phiGradient = new float[_local.Phi.Count];
+            _obs = new float[o];
+        }
+
+        public int Index { get; }
+
+        public System.Runtime.ExceptionServices.ExceptionDispatchInfo? Failure { get; private set; }
+
+        public void Run(long target)
+        {
+            try
+            {
+                while (Interlocked.Read(ref _owner._totalSteps) < target) Segment();
+            }
+            catch (Exception e)
+            {
+                Failure = System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(e);
+            }
+        }
+
+        private void Segment()
+        {
+            var s = _owner._settings;
+            int o = _local.ObservationSize, act = _local.ActionSize;
+            // θ' ← θ, φ' ← φ
+            _owner.Agent.Theta.Values.CopyTo(_local.Theta.Values);
+            _owner.Agent.Phi.Values.CopyTo(_local.Phi.Values);
+            if (_needsReset)
+            {
+                _env.Reset(_owner._settings.Seed * 1000 + Index).CopyTo(_obs);
+                _needsReset = false;
+            }
+            int t = 0;
+            double bootstrap = 0;
+            bool ended = false;
+            for (; t < s.TMax; t++)
+            {
+                _obs.CopyTo(_observations.AsSpan(t * o, o));
+                var input = _observations.AsMemory(t * o, o);
+                StepResult r;
+                if (act == 0)
+                {
+                    _local.Act(_actingTape, input, _rng, _discrete.AsSpan(t, 1), default, _one, _values.AsSpan(t, 1));
+                    r = _env.Step(_discrete[t]);
+                }
+                else
+                {
+                    _local.Act(_actingTape, input, _rng, default, _continuous.AsSpan(t * act, act), _one, _values.AsSpan(t, 1));
+                    r = _env.Step(_continuous.AsSpan(t * act, act));
+                }
+                _rewards[t] = (float)r.Reward;
+                r.Observation.CopyTo(_obs);
+                Interlocked.Increment(ref _owner._totalSteps);
+                if (r.Terminated || r.Truncated)
+                {
+                    if (!r.Terminated) bootstrap = PredictValue(_obs); // truncated: bootstrap from V(s_final)
+                    ended = true;
+                    _needsReset = true;
+                    _env.Reset().CopyTo(_obs);
+                    t++;
+                    break;
+                }
+            }
+            if (!ended) bootstrap = PredictValue(_obs);
+            // R ← r_i + γR, backwards
+            double R = bootstrap;
+            for (int i = t - 1; i >= 0; i--)
+            {
+                R = _rewards[i] + s.Gamma * R;
+                _returns[i] = (float)R;
+            }
+            // dθ, dφ on the local copy
+            _tape.Reset();
+            _tape.ZeroGradients();
+            var states = _tape.Borrow(_observations.AsMemory(0, t * o), t, o);
+            var (logProb, entropy) = _local.Evaluate(_tape, states, _discrete.AsSpan(0, t), act == 0 ? default : _continuous.AsSpan(0, t * act));
+            var advantages = _tape.Borrow(_returns.AsMemory(0, t), t, 1) - _tape.Borrow(_values.AsMemory(0, t), t, 1);
+            var value = _local.Value.Forward(_tape, states);
+            var objective = _tape.Sum(logProb * advantages) + entropy * (float)(s.EntropyCoefficient * t)
+                - _tape.Sum(_tape.Square(value - _tape.Borrow(_returns.AsMemory(0, t), t, 1))) * (float)s.ValueCoefficient;
+            _tape.Backward(objective);
+            GradientClipping.ClipJointly(_tape.GradientOf(_local.Theta), _tape.GradientOf(_local.Phi), _thetaGradient, _phiGradient, s.MaxGradientNorm);
+            // asynchronous, lock-free update of the shared θ and φ
+            _owner._policyOptimizer.Ascend(_owner.Agent.Theta.Values, _thetaGradient);
+            _owner._valueOptimizer.Ascend(_owner.Agent.Phi.Values, _phiGradient);
+        }
+
+        private float PredictValue(float[] observation)
+        {
+            Span<float> v = stackalloc float[1];
+            _local.PredictValues(_actingTape, observation, v);
+            return v[0];
+        }
+    }
+}
