@@ -220,20 +220,9 @@ public sealed class Ppo
         var states = _tape.Borrow(_mbObs, b, o);
         var (logProb, entropy) = _agent.Evaluate(_tape, states, _mbDiscrete, act == 0 ? default : _mbContinuous.AsSpan(0, b * act));
         var logRatio = logProb - _tape.Borrow(_mbOldLogProb, b, 1);
-        var ratio = _tape.Exp(logRatio);
-        var advantages = _tape.Borrow(_mbAdvantages, b, 1);
-        var surrogate = _tape.Minimum(ratio * advantages, _tape.Clamp(ratio, 1f - eps, 1f + eps) * advantages);
-        var policyLoss = -_tape.Mean(surrogate);
+        var policyLoss = -Losses.ClippedSurrogate(_tape, logProb, _mbOldLogProb, _mbAdvantages, eps);
         var value = _agent.Value.Forward(_tape, states);
-        var returns = _tape.Borrow(_mbReturns, b, 1);
-        Var<float> valueLoss;
-        if (_settings.ClipRangeValue is double cv)
-        {
-            var oldValues = _tape.Borrow(_mbOldValues, b, 1);
-            var clipped = oldValues + _tape.Clamp(value - oldValues, (float)-cv, (float)cv);
-            valueLoss = _tape.Mean(_tape.Maximum(_tape.Square(value - returns), _tape.Square(clipped - returns)));
-        }
-        else valueLoss = _tape.Mean(_tape.Square(value - returns));
+        var valueLoss = Losses.ValueLoss(_tape, value, _mbReturns, _mbOldValues, _settings.ClipRangeValue is double cv ? (float)cv : null);
         var loss = policyLoss + valueLoss * (float)_settings.ValueCoefficient - entropy * (float)_settings.EntropyCoefficient;
 
         // diagnostics from the recorded values: approximate KL mean((r − 1) − log r) and the clipped fraction

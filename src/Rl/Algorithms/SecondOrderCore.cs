@@ -98,8 +98,7 @@ internal sealed class SecondOrderCore
             logProb = pi.LogProb(_continuous.Span);
             kl = _tape.Mean(pi.KlFrom(_oldParams, _oldLogStd));
         }
-        var ratio = _tape.Exp(logProb - _tape.Borrow(_oldLogProb, _batch, 1));
-        var surrogate = _tape.Mean(ratio * _tape.Borrow(_advantages, _batch, 1));
+        var surrogate = Estimators.Losses.Surrogate(_tape, logProb, _oldLogProb, _advantages);
         return (_tape.Scalar(surrogate), _tape.Scalar(kl));
     }
 }
