@@ -179,36 +179,51 @@ public sealed class Ppo
         Advantages.Gae(_buffer, _settings.Gamma, _settings.GaeLambda, _truncatedValues, _lastValues, _advantages, _returns);
 
         // epochs of minibatches
-        int n = _order.Length, b = _settings.BatchSize, o = _agent.ObservationSize, act = _agent.ActionSize;
-        double policyLoss = 0, valueLoss = 0, entropy = 0, approxKl = 0, clipFraction = 0;
-        int steps = 0, epochsRun = 0;
-        bool stop = false;
-        for (int epoch = 0; epoch < _settings.Epochs && !stop; epoch++)
-        {
-            epochsRun++;
-            Shuffle(_order);
-            for (int start = 0; start < n; start += b)
-            {
-                for (int j = 0; j < b; j++)
-                {
-                    int k = _order[start + j];
-                    _buffer.Observations.AsSpan(k * o, o).CopyTo(_mbObs.AsSpan(j * o, o));
-                    if (act == 0) _mbDiscrete[j] = _buffer.DiscreteActions[k];
-                    else _buffer.ContinuousActions.AsSpan(k * act, act).CopyTo(_mbContinuous.AsSpan(j * act, act));
-                    _mbOldLogProb[j] = _buffer.LogProbs[k];
-                    _mbAdvantages[j] = _advantages[k];
-                    _mbReturns[j] = _returns[k];
-                    _mbOldValues[j] = _buffer.Values[k];
-                }
-                if (_settings.NormalizeAdvantages && b > 1) Advantages.Normalize(_mbAdvantages);
-                var (pl, vl, ent, kl, cf) = MinibatchStep(b, out bool earlyStop);
-                policyLoss += pl; valueLoss += vl; entropy += ent; approxKl += kl; clipFraction += cf;
-                steps++;
-                if (earlyStop) { stop = true; break; }
-            }
-        }
+        var totals = new EpochTotals();
+        for (int epoch = 0; epoch < _settings.Epochs; epoch++)
+            if (!Epoch(ref totals)) break;
         double mean = _buffer.Episodes.Count > 0 ? _buffer.Episodes.Average(e => e.Return) : double.NaN;
-        return new PpoUpdate(_totalSteps, _buffer.Episodes.Count, mean, policyLoss / steps, valueLoss / steps, entropy / steps, approxKl / steps, clipFraction / steps, epochsRun);
+        int steps = Math.Max(1, totals.Steps);
+        return new PpoUpdate(_totalSteps, _buffer.Episodes.Count, mean, totals.Policy / steps, totals.Value / steps, totals.Entropy / steps,
+            totals.ApproxKl / steps, totals.ClipFraction / steps, totals.Epochs);
+    }
+
+    internal struct EpochTotals
+    {
+        public double Policy, Value, Entropy, ApproxKl, ClipFraction;
+        public int Steps, Epochs;
+    }
+
+    /// <summary>One pass of shuffled minibatches over the collected rollout; false if the approximate KL stopped it early.</summary>
+    internal bool Epoch(ref EpochTotals totals)
+    {
+        int n = _order.Length, b = _settings.BatchSize, o = _agent.ObservationSize, act = _agent.ActionSize;
+        totals.Epochs++;
+        Shuffle(_order);
+        for (int start = 0; start < n; start += b)
+        {
+            for (int j = 0; j < b; j++)
+            {
+                int k = _order[start + j];
+                _buffer.Observations.AsSpan(k * o, o).CopyTo(_mbObs.AsSpan(j * o, o));
+                if (act == 0) _mbDiscrete[j] = _buffer.DiscreteActions[k];
+                else _buffer.ContinuousActions.AsSpan(k * act, act).CopyTo(_mbContinuous.AsSpan(j * act, act));
+                _mbOldLogProb[j] = _buffer.LogProbs[k];
+                _mbAdvantages[j] = _advantages[k];
+                _mbReturns[j] = _returns[k];
+                _mbOldValues[j] = _buffer.Values[k];
+            }
+            if (_settings.NormalizeAdvantages && b > 1) Advantages.Normalize(_mbAdvantages);
+            var (pl, vl, ent, kl, cf) = MinibatchStep(b, out bool earlyStop);
+            totals.Policy += pl;
+            totals.Value += vl;
+            totals.Entropy += ent;
+            totals.ApproxKl += kl;
+            totals.ClipFraction += cf;
+            totals.Steps++;
+            if (earlyStop) return false;
+        }
+        return true;
     }
 
     private (double Policy, double Value, double Entropy, double ApproxKl, double ClipFraction) MinibatchStep(int b, out bool earlyStop)
