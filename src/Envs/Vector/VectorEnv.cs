@@ -64,6 +64,10 @@ public abstract class VectorEnv
     /// <summary>[N]: r_t of the last step, as float32 (what a rollout buffer stores).</summary>
     public ReadOnlySpan<float> Rewards => _rewards;
 
+    /// <summary>[N]: the last step's rewards before any reward normalization a wrapper applies (what episode statistics
+    /// should sum); the same as <see cref="Rewards"/> unless overridden.</summary>
+    public virtual ReadOnlySpan<float> RawRewards => _rewards;
+
     /// <summary>[N]: whether the last step ended the copy's episode in a terminal state.</summary>
     public ReadOnlySpan<bool> Terminated => _terminated;
 

@@ -140,13 +140,10 @@ public static class GradientClipping
     /// <summary>Copies g₁, g₂ into the outputs scaled to a joint norm ≤ <paramref name="maxNorm"/>; returns the norm before clipping.</summary>
     public static double ClipJointly(ReadOnlySpan<float> g1, ReadOnlySpan<float> g2, Span<float> out1, Span<float> out2, double maxNorm)
     {
-        double squared = 0;
-        foreach (float g in g1) squared += g * g;
-        foreach (float g in g2) squared += g * g;
-        double norm = Math.Sqrt(squared);
+        double norm = Math.Sqrt((double)System.Numerics.Tensors.TensorPrimitives.SumOfSquares(g1) + System.Numerics.Tensors.TensorPrimitives.SumOfSquares(g2));
         float scale = norm > maxNorm ? (float)(maxNorm / norm) : 1f;
-        for (int i = 0; i < g1.Length; i++) out1[i] = g1[i] * scale;
-        for (int i = 0; i < g2.Length; i++) out2[i] = g2[i] * scale;
+        System.Numerics.Tensors.TensorPrimitives.Multiply(g1, scale, out1);
+        System.Numerics.Tensors.TensorPrimitives.Multiply(g2, scale, out2);
         return norm;
     }
 }

@@ -1,4 +1,5 @@
 using System.Numerics;
+using System.Numerics.Tensors;
 
 namespace PurePg.Rl.Optimizers;
 
@@ -64,12 +65,17 @@ public abstract class Optimizer<T> where T : unmanaged, IBinaryFloatingPointIeee
     {
         if (theta.Length != Size || gradient.Length != Size)
             throw new ArgumentException($"{GetType().Name}: θ and g need {Size} elements, got {theta.Length} and {gradient.Length}.");
-        double squared = 0;
-        for (int i = 0; i < gradient.Length; i++)
+        double squared = double.CreateTruncating(TensorPrimitives.SumOfSquares(gradient));
+        if (!double.IsFinite(squared))
         {
-            double g = double.CreateTruncating(gradient[i]);
-            if (!double.IsFinite(g)) throw new ArgumentException($"{GetType().Name}: gradient element {i} is {g} at update {Updates}.", nameof(gradient));
-            squared += g * g;
+            // find the culprit (a NaN or ±∞; or values so large that their squares overflow T, recomputed in double)
+            squared = 0;
+            for (int i = 0; i < gradient.Length; i++)
+            {
+                double g = double.CreateTruncating(gradient[i]);
+                if (!double.IsFinite(g)) throw new ArgumentException($"{GetType().Name}: gradient element {i} is {g} at update {Updates}.", nameof(gradient));
+                squared += g * g;
+            }
         }
         LastGradientNorm = Math.Sqrt(squared);
         double scale = MaxGradientNorm is double c && LastGradientNorm > c ? c / LastGradientNorm : 1.0;
@@ -119,7 +125,25 @@ public sealed class Adam<T>(int size, LearningRate learningRate, double beta1 = 
         T b1 = T.CreateTruncating(beta1), b2 = T.CreateTruncating(beta2), eps = T.CreateTruncating(epsilon);
         T c1 = T.CreateTruncating(1 - Math.Pow(beta1, k)), c2 = T.CreateTruncating(1 - Math.Pow(beta2, k));
         T a = T.CreateTruncating(alpha);
-        for (int i = 0; i < theta.Length; i++)
+        // the same arithmetic, lane by lane: m ← β₁m + (1−β₁)g, v ← β₂v + (1−β₂)g², θ ← θ + α (m/c₁)/(√(v/c₂) + ε)
+        int i = 0;
+        if (Vector.IsHardwareAccelerated)
+        {
+            var vb1 = new Vector<T>(b1); var vb1c = new Vector<T>(T.One - b1);
+            var vb2 = new Vector<T>(b2); var vb2c = new Vector<T>(T.One - b2);
+            var vc1 = new Vector<T>(c1); var vc2 = new Vector<T>(c2); var veps = new Vector<T>(eps); var va = new Vector<T>(a); var vs = new Vector<T>(scale);
+            for (; i <= theta.Length - Vector<T>.Count; i += Vector<T>.Count)
+            {
+                var g = vs * new Vector<T>(gradient[i..]);
+                var m = vb1 * new Vector<T>(_m.AsSpan(i)) + vb1c * g;
+                var v = vb2 * new Vector<T>(_v.AsSpan(i)) + vb2c * g * g;
+                m.CopyTo(_m.AsSpan(i));
+                v.CopyTo(_v.AsSpan(i));
+                var t = new Vector<T>(theta[i..]) + va * (m / vc1) / (Vector.SquareRoot(v / vc2) + veps);
+                t.CopyTo(theta[i..]);
+            }
+        }
+        for (; i < theta.Length; i++)
         {
             T g = scale * gradient[i];
             _m[i] = b1 * _m[i] + (T.One - b1) * g;

@@ -115,7 +115,7 @@ public sealed class RolloutBuffer
             env.Truncated.CopyTo(Truncated.AsSpan(row, n));
             for (int i = 0; i < n; i++)
             {
-                _episodeReturn[i] += env.Rewards[i];
+                _episodeReturn[i] += env.RawRewards[i];
                 _episodeLength[i]++;
                 if (env.Terminated[i] || env.Truncated[i])
                 {

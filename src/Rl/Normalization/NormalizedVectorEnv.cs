@@ -1,0 +1,113 @@
+using PurePg.Envs;
+using PurePg.Envs.Vector;
+
+namespace PurePg.Rl.Normalization;
+
+/// <summary>
+/// Running normalization of observations and rewards around a vector environment, as Stable-Baselines3's VecNormalize:
+/// observations → clip((o − μ)/√(σ² + 10⁻⁸), ±10) with running μ, σ² over every observation seen; rewards →
+/// clip(r/√(Var[G] + 10⁻⁸), ±10) with the running variance of the discounted return G ← γG + r (reset at episode ends).
+/// While <see cref="Training"/> the statistics update with every step; they are part of the model's state (save them
+/// with the parameters, and normalize evaluation observations with <see cref="NormalizeObservation"/>).
+/// <see cref="RawRewards"/> keeps the unnormalized rewards for episode statistics.
+/// </summary>
+public sealed class NormalizedVectorEnv : VectorEnv
+{
+    private readonly VectorEnv _inner;
+    private readonly double _gamma, _clipObservation, _clipReward;
+    private readonly double[] _returns;
+    private readonly float[] _rawRewards;
+
+    /// <summary>Wraps <paramref name="inner"/>.</summary>
+    public NormalizedVectorEnv(VectorEnv inner, bool normalizeObservations = true, bool normalizeRewards = true, double gamma = 0.99,
+        double clipObservation = 10, double clipReward = 10)
+        : base(Checked(inner).NumEnvs, inner.SingleObservationSpace, inner.SingleActionSpace)
+    {
+        _inner = inner;
+        (NormalizeObservations, NormalizeRewards) = (normalizeObservations, normalizeRewards);
+        (_gamma, _clipObservation, _clipReward) = (gamma, clipObservation, clipReward);
+        ObservationStatistics = new RunningMeanStd(inner.ObservationSize);
+        ReturnStatistics = new RunningMeanStd(1);
+        _returns = new double[inner.NumEnvs];
+        _rawRewards = new float[inner.NumEnvs];
+    }
+
+    private static VectorEnv Checked(VectorEnv inner) => inner ?? throw new ArgumentNullException(nameof(inner));
+
+    /// <summary>Whether observations are normalized.</summary>
+    public bool NormalizeObservations { get; }
+
+    /// <summary>Whether rewards are normalized.</summary>
+    public bool NormalizeRewards { get; }
+
+    /// <summary>Update the statistics with each step (true while training; false to evaluate with them frozen).</summary>
+    public bool Training { get; set; } = true;
+
+    /// <summary>μ, σ² of the observations.</summary>
+    public RunningMeanStd ObservationStatistics { get; }
+
+    /// <summary>The variance of the discounted return, for rewards.</summary>
+    public RunningMeanStd ReturnStatistics { get; }
+
+    /// <summary>The last step's unnormalized rewards.</summary>
+    public override ReadOnlySpan<float> RawRewards => _rawRewards;
+
+    /// <summary>Normalizes one observation (or a batch) with the current statistics.</summary>
+    public void NormalizeObservation(ReadOnlySpan<float> raw, Span<float> normalized)
+    {
+        int size = ObservationSize;
+        for (int k = 0; k < raw.Length; k++)
+        {
+            int c = k % size;
+            double z = NormalizeObservations ? (raw[k] - ObservationStatistics.Mean[c]) / Math.Sqrt(ObservationStatistics.Variance[c] + 1e-8) : raw[k];
+            normalized[k] = (float)Math.Clamp(z, -_clipObservation, _clipObservation);
+        }
+    }
+
+    /// <inheritdoc/>
+    protected override void ResetCore(long? seed, Span<float> observations)
+    {
+        _inner.Reset(seed);
+        Array.Clear(_returns);
+        if (Training && NormalizeObservations) ObservationStatistics.Update(_inner.Observations, NumEnvs);
+        NormalizeObservation(_inner.Observations, observations);
+    }
+
+    /// <inheritdoc/>
+    protected override void StepCore(ReadOnlySpan<int> actions, StepBuffers buffers)
+    {
+        _inner.Step(actions);
+        Transform(buffers);
+    }
+
+    /// <inheritdoc/>
+    protected override void StepCore(ReadOnlySpan<float> actions, StepBuffers buffers)
+    {
+        _inner.Step(actions);
+        Transform(buffers);
+    }
+
+    private void Transform(StepBuffers buffers)
+    {
+        int n = NumEnvs;
+        if (Training && NormalizeObservations) ObservationStatistics.Update(_inner.Observations, n);
+        NormalizeObservation(_inner.Observations, buffers.Observations);
+        NormalizeObservation(_inner.FinalObservations, buffers.FinalObservations);
+        _inner.Rewards.CopyTo(_rawRewards);
+        _inner.Terminated.CopyTo(buffers.Terminated);
+        _inner.Truncated.CopyTo(buffers.Truncated);
+        Span<float> g = stackalloc float[n];
+        for (int i = 0; i < n; i++)
+        {
+            _returns[i] = _returns[i] * _gamma + _rawRewards[i];
+            g[i] = (float)_returns[i];
+        }
+        if (Training && NormalizeRewards) ReturnStatistics.Update(g, n);
+        double scale = NormalizeRewards ? 1.0 / Math.Sqrt(ReturnStatistics.Variance[0] + 1e-8) : 1.0;
+        for (int i = 0; i < n; i++)
+        {
+            buffers.Rewards[i] = (float)Math.Clamp(_rawRewards[i] * scale, -_clipReward, _clipReward);
+            if (_inner.Terminated[i] || _inner.Truncated[i]) _returns[i] = 0;
+        }
+    }
+}

@@ -1,0 +1,46 @@
+namespace PurePg.Rl.Normalization;
+
+/// <summary>
+/// Running mean and variance of a vector quantity, merged batch by batch (Chan et al.'s parallel update, as
+/// Stable-Baselines3's RunningMeanStd): with δ = mean_B − mean, n' = n + n_B,
+/// mean' = mean + δ n_B/n', var' = (var·n + var_B·n_B + δ² n n_B/n')/n'. Starts from mean 0, var 1 with weight 10⁻⁴.
+/// </summary>
+public sealed class RunningMeanStd
+{
+    /// <summary>Statistics for <paramref name="size"/> components.</summary>
+    public RunningMeanStd(int size)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(size);
+        Mean = new double[size];
+        Variance = Enumerable.Repeat(1.0, size).ToArray();
+    }
+
+    /// <summary>The running mean per component.</summary>
+    public double[] Mean { get; }
+
+    /// <summary>The running (population) variance per component.</summary>
+    public double[] Variance { get; }
+
+    /// <summary>The weight of everything seen, starting at 10⁻⁴.</summary>
+    public double Count { get; set; } = 1e-4;
+
+    /// <summary>Merges a batch of rows ([rows, size] row-major).</summary>
+    public void Update(ReadOnlySpan<float> batch, int rows)
+    {
+        int size = Mean.Length;
+        if (rows <= 0 || batch.Length != rows * size) throw new ArgumentException($"{batch.Length} values are not {rows} rows of {size}.");
+        for (int c = 0; c < size; c++)
+        {
+            double m = 0;
+            for (int r = 0; r < rows; r++) m += batch[r * size + c];
+            m /= rows;
+            double v = 0;
+            for (int r = 0; r < rows; r++) v += (batch[r * size + c] - m) * (batch[r * size + c] - m);
+            v /= rows;
+            double delta = m - Mean[c], total = Count + rows;
+            Mean[c] += delta * rows / total;
+            Variance[c] = (Variance[c] * Count + v * rows + delta * delta * Count * rows / total) / total;
+        }
+        Count += rows;
+    }
+}
