@@ -2,6 +2,7 @@ using System.Diagnostics;
 using PurePg.Envs;
 using PurePg.Envs.Vector;
 using PurePg.Rl.Algorithms;
+using PurePg.Rl.Normalization;
 
 namespace PurePg.Bench;
 
@@ -55,6 +56,33 @@ public static class LearningRuns
         Console.WriteLine($"| median ({steps.Count}/{seeds} solved) | {Median(steps):N0} | {Median(times):F2} | {Median(finals):F1} |");
     }
 
+    static (VectorEnv Env, Func<float[], float[]>? Normalize) Environment(string id, int copies, bool normalize)
+    {
+        VectorEnv env = id == "CartPole-v1" ? new CartPoleVectorEnv(copies) : new SyncVectorEnv(id, copies);
+        if (!normalize) return (env, null);
+        var wrapped = new NormalizedVectorEnv(env);
+        return (wrapped, raw =>
+        {
+            var z = new float[raw.Length];
+            wrapped.NormalizeObservation(raw, z);
+            return z;
+        });
+    }
+
+    static Run PpoRun(string id, int seed, PpoSettings s, bool normalize)
+    {
+        var (env, norm) = Environment(id, s.NumEnvs, normalize);
+        var ppo = new Ppo(env, s);
+        return new Run(() => ppo.Update(), () => ppo.TotalSteps, (e, sd) => ppo.Agent.EvaluateReturn(e, 20, sd, normalizeObservation: norm).Mean);
+    }
+
+    static Run TrpoRun(string id, int seed, TrpoSettings s, bool normalize)
+    {
+        var (env, norm) = Environment(id, s.NumEnvs, normalize);
+        var trpo = new Trpo(env, s);
+        return new Run(() => trpo.Update(), () => trpo.TotalSteps, (e, sd) => trpo.Agent.EvaluateReturn(e, 20, sd, normalizeObservation: norm).Mean);
+    }
+
     static Run Make(string algo, string id, int seed, long maxSteps)
     {
         switch (algo, id)
@@ -87,6 +115,23 @@ public static class LearningRuns
                 var a3c = new A3c(() => EnvRegistry.Make("CartPole-v1"), s);
                 return new Run(() => { a3c.Train(2_000); return 0; }, () => a3c.TotalSteps, (env, sd) => a3c.Agent.EvaluateReturn(env, 20, sd).Mean);
             }
+            case ("ppo", "Acrobot-v1"):
+                // zoo: normalize, 16 envs, n_steps 256, gae 0.94, γ 0.99, 4 epochs, ent 0
+                return PpoRun(id, seed, new PpoSettings { NumEnvs = 16, StepsPerEnv = 256, GaeLambda = 0.94, Epochs = 4, Seed = seed }, normalize: true);
+            case ("trpo", "Acrobot-v1"):
+                return TrpoRun(id, seed, new TrpoSettings { NumEnvs = 2, StepsPerEnv = 1024, Seed = seed }, normalize: true);
+            case ("ppo", "Pendulum-v1"):
+                // zoo: 4 envs, n_steps 1024, gae 0.95, γ 0.9, 10 epochs, lr 1e-3, clip 0.2 (zoo also uses gSDE, which we do not have)
+                return PpoRun(id, seed, new PpoSettings { NumEnvs = 4, StepsPerEnv = 1024, GaeLambda = 0.95, Gamma = 0.9, Epochs = 10, LearningRate = 1e-3, Seed = seed }, normalize: false);
+            case ("trpo", "Pendulum-v1"):
+                return TrpoRun(id, seed, new TrpoSettings { NumEnvs = 2, StepsPerEnv = 1024, Gamma = 0.9, GaeLambda = 0.95, Seed = seed }, normalize: false);
+            case ("ppo", "MountainCarContinuous-v0"):
+                // zoo: normalize, 1 env, n_steps 8, batch 256… (with gSDE); here 8 envs × 32 steps, batch 256, γ 0.9999, lr 7.77e-5,
+                // ent 0.00429, clip 0.1, 10 epochs, gae 0.9, max_grad 5, vf 0.19
+                return PpoRun(id, seed, new PpoSettings { NumEnvs = 8, StepsPerEnv = 32, BatchSize = 256, Gamma = 0.9999, LearningRate = 7.77e-5,
+                    EntropyCoefficient = 0.00429, ClipRange = 0.1, Epochs = 10, GaeLambda = 0.9, MaxGradientNorm = 5, ValueCoefficient = 0.19, Seed = seed }, normalize: true);
+            case ("trpo", "MountainCarContinuous-v0"):
+                return TrpoRun(id, seed, new TrpoSettings { NumEnvs = 2, StepsPerEnv = 1024, Gamma = 0.999, Seed = seed }, normalize: true);
             default:
                 throw new ArgumentException($"No settings for {algo} on {id}.");
         }
