@@ -194,7 +194,8 @@ public class ActorCriticTests
         Func<ActorCritic>[] runs =
         [
             () => { var a = new A2c(new CartPoleVectorEnv(4), new A2cSettings { NumEnvs = 4, Seed = 9 }); for (int i = 0; i < 30; i++) a.Update(); return a.Agent; },
-            () => { var a = new NaturalPolicyGradient(new CartPoleVectorEnv(2), new TrpoSettings { NumEnvs = 2, StepsPerEnv = 128, ValueIterations = 5, Seed = 9 }); for (int i = 0; i < 3; i++) a.Update(); return a.Agent; },
+            () => { var a = new NaturalPolicyGradient(new CartPoleVectorEnv(2), new TrpoSettings { NumEnvs = 2, StepsPerEnv = 128, ValueIterations = 5, ValueTargets = ValueTargets.MonteCarlo, Seed = 9 }); for (int i = 0; i < 3; i++) a.Update(); return a.Agent; },
+            () => { var a = new Trpo(new CartPoleVectorEnv(2), new TrpoSettings { NumEnvs = 2, StepsPerEnv = 128, ValueIterations = 5, ValueTargets = ValueTargets.TemporalDifference, Seed = 9 }); for (int i = 0; i < 3; i++) a.Update(); return a.Agent; },
             () => { var a = new Trpo(new CartPoleVectorEnv(2), new TrpoSettings { NumEnvs = 2, StepsPerEnv = 128, ValueIterations = 5, Seed = 9 }); for (int i = 0; i < 3; i++) a.Update(); return a.Agent; },
             () => { var a = new Ppo(new SyncVectorEnv("Pendulum-v1", 2), new PpoSettings { NumEnvs = 2, StepsPerEnv = 64, BatchSize = 32, Epochs = 2, Seed = 9 }); for (int i = 0; i < 3; i++) a.Update(); return a.Agent; },
         ];

@@ -43,6 +43,10 @@ public sealed record TrpoSettings
     /// <summary>Natural policy gradient only: a fixed step size α (θ ← θ + α x); null for the normalized step √(2δ / gᵀx).</summary>
     public double? NaturalStepSize { get; init; }
 
+    /// <summary>What V_φ is regressed on: the GAE targets Â + V (default), Monte Carlo returns (λ = 1: the reward-to-go,
+    /// bootstrapped only where an episode was cut), or TD targets r + γ V_old(s') (λ = 0: fitted V iteration).</summary>
+    public ValueTargets ValueTargets { get; init; } = ValueTargets.Gae;
+
     /// <summary>Adam step size of V_φ.</summary>
     public double ValueLearningRate { get; init; } = 1e-3;
 
@@ -63,6 +67,19 @@ public sealed record TrpoSettings
 
     /// <summary>The seed.</summary>
     public long Seed { get; init; }
+}
+
+/// <summary>The regression targets of the value function.</summary>
+public enum ValueTargets
+{
+    /// <summary>R_t = Â_t + V_old(s_t) with the advantages' λ.</summary>
+    Gae,
+
+    /// <summary>Monte Carlo regression on the discounted return (λ = 1).</summary>
+    MonteCarlo,
+
+    /// <summary>Fitted V iteration: r_t + γ V_old(s_{t+1}) (λ = 0).</summary>
+    TemporalDifference,
 }
 
 /// <summary>One TRPO (or NPG) iteration's log: the KL and surrogate improvement of the accepted step (0 when none was),
@@ -181,6 +198,8 @@ internal sealed class TrustRegionRunner
         for (int k = 0; k < _scratch.Length; k++) _truncatedValues[k] = _buffer.Truncated[k] && !_buffer.Terminated[k] ? _scratch[k] : 0f;
         Agent.PredictValues(_actingTape, _buffer.LastObservations, _lastValues);
         Advantages.Gae(_buffer, _settings.Gamma, _settings.GaeLambda, _truncatedValues, _lastValues, _advantages, _returns);
+        if (_settings.ValueTargets != ValueTargets.Gae) // the value targets with their own λ (the advantages keep theirs)
+            Advantages.Gae(_buffer, _settings.Gamma, _settings.ValueTargets == ValueTargets.MonteCarlo ? 1.0 : 0.0, _truncatedValues, _lastValues, _scratch, _returns);
         if (_settings.NormalizeAdvantages) Advantages.Normalize(_advantages);
 
         // g and x ≈ (F + λI)⁻¹ g at θ_old
