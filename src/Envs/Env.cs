@@ -164,6 +164,64 @@ public abstract class Env
             throw new ArgumentException($"{Name}: the state has {StateLength} elements, the span {length}.");
     }
 
+    /// <summary>Writes everything that determines this environment's future: the episode's phase and step count, the
+    /// random stream, the observation and the internal state (for checkpoints and exact resume).</summary>
+    public void WriteState(BinaryWriter writer)
+    {
+        ArgumentNullException.ThrowIfNull(writer);
+        writer.Write((byte)_phase);
+        writer.Write(_elapsedSteps);
+        writer.Write(Random is not null);
+        if (Random is not null)
+        {
+            var (state, increment) = Random.GetState();
+            writer.Write((ulong)(state >> 64)); writer.Write((ulong)state);
+            writer.Write((ulong)(increment >> 64)); writer.Write((ulong)increment);
+        }
+        writer.Write(_observation.Length);
+        foreach (float v in _observation) writer.Write(v);
+        WriteInternalState(writer);
+    }
+
+    /// <summary>Restores what <see cref="WriteState"/> wrote (from an environment of the same kind and settings).</summary>
+    public void ReadState(BinaryReader reader)
+    {
+        ArgumentNullException.ThrowIfNull(reader);
+        _phase = (Phase)reader.ReadByte();
+        _elapsedSteps = reader.ReadInt32();
+        if (reader.ReadBoolean())
+        {
+            var state = new UInt128(reader.ReadUInt64(), reader.ReadUInt64());
+            var increment = new UInt128(reader.ReadUInt64(), reader.ReadUInt64());
+            Random ??= new NumpyRandom(0);
+            Random.SetState((state, increment));
+        }
+        int n = reader.ReadInt32();
+        if (n != _observation.Length) throw new InvalidDataException($"{Name}: the saved state has {n} observation features, this environment {_observation.Length}.");
+        for (int i = 0; i < n; i++) _observation[i] = reader.ReadSingle();
+        ReadInternalState(reader);
+    }
+
+    /// <summary>The environment's own state for <see cref="WriteState"/>; by default its physical state.</summary>
+    protected virtual void WriteInternalState(BinaryWriter writer)
+    {
+        Span<double> state = stackalloc double[StateLength];
+        if (StateLength > 0) GetStateCore(state);
+        foreach (double v in state) writer.Write(v);
+    }
+
+    /// <summary>Restores <see cref="WriteInternalState"/>'s data.</summary>
+    protected virtual void ReadInternalState(BinaryReader reader)
+    {
+        if (StateLength == 0) return;
+        Span<double> state = stackalloc double[StateLength];
+        for (int i = 0; i < state.Length; i++) state[i] = reader.ReadDouble();
+        Span<float> scratch = stackalloc float[_observation.Length];
+        _observation.CopyTo(scratch);
+        SetStateCore(state, _observation);
+        scratch.CopyTo(_observation); // keep the saved observation bit for bit
+    }
+
     /// <summary>Draws s₀ from the initial-state distribution and writes its observation.</summary>
     protected abstract void ResetCore(NumpyRandom random, Span<float> observation);
 

@@ -69,6 +69,20 @@ public sealed class MountainCarContinuous : Env
     /// <inheritdoc/>
     protected override void GetStateCore(Span<double> state) => (state[0], state[1]) = (_position.Value, _velocity.Value);
 
+    /// <inheritdoc/>
+    protected override void WriteInternalState(BinaryWriter writer)
+    {
+        writer.Write(_position.Value); writer.Write((byte)_position.Type);
+        writer.Write(_velocity.Value); writer.Write((byte)_velocity.Type);
+    }
+
+    /// <inheritdoc/>
+    protected override void ReadInternalState(BinaryReader reader)
+    {
+        _position = NpScalar.Of(reader.ReadDouble(), (NpScalar.Kind)reader.ReadByte());
+        _velocity = NpScalar.Of(reader.ReadDouble(), (NpScalar.Kind)reader.ReadByte());
+    }
+
     /// <summary>Sets (x, v) as a float64 state, as assigning a float64 array to Gymnasium's <c>state</c> does.</summary>
     protected override void SetStateCore(ReadOnlySpan<double> state, Span<float> observation)
     {

@@ -35,6 +35,7 @@ readonly struct NpScalar
     NpScalar(double value, Kind type) => (Value, Type) = (type == Kind.Float32 ? (float)value : value, type);
 
     public static NpScalar Py(double value) => new(value, Kind.Python);
+    public static NpScalar Of(double value, Kind kind) => new(value, kind);
     public static NpScalar F64(double value) => new(value, Kind.Float64);
     public static NpScalar F32(float value) => new(value, Kind.Float32);
 

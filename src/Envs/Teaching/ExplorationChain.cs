@@ -100,6 +100,12 @@ public sealed class ExplorationChain : Env
         return (reached ? 1.0 : 0.0, reached || ElapsedSteps + 1 >= Length);
     }
 
+    /// <inheritdoc/>
+    protected override void WriteInternalState(BinaryWriter writer) => writer.Write(_state);
+
+    /// <inheritdoc/>
+    protected override void ReadInternalState(BinaryReader reader) => _state = reader.ReadInt32();
+
     void Observe(Span<float> observation)
     {
         observation.Clear();

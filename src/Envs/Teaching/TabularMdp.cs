@@ -215,6 +215,12 @@ public sealed class TabularMdp : Env
         return probabilities.Length - 1;
     }
 
+    /// <inheritdoc/>
+    protected override void WriteInternalState(BinaryWriter writer) => writer.Write(_state);
+
+    /// <inheritdoc/>
+    protected override void ReadInternalState(BinaryReader reader) => _state = reader.ReadInt32();
+
     void Observe(Span<float> observation)
     {
         observation.Clear();

@@ -47,6 +47,39 @@ public sealed class CartPoleVectorEnv : VectorEnv
     public bool FastTrigonometry { get; }
 
     /// <inheritdoc/>
+    protected override void WriteCopies(BinaryWriter writer)
+    {
+        for (int i = 0; i < NumEnvs; i++)
+        {
+            writer.Write(_x[i]); writer.Write(_xDot[i]); writer.Write(_theta[i]); writer.Write(_thetaDot[i]);
+            writer.Write(_elapsed[i]);
+            writer.Write(_random[i] is not null);
+            if (_random[i] is NumpyRandom r)
+            {
+                var (state, increment) = r.GetState();
+                writer.Write((ulong)(state >> 64)); writer.Write((ulong)state);
+                writer.Write((ulong)(increment >> 64)); writer.Write((ulong)increment);
+            }
+        }
+    }
+
+    /// <inheritdoc/>
+    protected override void ReadCopies(BinaryReader reader)
+    {
+        for (int i = 0; i < NumEnvs; i++)
+        {
+            (_x[i], _xDot[i], _theta[i], _thetaDot[i]) = (reader.ReadDouble(), reader.ReadDouble(), reader.ReadDouble(), reader.ReadDouble());
+            _elapsed[i] = reader.ReadInt32();
+            if (reader.ReadBoolean())
+            {
+                var state = new UInt128(reader.ReadUInt64(), reader.ReadUInt64());
+                var increment = new UInt128(reader.ReadUInt64(), reader.ReadUInt64());
+                (_random[i] ??= new NumpyRandom(0)).SetState((state, increment));
+            }
+        }
+    }
+
+    /// <inheritdoc/>
     protected override void ResetCore(long? seed, Span<float> observations)
     {
         for (int i = 0; i < NumEnvs; i++)

@@ -121,6 +121,53 @@ public abstract class VectorEnv
 
     StepBuffers Buffers => new(_observations, _finalObservations, _rewards, _terminated, _truncated);
 
+    /// <summary>Writes the buffers and every copy's state (for checkpoints and exact resume).</summary>
+    public void WriteState(BinaryWriter writer)
+    {
+        ArgumentNullException.ThrowIfNull(writer);
+        writer.Write(_wasReset);
+        WriteFloats(writer, _observations);
+        WriteFloats(writer, _finalObservations);
+        WriteFloats(writer, _rewards);
+        foreach (bool b in _terminated) writer.Write(b);
+        foreach (bool b in _truncated) writer.Write(b);
+        WriteCopies(writer);
+    }
+
+    /// <summary>Restores what <see cref="WriteState"/> wrote.</summary>
+    public void ReadState(BinaryReader reader)
+    {
+        ArgumentNullException.ThrowIfNull(reader);
+        _wasReset = reader.ReadBoolean();
+        ReadFloats(reader, _observations);
+        ReadFloats(reader, _finalObservations);
+        ReadFloats(reader, _rewards);
+        for (int i = 0; i < _terminated.Length; i++) _terminated[i] = reader.ReadBoolean();
+        for (int i = 0; i < _truncated.Length; i++) _truncated[i] = reader.ReadBoolean();
+        ReadCopies(reader);
+    }
+
+    /// <summary>Writes a float array with its length.</summary>
+    protected static void WriteFloats(BinaryWriter writer, ReadOnlySpan<float> values)
+    {
+        writer.Write(values.Length);
+        foreach (float v in values) writer.Write(v);
+    }
+
+    /// <summary>Reads a float array written by <see cref="WriteFloats"/> into a buffer of the same length.</summary>
+    protected static void ReadFloats(BinaryReader reader, Span<float> values)
+    {
+        int n = reader.ReadInt32();
+        if (n != values.Length) throw new InvalidDataException($"The saved state has {n} values where {values.Length} are expected (another environment or size).");
+        for (int i = 0; i < n; i++) values[i] = reader.ReadSingle();
+    }
+
+    /// <summary>Writes the copies' own state.</summary>
+    protected abstract void WriteCopies(BinaryWriter writer);
+
+    /// <summary>Restores <see cref="WriteCopies"/>'s data.</summary>
+    protected abstract void ReadCopies(BinaryReader reader);
+
     /// <summary>Resets every copy (copy i with seed + i when seeded) and writes the observations.</summary>
     protected abstract void ResetCore(long? seed, Span<float> observations);
 
@@ -205,6 +252,18 @@ public sealed class SyncVectorEnv : VectorEnv
             var result = _envs[i].Step(actions.Slice(i * size, size));
             Record(i, result, buffers);
         }
+    }
+
+    /// <inheritdoc/>
+    protected override void WriteCopies(BinaryWriter writer)
+    {
+        foreach (var env in _envs) env.WriteState(writer);
+    }
+
+    /// <inheritdoc/>
+    protected override void ReadCopies(BinaryReader reader)
+    {
+        foreach (var env in _envs) env.ReadState(reader);
     }
 
     void Record(int i, StepResult result, StepBuffers buffers)

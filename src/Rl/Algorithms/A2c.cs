@@ -103,8 +103,37 @@ public sealed class A2c
     /// <summary>The agent.</summary>
     public ActorCritic Agent => _agent;
 
+    /// <summary>The episodes that finished during the last update.</summary>
+    public IReadOnlyList<EpisodeStatistics> LastEpisodes => _buffer.Episodes;
+
     /// <summary>Environment steps taken.</summary>
     public long TotalSteps => _totalSteps;
+
+    /// <summary>Writes the state needed for an exact resume.</summary>
+    public void WriteState(BinaryWriter w)
+    {
+        w.Write(_totalSteps);
+        Training.StateIo.WriteFloats(w, _agent.Theta.Values);
+        Training.StateIo.WriteFloats(w, _agent.Phi.Values);
+        _policyOptimizer.WriteState(w);
+        _valueOptimizer.WriteState(w);
+        Training.StateIo.WriteRng(w, _rng);
+        _buffer.WriteState(w);
+        _env.WriteState(w);
+    }
+
+    /// <summary>Restores what <see cref="WriteState"/> wrote.</summary>
+    public void ReadState(BinaryReader r)
+    {
+        _totalSteps = r.ReadInt64();
+        Training.StateIo.ReadFloats(r, _agent.Theta.Values, "θ");
+        Training.StateIo.ReadFloats(r, _agent.Phi.Values, "φ");
+        _policyOptimizer.ReadState(r);
+        _valueOptimizer.ReadState(r);
+        Training.StateIo.ReadRng(r, _rng);
+        _buffer.ReadState(r);
+        _env.ReadState(r);
+    }
 
     /// <summary>One rollout of N·T steps and one gradient step; returns the mean return of the episodes that finished.</summary>
     public double Update()

@@ -162,8 +162,40 @@ public sealed class Ppo
     /// <summary>The agent (θ, φ and the networks).</summary>
     public ActorCritic Agent => _agent;
 
+    /// <summary>The episodes that finished during the last update.</summary>
+    public IReadOnlyList<EpisodeStatistics> LastEpisodes => _buffer.Episodes;
+
     /// <summary>Environment steps taken.</summary>
     public long TotalSteps => _totalSteps;
+
+    /// <summary>Writes everything that determines the rest of the run (θ, φ, optimizer moments, generator states, the
+    /// minibatch order, running episode statistics, the environments), for an exact resume.</summary>
+    public void WriteState(BinaryWriter w)
+    {
+        w.Write(_totalSteps);
+        Training.StateIo.WriteFloats(w, _agent.Theta.Values);
+        Training.StateIo.WriteFloats(w, _agent.Phi.Values);
+        _policyOptimizer.WriteState(w);
+        _valueOptimizer.WriteState(w);
+        Training.StateIo.WriteRng(w, _rng);
+        Training.StateIo.WriteInts(w, _order);
+        _buffer.WriteState(w);
+        _env.WriteState(w);
+    }
+
+    /// <summary>Restores what <see cref="WriteState"/> wrote.</summary>
+    public void ReadState(BinaryReader r)
+    {
+        _totalSteps = r.ReadInt64();
+        Training.StateIo.ReadFloats(r, _agent.Theta.Values, "θ");
+        Training.StateIo.ReadFloats(r, _agent.Phi.Values, "φ");
+        _policyOptimizer.ReadState(r);
+        _valueOptimizer.ReadState(r);
+        Training.StateIo.ReadRng(r, _rng);
+        Training.StateIo.ReadInts(r, _order, "minibatch order");
+        _buffer.ReadState(r);
+        _env.ReadState(r);
+    }
 
     /// <summary>One rollout and its epochs of minibatch updates.</summary>
     public PpoUpdate Update()

@@ -155,8 +155,37 @@ public sealed class Reinforce
     /// <summary>The Gaussian policy, for Box action spaces.</summary>
     public GaussianMlpPolicy<float>? GaussianPolicy => _gaussian;
 
+    /// <summary>The episodes that finished during the last update.</summary>
+    public IReadOnlyList<EpisodeStatistics> LastEpisodes => _buffer.Episodes;
+
     /// <summary>Environment steps taken so far.</summary>
     public long TotalSteps => _totalSteps;
+
+    /// <summary>Writes the state needed for an exact resume.</summary>
+    public void WriteState(BinaryWriter w)
+    {
+        w.Write(_totalSteps);
+        Training.StateIo.WriteFloats(w, _theta.Values);
+        Training.StateIo.WriteFloats(w, _phi.Values);
+        _policyOptimizer.WriteState(w);
+        _valueOptimizer.WriteState(w);
+        Training.StateIo.WriteRng(w, _rng);
+        _buffer.WriteState(w);
+        _env.WriteState(w);
+    }
+
+    /// <summary>Restores what <see cref="WriteState"/> wrote.</summary>
+    public void ReadState(BinaryReader r)
+    {
+        _totalSteps = r.ReadInt64();
+        Training.StateIo.ReadFloats(r, _theta.Values, "θ");
+        Training.StateIo.ReadFloats(r, _phi.Values, "φ");
+        _policyOptimizer.ReadState(r);
+        _valueOptimizer.ReadState(r);
+        Training.StateIo.ReadRng(r, _rng);
+        _buffer.ReadState(r);
+        _env.ReadState(r);
+    }
 
     /// <summary>One iteration: collect, estimate, update the policy, fit the baseline.</summary>
     public ReinforceUpdate Update()

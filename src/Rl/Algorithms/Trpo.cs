@@ -123,6 +123,15 @@ public sealed class Trpo
 
     /// <summary>The Fisher-vector product of the last update's batch (at θ_old).</summary>
     public FisherVectorProduct<float> LastFisher => _runner.Core.Fisher;
+
+    /// <summary>The episodes that finished during the last update.</summary>
+    public IReadOnlyList<EpisodeStatistics> LastEpisodes => _runner.LastEpisodes;
+
+    /// <summary>Writes the state needed for an exact resume.</summary>
+    public void WriteState(BinaryWriter writer) => _runner.WriteState(writer);
+
+    /// <summary>Restores what <see cref="WriteState"/> wrote.</summary>
+    public void ReadState(BinaryReader reader) => _runner.ReadState(reader);
 }
 
 /// <summary>
@@ -145,6 +154,15 @@ public sealed class NaturalPolicyGradient
 
     /// <summary>One iteration.</summary>
     public TrustRegionUpdate Update() => _runner.Update();
+
+    /// <summary>The episodes that finished during the last update.</summary>
+    public IReadOnlyList<EpisodeStatistics> LastEpisodes => _runner.LastEpisodes;
+
+    /// <summary>Writes the state needed for an exact resume.</summary>
+    public void WriteState(BinaryWriter writer) => _runner.WriteState(writer);
+
+    /// <summary>Restores what <see cref="WriteState"/> wrote.</summary>
+    public void ReadState(BinaryReader reader) => _runner.ReadState(reader);
 }
 
 internal sealed class TrustRegionRunner
@@ -187,7 +205,31 @@ internal sealed class TrustRegionRunner
 
     public SecondOrderCore Core { get; }
 
+    public IReadOnlyList<EpisodeStatistics> LastEpisodes => _buffer.Episodes;
+
     public long TotalSteps { get; private set; }
+
+    public void WriteState(BinaryWriter w)
+    {
+        w.Write(TotalSteps);
+        Training.StateIo.WriteFloats(w, Agent.Theta.Values);
+        Training.StateIo.WriteFloats(w, Agent.Phi.Values);
+        _valueOptimizer.WriteState(w);
+        Training.StateIo.WriteRng(w, _rng);
+        _buffer.WriteState(w);
+        _env.WriteState(w);
+    }
+
+    public void ReadState(BinaryReader r)
+    {
+        TotalSteps = r.ReadInt64();
+        Training.StateIo.ReadFloats(r, Agent.Theta.Values, "θ");
+        Training.StateIo.ReadFloats(r, Agent.Phi.Values, "φ");
+        _valueOptimizer.ReadState(r);
+        Training.StateIo.ReadRng(r, _rng);
+        _buffer.ReadState(r);
+        _env.ReadState(r);
+    }
 
     public TrustRegionUpdate Update()
     {

@@ -65,6 +65,36 @@ public sealed class NormalizedVectorEnv : VectorEnv
     }
 
     /// <inheritdoc/>
+    protected override void WriteCopies(BinaryWriter writer)
+    {
+        _inner.WriteState(writer);
+        foreach (var stats in new[] { ObservationStatistics, ReturnStatistics })
+        {
+            writer.Write(stats.Count);
+            foreach (double v in stats.Mean) writer.Write(v);
+            foreach (double v in stats.Variance) writer.Write(v);
+        }
+        foreach (double g in _returns) writer.Write(g);
+        WriteFloats(writer, _rawRewards);
+        writer.Write(Training);
+    }
+
+    /// <inheritdoc/>
+    protected override void ReadCopies(BinaryReader reader)
+    {
+        _inner.ReadState(reader);
+        foreach (var stats in new[] { ObservationStatistics, ReturnStatistics })
+        {
+            stats.Count = reader.ReadDouble();
+            for (int i = 0; i < stats.Mean.Length; i++) stats.Mean[i] = reader.ReadDouble();
+            for (int i = 0; i < stats.Variance.Length; i++) stats.Variance[i] = reader.ReadDouble();
+        }
+        for (int i = 0; i < _returns.Length; i++) _returns[i] = reader.ReadDouble();
+        ReadFloats(reader, _rawRewards);
+        Training = reader.ReadBoolean();
+    }
+
+    /// <inheritdoc/>
     protected override void ResetCore(long? seed, Span<float> observations)
     {
         _inner.Reset(seed);

@@ -83,6 +83,34 @@ public abstract class Optimizer<T> where T : unmanaged, IBinaryFloatingPointIeee
         Updates++;
     }
 
+    /// <summary>The optimizer's internal vectors (moments, accumulators), for checkpoints.</summary>
+    protected abstract IEnumerable<T[]> StateVectors { get; }
+
+    /// <summary>Writes the update count and the internal vectors.</summary>
+    public void WriteState(BinaryWriter writer)
+    {
+        ArgumentNullException.ThrowIfNull(writer);
+        writer.Write(Updates);
+        foreach (var vector in StateVectors)
+        {
+            writer.Write(vector.Length);
+            foreach (T v in vector) writer.Write(double.CreateTruncating(v));
+        }
+    }
+
+    /// <summary>Restores what <see cref="WriteState"/> wrote.</summary>
+    public void ReadState(BinaryReader reader)
+    {
+        ArgumentNullException.ThrowIfNull(reader);
+        Updates = reader.ReadInt64();
+        foreach (var vector in StateVectors)
+        {
+            int n = reader.ReadInt32();
+            if (n != vector.Length) throw new InvalidDataException($"{GetType().Name}: the saved state has {n} parameters, this optimizer {vector.Length}.");
+            for (int i = 0; i < n; i++) vector[i] = T.CreateTruncating(reader.ReadDouble());
+        }
+    }
+
     /// <summary>Applies one update with the clipped gradient scale·g and step size α.</summary>
     protected abstract void Update(Span<T> theta, ReadOnlySpan<T> gradient, T scale, double alpha);
 }
@@ -92,6 +120,9 @@ public sealed class Sgd<T>(int size, LearningRate learningRate, double momentum 
     : Optimizer<T>(size, learningRate, maxGradientNorm) where T : unmanaged, IBinaryFloatingPointIeee754<T>
 {
     private readonly T[] _velocity = new T[size];
+
+    /// <inheritdoc/>
+    protected override IEnumerable<T[]> StateVectors => [_velocity];
 
     /// <summary>μ.</summary>
     public double Momentum { get; } = momentum is >= 0 and < 1 ? momentum : throw new ArgumentOutOfRangeException(nameof(momentum), momentum, "Momentum must be in [0, 1).");
@@ -114,6 +145,9 @@ public sealed class Adam<T>(int size, LearningRate learningRate, double beta1 = 
     : Optimizer<T>(size, learningRate, maxGradientNorm) where T : unmanaged, IBinaryFloatingPointIeee754<T>
 {
     private readonly T[] _m = new T[size], _v = new T[size];
+
+    /// <inheritdoc/>
+    protected override IEnumerable<T[]> StateVectors => [_m, _v];
 
     /// <summary>The first and second moment estimates m and v (optimizer state for checkpoints).</summary>
     public (T[] M, T[] V) Moments => (_m, _v);
@@ -160,6 +194,9 @@ public sealed class AdaGrad<T>(int size, LearningRate learningRate, double epsil
     private readonly T[] _sum = new T[size];
 
     /// <inheritdoc/>
+    protected override IEnumerable<T[]> StateVectors => [_sum];
+
+    /// <inheritdoc/>
     protected override void Update(Span<T> theta, ReadOnlySpan<T> gradient, T scale, double alpha)
     {
         T a = T.CreateTruncating(alpha), eps = T.CreateTruncating(epsilon);
@@ -177,6 +214,9 @@ public sealed class RmsProp<T>(int size, LearningRate learningRate, double rho =
     : Optimizer<T>(size, learningRate, maxGradientNorm) where T : unmanaged, IBinaryFloatingPointIeee754<T>
 {
     private readonly T[] _v = new T[size];
+
+    /// <inheritdoc/>
+    protected override IEnumerable<T[]> StateVectors => [_v];
 
     /// <inheritdoc/>
     protected override void Update(Span<T> theta, ReadOnlySpan<T> gradient, T scale, double alpha)

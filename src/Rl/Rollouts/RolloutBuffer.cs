@@ -130,6 +130,20 @@ public sealed class RolloutBuffer
         env.Observations.CopyTo(LastObservations);
     }
 
+    /// <summary>Writes the running returns and lengths of the episodes still going (they continue into the next rollout).</summary>
+    public void WriteState(BinaryWriter writer)
+    {
+        ArgumentNullException.ThrowIfNull(writer);
+        for (int i = 0; i < NumEnvs; i++) { writer.Write(_episodeReturn[i]); writer.Write(_episodeLength[i]); }
+    }
+
+    /// <summary>Restores what <see cref="WriteState"/> wrote.</summary>
+    public void ReadState(BinaryReader reader)
+    {
+        ArgumentNullException.ThrowIfNull(reader);
+        for (int i = 0; i < NumEnvs; i++) { _episodeReturn[i] = reader.ReadDouble(); _episodeLength[i] = reader.ReadInt32(); }
+    }
+
     /// <summary>
     /// Discounted reward-to-go for every step, G_t = r_t + γ G_{t+1} within each copy's episodes: 0 after a terminated
     /// step, <paramref name="truncatedValues"/>[t, i] = V(s_final) after a truncated one, and

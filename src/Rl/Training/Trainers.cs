@@ -1,0 +1,175 @@
+using System.Text.Json;
+using PurePg.Envs;
+using PurePg.Envs.Vector;
+using PurePg.Rl.Algorithms;
+using PurePg.Rl.Normalization;
+using PurePg.Rl.Rollouts;
+
+namespace PurePg.Rl.Training;
+
+/// <summary>What one training iteration reports: a metrics row (name → value) for metrics.csv and the progress line.</summary>
+public sealed record IterationMetrics(long Steps, int EpisodesFinished, double MeanReturn, double MeanLength, IReadOnlyList<(string Name, double Value)> Losses);
+
+/// <summary>One algorithm running on one environment, driven iteration by iteration, with its full state for checkpoints.</summary>
+public interface ITrainer
+{
+    /// <summary>The algorithm's name (ppo, a2c, trpo, npg, reinforce, a3c).</summary>
+    string Algorithm { get; }
+
+    /// <summary>Environment steps taken.</summary>
+    long TotalSteps { get; }
+
+    /// <summary>Whether <see cref="WriteState"/> captures everything (false for A3C, whose threads interleave freely).</summary>
+    bool ExactResume { get; }
+
+    /// <summary>One iteration.</summary>
+    IterationMetrics Update();
+
+    /// <summary>Mean and standard deviation of the return, and the mean length, over <paramref name="episodes"/> episodes.</summary>
+    (double Mean, double Std) Evaluate(Env env, int episodes, long seed, bool deterministic);
+
+    /// <summary>Writes the full state.</summary>
+    void WriteState(BinaryWriter writer);
+
+    /// <summary>Restores it.</summary>
+    void ReadState(BinaryReader reader);
+}
+
+/// <summary>The algorithms the program and the trainer know, with their settings and a factory.</summary>
+public static class AlgorithmCatalog
+{
+    /// <summary>Every algorithm name.</summary>
+    public static IReadOnlyList<string> Names { get; } = ["ppo", "a2c", "trpo", "npg", "reinforce", "a3c"];
+
+    /// <summary>One line on each.</summary>
+    public static string Describe(string name) => name switch
+    {
+        "ppo" => "proximal policy optimization (clipped surrogate), Stable-Baselines3 defaults",
+        "a2c" => "synchronous advantage actor-critic, Stable-Baselines3 defaults",
+        "trpo" => "trust-region policy optimization (KL ≤ δ, backtracking), Spinning Up defaults",
+        "npg" => "natural policy gradient by conjugate gradient, normalized step",
+        "reinforce" => "Monte Carlo policy gradient with a learned value baseline",
+        "a3c" => "asynchronous advantage actor-critic (threads; not deterministic)",
+        _ => throw Unknown(name),
+    };
+
+    /// <summary>The settings' names, types and defaults.</summary>
+    public static IReadOnlyList<(string Name, Type Type, object? Value)> Settings(string name) => name switch
+    {
+        "ppo" => SettingsBinder.Describe(new PpoSettings()),
+        "a2c" => SettingsBinder.Describe(new A2cSettings()),
+        "trpo" or "npg" => SettingsBinder.Describe(new TrpoSettings()),
+        "reinforce" => SettingsBinder.Describe(new ReinforceSettings()),
+        "a3c" => SettingsBinder.Describe(new A3cSettings()),
+        _ => throw Unknown(name),
+    };
+
+    private static ArgumentException Unknown(string name) =>
+        new($"Unknown algorithm '{name}'. Valid: {string.Join(", ", Names)}.");
+
+    /// <summary>
+    /// Builds <paramref name="algorithm"/> on N copies of <paramref name="envId"/> (NumEnvs forced to N where the algorithm
+    /// has it), the seed forced to <paramref name="seed"/>, defaults overridden by <paramref name="overrides"/> (validated
+    /// before anything runs), optionally inside running observation/reward normalization. Returns the trainer and the
+    /// effective settings as a JSON-ready dictionary.
+    /// </summary>
+    public static (ITrainer Trainer, Dictionary<string, object?> Settings) Create(string algorithm, string envId, int numEnvs, long seed,
+        IEnumerable<KeyValuePair<string, string>> overrides, bool normalize)
+    {
+        EnvRegistry.Spec(envId); // throws with the valid ids
+        if (!Names.Contains(algorithm)) throw Unknown(algorithm);
+        if (numEnvs <= 0) throw new ArgumentOutOfRangeException(nameof(numEnvs), numEnvs, "The number of environments must be positive.");
+        if (seed < 0) throw new ArgumentOutOfRangeException(nameof(seed), seed, "The seed must be ≥ 0.");
+        var forced = overrides.Concat([new("Seed", seed.ToString(System.Globalization.CultureInfo.InvariantCulture))]).ToList();
+        var withEnvs = forced.Concat([new("NumEnvs", numEnvs.ToString(System.Globalization.CultureInfo.InvariantCulture))]).ToList();
+        switch (algorithm)
+        {
+            case "ppo":
+            {
+                var s = SettingsBinder.With(new PpoSettings(), withEnvs);
+                s.Validate();
+                var ppo = new Ppo(MakeEnv(envId, s.NumEnvs, normalize, s.Gamma), s);
+                return (new Adapter("ppo", () => ppo.TotalSteps, () => ppo.Update() is var u
+                    ? Metrics(u.TotalSteps, ppo.LastEpisodes, [("policy_loss", u.PolicyLoss), ("value_loss", u.ValueLoss), ("entropy", u.Entropy), ("approx_kl", u.ApproxKl), ("clip_fraction", u.ClipFraction)])
+                    : null!, ppo.Agent, ppo.WriteState, ppo.ReadState, true), SettingsBinder.ToDictionary(s));
+            }
+            case "a2c":
+            {
+                var s = SettingsBinder.With(new A2cSettings(), withEnvs);
+                var a2c = new A2c(MakeEnv(envId, s.NumEnvs, normalize, s.Gamma), s);
+                return (new Adapter("a2c", () => a2c.TotalSteps, () => { a2c.Update(); return Metrics(a2c.TotalSteps, a2c.LastEpisodes, []); },
+                    a2c.Agent, a2c.WriteState, a2c.ReadState, true), SettingsBinder.ToDictionary(s));
+            }
+            case "trpo":
+            {
+                var s = SettingsBinder.With(new TrpoSettings(), withEnvs);
+                var trpo = new Trpo(MakeEnv(envId, s.NumEnvs, normalize, s.Gamma), s);
+                return (new Adapter("trpo", () => trpo.TotalSteps, () => trpo.Update() is var u
+                    ? Metrics(u.TotalSteps, trpo.LastEpisodes, [("kl", u.Kl), ("improvement", u.Improvement), ("step_fraction", u.StepFraction), ("cg_residual", u.CgResidual)])
+                    : null!, trpo.Agent, trpo.WriteState, trpo.ReadState, true), SettingsBinder.ToDictionary(s));
+            }
+            case "npg":
+            {
+                var s = SettingsBinder.With(new TrpoSettings(), withEnvs);
+                var npg = new NaturalPolicyGradient(MakeEnv(envId, s.NumEnvs, normalize, s.Gamma), s);
+                return (new Adapter("npg", () => npg.TotalSteps, () => npg.Update() is var u
+                    ? Metrics(u.TotalSteps, [], [("kl", u.Kl), ("improvement", u.Improvement), ("cg_residual", u.CgResidual)]) with { MeanReturn = u.MeanEpisodeReturn }
+                    : null!, npg.Agent, npg.WriteState, npg.ReadState, true), SettingsBinder.ToDictionary(s));
+            }
+            case "reinforce":
+            {
+                var s = SettingsBinder.With(new ReinforceSettings(), withEnvs);
+                s.Validate();
+                var r = new Reinforce(MakeEnv(envId, s.NumEnvs, normalize, s.Gamma), s);
+                return (new ReinforceAdapter(r), SettingsBinder.ToDictionary(s));
+            }
+            default: // a3c: one environment per worker thread
+            {
+                var s = SettingsBinder.With(new A3cSettings(), forced.Concat([new("Workers", numEnvs.ToString(System.Globalization.CultureInfo.InvariantCulture))]));
+                var a3c = new A3c(() => EnvRegistry.Make(envId), s);
+                long chunk = 2_000;
+                return (new Adapter("a3c", () => a3c.TotalSteps, () => { a3c.Train(chunk); return Metrics(a3c.TotalSteps, [], []); }, a3c.Agent,
+                    w => { w.Write(a3c.TotalSteps); StateIo.WriteFloats(w, a3c.Agent.Theta.Values); StateIo.WriteFloats(w, a3c.Agent.Phi.Values); },
+                    r => { r.ReadInt64(); StateIo.ReadFloats(r, a3c.Agent.Theta.Values, "θ"); StateIo.ReadFloats(r, a3c.Agent.Phi.Values, "φ"); }, false),
+                    SettingsBinder.ToDictionary(s));
+            }
+        }
+    }
+
+    private static VectorEnv MakeEnv(string id, int n, bool normalize, double gamma)
+    {
+        VectorEnv env = id == "CartPole-v1" ? new CartPoleVectorEnv(n) : new SyncVectorEnv(id, n);
+        return normalize ? new NormalizedVectorEnv(env, gamma: gamma) : env;
+    }
+
+    private static IterationMetrics Metrics(long steps, IReadOnlyList<EpisodeStatistics> episodes, (string, double)[] losses) =>
+        new(steps, episodes.Count, episodes.Count > 0 ? episodes.Average(e => e.Return) : double.NaN,
+            episodes.Count > 0 ? episodes.Average(e => e.Length) : double.NaN, losses);
+
+    private sealed class Adapter(string name, Func<long> steps, Func<IterationMetrics> update, ActorCritic agent,
+        Action<BinaryWriter> write, Action<BinaryReader> read, bool exact) : ITrainer
+    {
+        public string Algorithm => name;
+        public long TotalSteps => steps();
+        public bool ExactResume => exact;
+        public IterationMetrics Update() => update();
+        public (double Mean, double Std) Evaluate(Env env, int episodes, long seed, bool deterministic) => agent.EvaluateReturn(env, episodes, seed, deterministic);
+        public void WriteState(BinaryWriter writer) => write(writer);
+        public void ReadState(BinaryReader reader) => read(reader);
+    }
+
+    private sealed class ReinforceAdapter(Reinforce r) : ITrainer
+    {
+        public string Algorithm => "reinforce";
+        public long TotalSteps => r.TotalSteps;
+        public bool ExactResume => true;
+        public IterationMetrics Update()
+        {
+            var u = r.Update();
+            return Metrics(u.TotalSteps, r.LastEpisodes, [("grad_norm", u.GradientNorm), ("value_loss", u.ValueLoss), ("entropy", u.Entropy)]);
+        }
+        public (double Mean, double Std) Evaluate(Env env, int episodes, long seed, bool deterministic) => r.Evaluate(env, episodes, seed, deterministic);
+        public void WriteState(BinaryWriter writer) => r.WriteState(writer);
+        public void ReadState(BinaryReader reader) => r.ReadState(reader);
+    }
+}
