@@ -110,6 +110,7 @@ public sealed class RolloutBuffer
             act(obs, discrete, continuous, LogProbs.AsSpan(row, n), Values.AsSpan(row, n));
             if (ActionSize > 0) env.Step(continuous);
             else env.Step(discrete);
+            CheckFinite(env, t);
             env.Rewards.CopyTo(Rewards.AsSpan(row, n));
             env.Terminated.CopyTo(Terminated.AsSpan(row, n));
             env.Truncated.CopyTo(Truncated.AsSpan(row, n));
@@ -128,6 +129,17 @@ public sealed class RolloutBuffer
             }
         }
         env.Observations.CopyTo(LastObservations);
+    }
+
+    private static void CheckFinite(VectorEnv env, int t)
+    {
+        if (!float.IsFinite(System.Numerics.Tensors.TensorPrimitives.Sum(env.Rewards)))
+            for (int i = 0; i < env.NumEnvs; i++)
+                if (!float.IsFinite(env.Rewards[i])) throw new ArithmeticException($"environment copy {i} returned the reward {env.Rewards[i]} at rollout step {t}.");
+        if (!float.IsFinite(System.Numerics.Tensors.TensorPrimitives.SumOfSquares(env.Observations)))
+            for (int k = 0; k < env.Observations.Length; k++)
+                if (!float.IsFinite(env.Observations[k]))
+                    throw new ArithmeticException($"environment copy {k / env.ObservationSize} returned the observation value {env.Observations[k]} (feature {k % env.ObservationSize}) at rollout step {t}.");
     }
 
     /// <summary>Writes the running returns and lengths of the episodes still going (they continue into the next rollout).</summary>

@@ -25,6 +25,9 @@ public interface ITrainer
     /// <summary>One iteration.</summary>
     IterationMetrics Update();
 
+    /// <summary>θ, the policy's parameters (checked for NaN after each iteration).</summary>
+    ReadOnlySpan<float> PolicyParameters { get; }
+
     /// <summary>Mean and standard deviation of the return, and the mean length, over <paramref name="episodes"/> episodes.</summary>
     (double Mean, double Std) Evaluate(Env env, int episodes, long seed, bool deterministic);
 
@@ -136,10 +139,26 @@ public static class AlgorithmCatalog
         }
     }
 
+    [ThreadStatic] private static NormalizedVectorEnv? _lastNormalizer;
+
     private static VectorEnv MakeEnv(string id, int n, bool normalize, double gamma)
     {
         VectorEnv env = id == "CartPole-v1" ? new CartPoleVectorEnv(n) : new SyncVectorEnv(id, n);
-        return normalize ? new NormalizedVectorEnv(env, gamma: gamma) : env;
+        _lastNormalizer = normalize ? new NormalizedVectorEnv(env, gamma: gamma) : null;
+        return _lastNormalizer ?? env;
+    }
+
+    private static Func<float[], float[]>? TakeNormalizer()
+    {
+        var normalizer = _lastNormalizer;
+        _lastNormalizer = null;
+        if (normalizer is null) return null;
+        return raw =>
+        {
+            var z = new float[raw.Length];
+            normalizer.NormalizeObservation(raw, z);
+            return z;
+        };
     }
 
     private static IterationMetrics Metrics(long steps, IReadOnlyList<EpisodeStatistics> episodes, (string, double)[] losses) =>
@@ -149,11 +168,14 @@ public static class AlgorithmCatalog
     private sealed class Adapter(string name, Func<long> steps, Func<IterationMetrics> update, ActorCritic agent,
         Action<BinaryWriter> write, Action<BinaryReader> read, bool exact) : ITrainer
     {
+        private readonly Func<float[], float[]>? _normalize = TakeNormalizer();
         public string Algorithm => name;
         public long TotalSteps => steps();
         public bool ExactResume => exact;
         public IterationMetrics Update() => update();
-        public (double Mean, double Std) Evaluate(Env env, int episodes, long seed, bool deterministic) => agent.EvaluateReturn(env, episodes, seed, deterministic);
+        public ReadOnlySpan<float> PolicyParameters => agent.Theta.Values;
+        public (double Mean, double Std) Evaluate(Env env, int episodes, long seed, bool deterministic) =>
+            agent.EvaluateReturn(env, episodes, seed, deterministic, _normalize);
         public void WriteState(BinaryWriter writer) => write(writer);
         public void ReadState(BinaryReader reader) => read(reader);
     }
@@ -163,6 +185,7 @@ public static class AlgorithmCatalog
         public string Algorithm => "reinforce";
         public long TotalSteps => r.TotalSteps;
         public bool ExactResume => true;
+        public ReadOnlySpan<float> PolicyParameters => r.PolicyParameters.Values;
         public IterationMetrics Update()
         {
             var u = r.Update();

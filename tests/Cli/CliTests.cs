@@ -1,0 +1,182 @@
+using System.Diagnostics;
+using PurePg.Rl.Training;
+
+namespace PurePg.Cli.Tests;
+
+/// <summary>The purepg program, run in-process (one class: the tests share the console).</summary>
+public class CliTests : IDisposable
+{
+    private readonly string _root = Directory.CreateTempSubdirectory("purepg-cli-").FullName;
+
+    public void Dispose() => Directory.Delete(_root, recursive: true);
+
+    private static (int Code, string Out, string Err) Run(params string[] args)
+    {
+        var stdout = new StringWriter();
+        var stderr = new StringWriter();
+        var (oldOut, oldErr) = (Console.Out, Console.Error);
+        Console.SetOut(stdout);
+        Console.SetError(stderr);
+        try { return (Program.Main(args), stdout.ToString(), stderr.ToString()); }
+        finally { Console.SetOut(oldOut); Console.SetError(oldErr); }
+    }
+
+    private string RunFolderOf(string output) =>
+        output.Split('\n').First(l => l.StartsWith("run folder: ")).Substring("run folder: ".Length).Trim().Split(' ')[0];
+
+    /// <summary>The final checkpoint's full state, and the metrics without the wall-clock columns.</summary>
+    private static (byte[] State, string[] Metrics) Outcome(string run)
+    {
+        var newest = Directory.GetFiles(Path.Combine(run, "checkpoints"), "step-*.ckpt").Max()!;
+        var metrics = File.ReadAllLines(Path.Combine(run, "metrics.csv"))
+            .Select(l => { var c = l.Split(','); return string.Join(",", c.Take(1).Concat(c.Skip(2).Take(3)).Concat(c.Skip(6))); }).ToArray();
+        return (Checkpoint.Read(newest).State, metrics);
+    }
+
+    // the halves are whole numbers of iterations (4 copies × StepsPerEnv steps each)
+    public static TheoryData<string, long, string[]> DeterministicAlgorithms() => new()
+    {
+        { "ppo", 2048, ["--set", "StepsPerEnv=32", "--set", "BatchSize=64", "--set", "Epochs=2"] },
+        { "a2c", 2040, [] },
+        { "trpo", 2048, ["--set", "StepsPerEnv=64", "--set", "ValueIterations=5"] },
+        { "npg", 2048, ["--set", "StepsPerEnv=64", "--set", "ValueIterations=5"] },
+        { "reinforce", 2048, ["--set", "StepsPerEnv=64", "--set", "ValueIterations=5"] },
+    };
+
+    [Theory]
+    [MemberData(nameof(DeterministicAlgorithms))]
+    public void Training_in_two_halves_with_a_resume_is_bit_identical_to_one_run(string algo, long half, string[] settings)
+    {
+        long total = 2 * half;
+        string[] common = ["--env", "CartPole-v1", "--algo", algo, "--seed", "3", "--envs", "4", .. settings];
+        var whole = Run(["train", .. common, "--steps", total.ToString(), "--out", Path.Combine(_root, "whole")]);
+        Assert.True(whole.Code == 0, whole.Err);
+        var first = Run(["train", .. common, "--steps", half.ToString(), "--out", Path.Combine(_root, "halves")]);
+        Assert.True(first.Code == 0, first.Err);
+        string halves = RunFolderOf(first.Out);
+        var second = Run("resume", "--run", halves, "--steps", (total - half).ToString());
+        Assert.True(second.Code == 0, second.Err);
+        var (stateWhole, metricsWhole) = Outcome(RunFolderOf(whole.Out));
+        var (stateHalves, metricsHalves) = Outcome(halves);
+        Assert.Equal(metricsWhole, metricsHalves);
+        Assert.True(stateWhole.AsSpan().SequenceEqual(stateHalves), $"{algo}: the final states differ");
+    }
+
+    [Fact]
+    public void Bad_input_gets_its_own_message_and_a_nonzero_exit()
+    {
+        string file = Path.Combine(_root, "a-file");
+        File.WriteAllText(file, "x");
+        string malformed = Path.Combine(_root, "bad.json");
+        File.WriteAllText(malformed, "{ \"Epochs\": ");
+        (string[] Args, string Message)[] cases =
+        [
+            (["train", "--env", "CartPole-v9", "--algo", "ppo"], "No environment with id 'CartPole-v9'"),
+            (["train", "--env", "CartPole-v1", "--algo", "dqn"], "Unknown algorithm 'dqn'. Valid: ppo"),
+            (["train", "--env", "CartPole-v1", "--algo", "ppo", "--steps", "-5"], "--steps must be ≥ 1, got -5"),
+            (["train", "--env", "CartPole-v1", "--algo", "ppo", "--steps", "lots"], "--steps must be an integer, got 'lots'"),
+            (["train", "--env", "CartPole-v1", "--algo", "ppo", "--config", Path.Combine(_root, "missing.json")], "does not exist"),
+            (["train", "--env", "CartPole-v1", "--algo", "ppo", "--config", malformed], "is not valid JSON"),
+            (["train", "--env", "CartPole-v1", "--algo", "ppo", "--set", "Epohcs=3"], "Unknown setting 'Epohcs' for PpoSettings. Valid:"),
+            (["train", "--env", "CartPole-v1", "--algo", "ppo", "--set", "Epochs=many"], "Setting 'Epochs': 'many' is not a valid integer"),
+            (["train", "--env", "CartPole-v1", "--algo", "ppo", "--steps", "256", "--out", file], "Cannot create the run folder"),
+            (["eval", "--run", Path.Combine(_root, "nowhere")], "has no config.json"),
+            (["fly"], "Unknown command 'fly'"),
+        ];
+        foreach (var (args, message) in cases)
+        {
+            var (code, _, err) = Run(args);
+            Assert.True(code != 0, $"{string.Join(' ', args)} exited 0");
+            Assert.Contains(message, err);
+            Assert.DoesNotContain("   at ", err); // no stack trace
+            Assert.Single(err.Trim().Split('\n'));
+        }
+    }
+
+    [Fact]
+    public void A_corrupted_checkpoint_is_refused_and_the_previous_one_is_used_and_a_foreign_one_is_rejected()
+    {
+        var trained = Run("train", "--env", "CartPole-v1", "--algo", "a2c", "--steps", "2000", "--checkpoints", "4", "--out", _root);
+        Assert.Equal(0, trained.Code);
+        string run = RunFolderOf(trained.Out);
+        var files = Directory.GetFiles(Path.Combine(run, "checkpoints")).Order().ToArray();
+        Assert.True(files.Length >= 2);
+        var bytes = File.ReadAllBytes(files[^1]);
+        File.WriteAllBytes(files[^1], bytes[..(bytes.Length / 2)]); // truncated
+        var eval = Run("eval", "--run", run, "--episodes", "2", "--json");
+        Assert.Equal(0, eval.Code);
+        Assert.Contains("fails its checksum", eval.Err);
+        Assert.Contains("\"steps\":", eval.Out);
+        // a checkpoint of another environment
+        var other = Run("train", "--env", "Acrobot-v1", "--algo", "a2c", "--steps", "500", "--out", Path.Combine(_root, "other"));
+        Assert.Equal(0, other.Code);
+        string otherRun = RunFolderOf(other.Out);
+        foreach (var f in Directory.GetFiles(Path.Combine(run, "checkpoints"))) File.Delete(f);
+        foreach (var f in Directory.GetFiles(Path.Combine(otherRun, "checkpoints"))) File.Copy(f, Path.Combine(run, "checkpoints", Path.GetFileName(f)));
+        var foreign = Run("eval", "--run", run);
+        Assert.NotEqual(0, foreign.Code);
+        Assert.Contains("a2c on Acrobot-v1, not of this run", foreign.Err);
+    }
+
+    [Fact]
+    public void A_run_leaves_config_metrics_checkpoints_and_a_curve_and_eval_reports_json()
+    {
+        string config = Path.Combine(AppContext.BaseDirectory, "configs", "ppo-CartPole-v1.json");
+        var trained = Run("train", "--env", "CartPole-v1", "--algo", "ppo", "--steps", "60000", "--config", config, "--out", _root);
+        Assert.True(trained.Code == 0, trained.Err);
+        Assert.Contains("solved (threshold 475)", trained.Out);
+        string run = RunFolderOf(trained.Out);
+        var cfg = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(Path.Combine(run, "config.json")))!;
+        Assert.Equal(20, cfg["settings"]!["Epochs"]!.GetValue<int>());
+        Assert.Equal(0, cfg["settings"]!["Seed"]!.GetValue<int>());
+        Assert.StartsWith("PurePg ", cfg["library"]!.GetValue<string>());
+        Assert.StartsWith("steps,wall_time_s,mean_return,mean_length,episodes,sps,policy_loss", File.ReadLines(Path.Combine(run, "metrics.csv")).First());
+        string svg = File.ReadAllText(Path.Combine(run, "curve.svg"));
+        Assert.Contains("<polyline", svg);
+        Assert.Contains("threshold 475", svg);
+        var eval = Run("eval", "--run", run, "--episodes", "5", "--deterministic", "--json");
+        Assert.Equal(0, eval.Code);
+        var result = System.Text.Json.Nodes.JsonNode.Parse(eval.Out)!;
+        Assert.True(result["mean"]!.GetValue<double>() >= 475);
+        Assert.Equal(5, result["episodes"]!.GetValue<int>());
+    }
+
+    [Fact]
+    public void List_names_environments_and_algorithms_with_their_settings()
+    {
+        var (code, output, _) = Run("list");
+        Assert.Equal(0, code);
+        Assert.Contains("CartPole-v1", output);
+        Assert.Contains("threshold 475", output);
+        Assert.Contains("ClipRange = 0.2", output);
+        Assert.Contains("MaxKl = 0.01", output);
+        foreach (string command in new[] { "train", "eval", "resume", "list" })
+            Assert.Equal(0, Run(command, "--help").Code);
+    }
+
+    [Fact]
+    public void Sigterm_writes_a_final_checkpoint_and_leaves_a_resumable_run()
+    {
+        string dll = Path.Combine(AppContext.BaseDirectory, "purepg.dll");
+        var start = new ProcessStartInfo("dotnet", ["exec", dll, "train", "--env", "CartPole-v1", "--algo", "a2c", "--steps", "100000000", "--out", _root])
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        using var process = Process.Start(start)!;
+        string? line;
+        string? run = null;
+        while ((line = process.StandardOutput.ReadLine()) is not null)
+        {
+            if (line.StartsWith("run folder: ")) run = line["run folder: ".Length..].Trim();
+            else if (line.Contains("steps/s")) break; // training is under way
+        }
+        Assert.NotNull(run);
+        Process.Start("kill", ["-TERM", process.Id.ToString()])!.WaitForExit();
+        Assert.True(process.WaitForExit(30_000), "the process did not stop after SIGTERM");
+        Assert.Equal(130, process.ExitCode);
+        Assert.Contains("checkpoint written", process.StandardError.ReadToEnd());
+        var resumed = Run("resume", "--run", run!, "--steps", "200");
+        Assert.True(resumed.Code == 0, resumed.Err);
+    }
+}
