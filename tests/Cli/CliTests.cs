@@ -155,6 +155,56 @@ public class CliTests : IDisposable
     }
 
     [Fact]
+    public void An_environment_that_returns_NaN_stops_training_naming_the_iteration_and_the_last_checkpoint_stays_good()
+    {
+        if (!PurePg.Envs.EnvRegistry.All.Any(s => s.Id == "Test/NaNAfter300-v0"))
+            PurePg.Envs.EnvRegistry.Register(new("Test/NaNAfter300-v0", 500, null, "CartPole whose observations turn NaN after 300 steps",
+                () => new NaNAfter(300)));
+        var (code, _, err) = Run("train", "--env", "Test/NaNAfter300-v0", "--algo", "a2c", "--envs", "2", "--steps", "10000", "--out", _root);
+        Assert.Equal(2, code);
+        Assert.Contains("training stopped at iteration", err);
+        Assert.Contains("observation value NaN", err);
+        string run = Directory.GetDirectories(_root).Single();
+        var eval = Run("eval", "--run", run, "--episodes", "1");
+        Assert.True(eval.Code == 0, eval.Err); // the step-0 checkpoint is intact and loads
+    }
+
+    private sealed class NaNAfter(int steps) : PurePg.Envs.Env(new PurePg.Envs.ClassicControl.CartPole().ObservationSpace, new PurePg.Envs.Discrete(2))
+    {
+        private int _taken;
+        private readonly PurePg.Envs.ClassicControl.CartPole _inner = new();
+        protected override void ResetCore(PurePg.Envs.Random.NumpyRandom random, Span<float> observation) => _inner.Reset(0).CopyTo(observation);
+        protected override (double Reward, bool Terminated) StepCore(int action, PurePg.Envs.Random.NumpyRandom random, Span<float> observation)
+        {
+            var r = _inner.Step(action);
+            r.Observation.CopyTo(observation);
+            if (++_taken > steps) observation[1] = float.NaN;
+            if (r.Terminated) _inner.Reset(0);
+            return (1.0, false);
+        }
+    }
+
+    [Fact]
+    public void Killing_the_process_never_leaves_a_run_without_a_loadable_checkpoint()
+    {
+        string dll = Path.Combine(AppContext.BaseDirectory, "purepg.dll");
+        var start = new ProcessStartInfo("dotnet", ["exec", dll, "train", "--env", "CartPole-v1", "--algo", "ppo", "--steps", "100000000",
+            "--checkpoints", "100000", "--out", _root]) { RedirectStandardOutput = true, RedirectStandardError = true };
+        using var process = Process.Start(start)!;
+        string? run = null, line;
+        int progress = 0;
+        while ((line = process.StandardOutput.ReadLine()) is not null)
+        {
+            if (line.StartsWith("run folder: ")) run = line["run folder: ".Length..].Trim();
+            else if (line.Contains("steps/s") && ++progress == 2) break; // checkpoints are being written every iteration now
+        }
+        process.Kill(); // SIGKILL: no chance to clean up
+        process.WaitForExit();
+        var eval = Run("eval", "--run", run!, "--episodes", "1");
+        Assert.True(eval.Code == 0, eval.Err);
+    }
+
+    [Fact]
     public void Sigterm_writes_a_final_checkpoint_and_leaves_a_resumable_run()
     {
         string dll = Path.Combine(AppContext.BaseDirectory, "purepg.dll");
@@ -178,5 +228,27 @@ public class CliTests : IDisposable
         Assert.Contains("checkpoint written", process.StandardError.ReadToEnd());
         var resumed = Run("resume", "--run", run!, "--steps", "200");
         Assert.True(resumed.Code == 0, resumed.Err);
+    }
+}
+
+public class ReadmeLibraryExampleTests
+{
+    [Fact]
+    public void The_README_library_example_compiles_and_learns()
+    {
+        // copied from README.md ("Using the library from C#"), output captured
+        var settings = new PurePg.Rl.Algorithms.PpoSettings { NumEnvs = 8, StepsPerEnv = 32, BatchSize = 256, Epochs = 20, GaeLambda = 0.8,
+                                         Gamma = 0.98, LearningRate = 1e-3, Seed = 0 };
+        var ppo = new PurePg.Rl.Algorithms.Ppo(new PurePg.Envs.Vector.CartPoleVectorEnv(settings.NumEnvs), settings);
+        var evaluation = PurePg.Envs.EnvRegistry.Make("CartPole-v1");
+        double score = 0;
+        var log = new StringWriter();
+        while (ppo.TotalSteps < 100_000 && score < 475)
+        {
+            var update = ppo.Update();
+            score = ppo.Agent.EvaluateReturn(evaluation, episodes: 20, seed: 1).Mean;
+            log.WriteLine($"{update.TotalSteps,7} steps  train return {update.MeanEpisodeReturn,6:F1}  eval {score,6:F1}");
+        }
+        Assert.True(score >= 475, log.ToString());
     }
 }
