@@ -63,15 +63,12 @@ public sealed record A2cSettings
 /// </summary>
 public sealed class A2c
 {
-    private readonly VectorEnv _env;
     private readonly A2cSettings _settings;
     private readonly ActorCritic _agent;
     private readonly RmsProp<float> _policyOptimizer, _valueOptimizer;
-    private readonly RolloutBuffer _buffer;
-    private readonly Tape<float> _actingTape = new(), _tape = new();
-    private readonly Rng _rng;
-    private readonly float[] _advantages, _returns, _truncatedValues, _lastValues, _scratch, _thetaGradient, _phiGradient;
-    private long _totalSteps;
+    private readonly OnPolicyRollout _rollout;
+    private readonly Tape<float> _tape = new();
+    private readonly float[] _thetaGradient, _phiGradient;
 
     /// <summary>Builds the agent for <paramref name="env"/> and resets it with the seed.</summary>
     public A2c(VectorEnv env, A2cSettings settings)
@@ -80,23 +77,15 @@ public sealed class A2c
         ArgumentNullException.ThrowIfNull(settings);
         if (env.NumEnvs != settings.NumEnvs) throw new ArgumentException($"The environment has {env.NumEnvs} copies but NumEnvs = {settings.NumEnvs}.");
         if (settings.StepsPerEnv <= 0) throw new ArgumentOutOfRangeException(nameof(settings), settings.StepsPerEnv, "StepsPerEnv must be positive.");
-        _env = env;
         _settings = settings;
         var init = new Rng((ulong)settings.Seed);
         _agent = new ActorCritic(env.SingleObservationSpace, env.SingleActionSpace, settings.HiddenSizes, settings.Activation, settings.InitialLogStd, init);
         var rate = LearningRate.Constant(settings.LearningRate);
         _policyOptimizer = new RmsProp<float>(_agent.Theta.Count, rate, settings.RmsPropRho, settings.RmsPropEpsilon);
         _valueOptimizer = new RmsProp<float>(_agent.Phi.Count, rate, settings.RmsPropRho, settings.RmsPropEpsilon);
-        _buffer = new RolloutBuffer(settings.StepsPerEnv, settings.NumEnvs, _agent.ObservationSize, _agent.ActionSize);
-        int n = settings.StepsPerEnv * settings.NumEnvs;
-        _advantages = new float[n];
-        _returns = new float[n];
-        _truncatedValues = new float[n];
-        _scratch = new float[n];
-        _lastValues = new float[settings.NumEnvs];
+        _rollout = new OnPolicyRollout(env, _agent, settings.StepsPerEnv, init.Split());
         _thetaGradient = new float[_agent.Theta.Count];
         _phiGradient = new float[_agent.Phi.Count];
-        _rng = init.Split();
         env.Reset(settings.Seed);
     }
 
@@ -104,61 +93,51 @@ public sealed class A2c
     public ActorCritic Agent => _agent;
 
     /// <summary>The episodes that finished during the last update.</summary>
-    public IReadOnlyList<EpisodeStatistics> LastEpisodes => _buffer.Episodes;
+    public IReadOnlyList<EpisodeStatistics> LastEpisodes => _rollout.Buffer.Episodes;
 
     /// <summary>Environment steps taken.</summary>
-    public long TotalSteps => _totalSteps;
+    public long TotalSteps => _rollout.TotalSteps;
 
     /// <summary>Writes the state needed for an exact resume.</summary>
     public void WriteState(BinaryWriter w)
     {
-        w.Write(_totalSteps);
         Training.StateIo.WriteFloats(w, _agent.Theta.Values);
         Training.StateIo.WriteFloats(w, _agent.Phi.Values);
         _policyOptimizer.WriteState(w);
         _valueOptimizer.WriteState(w);
-        Training.StateIo.WriteRng(w, _rng);
-        _buffer.WriteState(w);
-        _env.WriteState(w);
+        _rollout.WriteState(w);
     }
 
     /// <summary>Restores what <see cref="WriteState"/> wrote.</summary>
     public void ReadState(BinaryReader r)
     {
-        _totalSteps = r.ReadInt64();
         Training.StateIo.ReadFloats(r, _agent.Theta.Values, "θ");
         Training.StateIo.ReadFloats(r, _agent.Phi.Values, "φ");
         _policyOptimizer.ReadState(r);
         _valueOptimizer.ReadState(r);
-        Training.StateIo.ReadRng(r, _rng);
-        _buffer.ReadState(r);
-        _env.ReadState(r);
+        _rollout.ReadState(r);
     }
 
     /// <summary>One rollout of N·T steps and one gradient step; returns the mean return of the episodes that finished.</summary>
     public double Update()
     {
-        _buffer.Collect(_env, (obs, d, c, lp, v) => _agent.Act(_actingTape, obs, _rng, d, c, lp, v));
-        _totalSteps += (long)_buffer.Steps * _buffer.NumEnvs;
-        _agent.PredictValues(_actingTape, _buffer.FinalObservations, _scratch);
-        for (int k = 0; k < _scratch.Length; k++) _truncatedValues[k] = _buffer.Truncated[k] && !_buffer.Terminated[k] ? _scratch[k] : 0f;
-        _agent.PredictValues(_actingTape, _buffer.LastObservations, _lastValues);
-        Advantages.Gae(_buffer, _settings.Gamma, _settings.GaeLambda, _truncatedValues, _lastValues, _advantages, _returns);
-        if (_settings.NormalizeAdvantages) Advantages.Normalize(_advantages);
+        _rollout.CollectAndEstimate(_settings.Gamma, _settings.GaeLambda);
+        var buffer = _rollout.Buffer;
+        if (_settings.NormalizeAdvantages) Advantages.Normalize(_rollout.Advantages);
 
-        int n = _advantages.Length;
+        int n = _rollout.Size;
         _tape.Reset();
         _tape.ZeroGradients();
-        var states = _tape.Borrow(_buffer.Observations, n, _agent.ObservationSize);
-        var (logProb, entropy) = _agent.Evaluate(_tape, states, _buffer.DiscreteActions, _buffer.ContinuousActions);
-        var policyLoss = -_tape.Mean(logProb * _tape.Borrow(_advantages, n, 1));
-        var valueLoss = _tape.Mean(_tape.Square(_agent.Value.Forward(_tape, states) - _tape.Borrow(_returns, n, 1)));
+        var states = _tape.Borrow(buffer.Observations, n, _agent.ObservationSize);
+        var (logProb, entropy) = _agent.Evaluate(_tape, states, buffer.DiscreteActions, buffer.ContinuousActions);
+        var policyLoss = -_tape.Mean(logProb * _tape.Borrow(_rollout.Advantages, n, 1));
+        var valueLoss = _tape.Mean(_tape.Square(_agent.Value.Forward(_tape, states) - _tape.Borrow(_rollout.Returns, n, 1)));
         var loss = policyLoss + valueLoss * (float)_settings.ValueCoefficient - entropy * (float)_settings.EntropyCoefficient;
         _tape.Backward(-loss);
         GradientClipping.ClipJointly(_tape.GradientOf(_agent.Theta), _tape.GradientOf(_agent.Phi), _thetaGradient, _phiGradient, _settings.MaxGradientNorm);
         _policyOptimizer.Ascend(_agent.Theta.Values, _thetaGradient);
         _valueOptimizer.Ascend(_agent.Phi.Values, _phiGradient);
-        return _buffer.Episodes.Count > 0 ? _buffer.Episodes.Average(e => e.Return) : double.NaN;
+        return _rollout.MeanEpisodeReturn;
     }
 }
 

@@ -109,18 +109,14 @@ public readonly record struct PpoUpdate(long TotalSteps, int EpisodesFinished, d
 /// </summary>
 public sealed class Ppo
 {
-    private readonly VectorEnv _env;
     private readonly PpoSettings _settings;
     private readonly ActorCritic _agent;
     private readonly Adam<float> _policyOptimizer, _valueOptimizer;
-    private readonly RolloutBuffer _buffer;
-    private readonly Tape<float> _actingTape = new(), _tape = new();
-    private readonly Rng _rng;
-    private readonly float[] _advantages, _returns, _truncatedValues, _lastValues, _scratchValues;
+    private readonly OnPolicyRollout _rollout;
+    private readonly Tape<float> _tape = new();
     private readonly int[] _order;
     private readonly float[] _mbObs, _mbContinuous, _mbOldLogProb, _mbAdvantages, _mbReturns, _mbOldValues, _thetaGradient, _phiGradient;
     private readonly int[] _mbDiscrete;
-    private long _totalSteps;
 
     /// <summary>Builds the agent for <paramref name="env"/> and resets it with the seed.</summary>
     public Ppo(VectorEnv env, PpoSettings settings)
@@ -129,7 +125,6 @@ public sealed class Ppo
         ArgumentNullException.ThrowIfNull(settings);
         settings.Validate();
         if (env.NumEnvs != settings.NumEnvs) throw new ArgumentException($"The environment has {env.NumEnvs} copies but NumEnvs = {settings.NumEnvs}.");
-        _env = env;
         _settings = settings;
         var init = new Rng((ulong)settings.Seed);
         _agent = new ActorCritic(env.SingleObservationSpace, env.SingleActionSpace, settings.HiddenSizes, settings.Activation, settings.InitialLogStd, init);
@@ -138,12 +133,6 @@ public sealed class Ppo
         var rate = settings.AnnealLearningRate ? Optimizers.LearningRate.Linear(settings.LearningRate, plannedSteps) : Optimizers.LearningRate.Constant(settings.LearningRate);
         _policyOptimizer = new Adam<float>(_agent.Theta.Count, rate, epsilon: settings.AdamEpsilon);
         _valueOptimizer = new Adam<float>(_agent.Phi.Count, rate, epsilon: settings.AdamEpsilon);
-        _buffer = new RolloutBuffer(settings.StepsPerEnv, settings.NumEnvs, _agent.ObservationSize, _agent.ActionSize);
-        _advantages = new float[n];
-        _returns = new float[n];
-        _truncatedValues = new float[n];
-        _scratchValues = new float[n];
-        _lastValues = new float[settings.NumEnvs];
         _order = Enumerable.Range(0, n).ToArray();
         int b = settings.BatchSize, o = _agent.ObservationSize;
         _mbObs = new float[b * o];
@@ -155,7 +144,7 @@ public sealed class Ppo
         _mbOldValues = new float[b];
         _thetaGradient = new float[_agent.Theta.Count];
         _phiGradient = new float[_agent.Phi.Count];
-        _rng = init.Split();
+        _rollout = new OnPolicyRollout(env, _agent, settings.StepsPerEnv, init.Split());
         env.Reset(settings.Seed);
     }
 
@@ -163,60 +152,46 @@ public sealed class Ppo
     public ActorCritic Agent => _agent;
 
     /// <summary>The episodes that finished during the last update.</summary>
-    public IReadOnlyList<EpisodeStatistics> LastEpisodes => _buffer.Episodes;
+    public IReadOnlyList<EpisodeStatistics> LastEpisodes => _rollout.Buffer.Episodes;
 
     /// <summary>Environment steps taken.</summary>
-    public long TotalSteps => _totalSteps;
+    public long TotalSteps => _rollout.TotalSteps;
 
     /// <summary>Writes everything that determines the rest of the run (θ, φ, optimizer moments, generator states, the
     /// minibatch order, running episode statistics, the environments), for an exact resume.</summary>
     public void WriteState(BinaryWriter w)
     {
-        w.Write(_totalSteps);
         Training.StateIo.WriteFloats(w, _agent.Theta.Values);
         Training.StateIo.WriteFloats(w, _agent.Phi.Values);
         _policyOptimizer.WriteState(w);
         _valueOptimizer.WriteState(w);
-        Training.StateIo.WriteRng(w, _rng);
         Training.StateIo.WriteInts(w, _order);
-        _buffer.WriteState(w);
-        _env.WriteState(w);
+        _rollout.WriteState(w);
     }
 
     /// <summary>Restores what <see cref="WriteState"/> wrote.</summary>
     public void ReadState(BinaryReader r)
     {
-        _totalSteps = r.ReadInt64();
         Training.StateIo.ReadFloats(r, _agent.Theta.Values, "θ");
         Training.StateIo.ReadFloats(r, _agent.Phi.Values, "φ");
         _policyOptimizer.ReadState(r);
         _valueOptimizer.ReadState(r);
-        Training.StateIo.ReadRng(r, _rng);
         Training.StateIo.ReadInts(r, _order, "minibatch order");
-        _buffer.ReadState(r);
-        _env.ReadState(r);
+        _rollout.ReadState(r);
     }
 
     /// <summary>One rollout and its epochs of minibatch updates.</summary>
     public PpoUpdate Update()
     {
-        // collect
-        _buffer.Collect(_env, (obs, d, c, lp, v) => _agent.Act(_actingTape, obs, _rng, d, c, lp, v));
-        _totalSteps += (long)_buffer.Steps * _buffer.NumEnvs;
-
-        // advantages: GAE(γ, λ), bootstrapping truncated episodes and the rollout's end from V
-        _agent.PredictValues(_actingTape, _buffer.FinalObservations, _scratchValues);
-        for (int k = 0; k < _scratchValues.Length; k++) _truncatedValues[k] = _buffer.Truncated[k] && !_buffer.Terminated[k] ? _scratchValues[k] : 0f;
-        _agent.PredictValues(_actingTape, _buffer.LastObservations, _lastValues);
-        Advantages.Gae(_buffer, _settings.Gamma, _settings.GaeLambda, _truncatedValues, _lastValues, _advantages, _returns);
+        // collect, then GAE(γ, λ) advantages bootstrapping truncated episodes and the rollout's end from V
+        _rollout.CollectAndEstimate(_settings.Gamma, _settings.GaeLambda);
 
         // epochs of minibatches
         var totals = new EpochTotals();
         for (int epoch = 0; epoch < _settings.Epochs; epoch++)
             if (!Epoch(ref totals)) break;
-        double mean = _buffer.Episodes.Count > 0 ? _buffer.Episodes.Average(e => e.Return) : double.NaN;
         int steps = Math.Max(1, totals.Steps);
-        return new PpoUpdate(_totalSteps, _buffer.Episodes.Count, mean, totals.Policy / steps, totals.Value / steps, totals.Entropy / steps,
+        return new PpoUpdate(TotalSteps, _rollout.Buffer.Episodes.Count, _rollout.MeanEpisodeReturn, totals.Policy / steps, totals.Value / steps, totals.Entropy / steps,
             totals.ApproxKl / steps, totals.ClipFraction / steps, totals.Epochs);
     }
 
@@ -230,6 +205,7 @@ public sealed class Ppo
     internal bool Epoch(ref EpochTotals totals)
     {
         int n = _order.Length, b = _settings.BatchSize, o = _agent.ObservationSize, act = _agent.ActionSize;
+        var buffer = _rollout.Buffer;
         totals.Epochs++;
         Shuffle(_order);
         for (int start = 0; start < n; start += b)
@@ -237,13 +213,13 @@ public sealed class Ppo
             for (int j = 0; j < b; j++)
             {
                 int k = _order[start + j];
-                _buffer.Observations.AsSpan(k * o, o).CopyTo(_mbObs.AsSpan(j * o, o));
-                if (act == 0) _mbDiscrete[j] = _buffer.DiscreteActions[k];
-                else _buffer.ContinuousActions.AsSpan(k * act, act).CopyTo(_mbContinuous.AsSpan(j * act, act));
-                _mbOldLogProb[j] = _buffer.LogProbs[k];
-                _mbAdvantages[j] = _advantages[k];
-                _mbReturns[j] = _returns[k];
-                _mbOldValues[j] = _buffer.Values[k];
+                buffer.Observations.AsSpan(k * o, o).CopyTo(_mbObs.AsSpan(j * o, o));
+                if (act == 0) _mbDiscrete[j] = buffer.DiscreteActions[k];
+                else buffer.ContinuousActions.AsSpan(k * act, act).CopyTo(_mbContinuous.AsSpan(j * act, act));
+                _mbOldLogProb[j] = buffer.LogProbs[k];
+                _mbAdvantages[j] = _rollout.Advantages[k];
+                _mbReturns[j] = _rollout.Returns[k];
+                _mbOldValues[j] = buffer.Values[k];
             }
             if (_settings.NormalizeAdvantages && b > 1) Advantages.Normalize(_mbAdvantages);
             var (pl, vl, ent, kl, cf) = MinibatchStep(b, out bool earlyStop);
@@ -304,7 +280,7 @@ public sealed class Ppo
     {
         for (int i = order.Length - 1; i > 0; i--)
         {
-            int j = _rng.NextInt(i + 1);
+            int j = _rollout.Rng.NextInt(i + 1);
             (order[i], order[j]) = (order[j], order[i]);
         }
     }

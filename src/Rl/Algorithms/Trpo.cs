@@ -167,14 +167,12 @@ public sealed class NaturalPolicyGradient
 
 internal sealed class TrustRegionRunner
 {
-    private readonly VectorEnv _env;
     private readonly TrpoSettings _settings;
     private readonly bool _natural;
-    private readonly RolloutBuffer _buffer;
-    private readonly Tape<float> _actingTape = new(), _tape = new();
+    private readonly OnPolicyRollout _rollout;
+    private readonly Tape<float> _tape = new();
     private readonly Adam<float> _valueOptimizer;
-    private readonly Rng _rng;
-    private readonly float[] _advantages, _returns, _truncatedValues, _lastValues, _scratch, _thetaOld;
+    private readonly float[] _thetaOld;
 
     public TrustRegionRunner(VectorEnv env, TrpoSettings settings, bool natural)
     {
@@ -182,22 +180,14 @@ internal sealed class TrustRegionRunner
         ArgumentNullException.ThrowIfNull(settings);
         if (env.NumEnvs != settings.NumEnvs) throw new ArgumentException($"The environment has {env.NumEnvs} copies but NumEnvs = {settings.NumEnvs}.");
         if (!(settings.MaxKl > 0)) throw new ArgumentOutOfRangeException(nameof(settings), settings.MaxKl, "MaxKl must be positive.");
-        _env = env;
         _settings = settings;
         _natural = natural;
         var init = new Rng((ulong)settings.Seed);
         Agent = new ActorCritic(env.SingleObservationSpace, env.SingleActionSpace, settings.HiddenSizes, settings.Activation, settings.InitialLogStd, init);
         Core = new SecondOrderCore(Agent, settings.Damping);
         _valueOptimizer = new Adam<float>(Agent.Phi.Count, LearningRate.Constant(settings.ValueLearningRate));
-        _buffer = new RolloutBuffer(settings.StepsPerEnv, settings.NumEnvs, Agent.ObservationSize, Agent.ActionSize);
-        int n = settings.StepsPerEnv * settings.NumEnvs;
-        _advantages = new float[n];
-        _returns = new float[n];
-        _truncatedValues = new float[n];
-        _scratch = new float[n];
-        _lastValues = new float[settings.NumEnvs];
         _thetaOld = new float[Agent.Theta.Count];
-        _rng = init.Split();
+        _rollout = new OnPolicyRollout(env, Agent, settings.StepsPerEnv, init.Split());
         env.Reset(settings.Seed);
     }
 
@@ -205,47 +195,37 @@ internal sealed class TrustRegionRunner
 
     public SecondOrderCore Core { get; }
 
-    public IReadOnlyList<EpisodeStatistics> LastEpisodes => _buffer.Episodes;
+    public IReadOnlyList<EpisodeStatistics> LastEpisodes => _rollout.Buffer.Episodes;
 
-    public long TotalSteps { get; private set; }
+    public long TotalSteps => _rollout.TotalSteps;
 
     public void WriteState(BinaryWriter w)
     {
-        w.Write(TotalSteps);
         Training.StateIo.WriteFloats(w, Agent.Theta.Values);
         Training.StateIo.WriteFloats(w, Agent.Phi.Values);
         _valueOptimizer.WriteState(w);
-        Training.StateIo.WriteRng(w, _rng);
-        _buffer.WriteState(w);
-        _env.WriteState(w);
+        _rollout.WriteState(w);
     }
 
     public void ReadState(BinaryReader r)
     {
-        TotalSteps = r.ReadInt64();
         Training.StateIo.ReadFloats(r, Agent.Theta.Values, "θ");
         Training.StateIo.ReadFloats(r, Agent.Phi.Values, "φ");
         _valueOptimizer.ReadState(r);
-        Training.StateIo.ReadRng(r, _rng);
-        _buffer.ReadState(r);
-        _env.ReadState(r);
+        _rollout.ReadState(r);
     }
 
     public TrustRegionUpdate Update()
     {
         // collect and estimate
-        _buffer.Collect(_env, (obs, d, c, lp, v) => Agent.Act(_actingTape, obs, _rng, d, c, lp, v));
-        TotalSteps += (long)_buffer.Steps * _buffer.NumEnvs;
-        Agent.PredictValues(_actingTape, _buffer.FinalObservations, _scratch);
-        for (int k = 0; k < _scratch.Length; k++) _truncatedValues[k] = _buffer.Truncated[k] && !_buffer.Terminated[k] ? _scratch[k] : 0f;
-        Agent.PredictValues(_actingTape, _buffer.LastObservations, _lastValues);
-        Advantages.Gae(_buffer, _settings.Gamma, _settings.GaeLambda, _truncatedValues, _lastValues, _advantages, _returns);
+        _rollout.CollectAndEstimate(_settings.Gamma, _settings.GaeLambda);
         if (_settings.ValueTargets != ValueTargets.Gae) // the value targets with their own λ (the advantages keep theirs)
-            Advantages.Gae(_buffer, _settings.Gamma, _settings.ValueTargets == ValueTargets.MonteCarlo ? 1.0 : 0.0, _truncatedValues, _lastValues, _scratch, _returns);
-        if (_settings.NormalizeAdvantages) Advantages.Normalize(_advantages);
+            _rollout.RecomputeTargets(_settings.Gamma, _settings.ValueTargets == ValueTargets.MonteCarlo ? 1.0 : 0.0);
+        if (_settings.NormalizeAdvantages) Advantages.Normalize(_rollout.Advantages);
+        var buffer = _rollout.Buffer;
 
         // g and x ≈ (F + λI)⁻¹ g at θ_old
-        Core.Begin(_buffer.Observations, _buffer.DiscreteActions, _buffer.ContinuousActions, _advantages);
+        Core.Begin(buffer.Observations, buffer.DiscreteActions, buffer.ContinuousActions, _rollout.Advantages);
         var cg = Core.Solve(_settings.CgIterations);
         Agent.Theta.Values.CopyTo(_thetaOld);
         var (surrogateOld, _) = Core.Evaluate();
@@ -279,8 +259,7 @@ internal sealed class TrustRegionRunner
         }
 
         FitValue();
-        double mean = _buffer.Episodes.Count > 0 ? _buffer.Episodes.Average(e => e.Return) : double.NaN;
-        return new TrustRegionUpdate(TotalSteps, mean, kl, improvement, fraction, accepted, cg.Iterations, cg.ResidualNorm);
+        return new TrustRegionUpdate(TotalSteps, _rollout.MeanEpisodeReturn, kl, improvement, fraction, accepted, cg.Iterations, cg.ResidualNorm);
     }
 
     private void SetTheta(double step)
@@ -291,13 +270,13 @@ internal sealed class TrustRegionRunner
 
     private void FitValue()
     {
-        int n = _returns.Length;
+        int n = _rollout.Size;
         for (int it = 0; it < _settings.ValueIterations; it++)
         {
             _tape.Reset();
             _tape.ZeroGradients();
-            var v = Agent.Value.Forward(_tape, _tape.Borrow(_buffer.Observations, n, Agent.ObservationSize));
-            var loss = _tape.Mean(_tape.Square(v - _tape.Borrow(_returns, n, 1)));
+            var v = Agent.Value.Forward(_tape, _tape.Borrow(_rollout.Buffer.Observations, n, Agent.ObservationSize));
+            var loss = _tape.Mean(_tape.Square(v - _tape.Borrow(_rollout.Returns, n, 1)));
             _tape.Backward(-loss);
             _valueOptimizer.Ascend(Agent.Phi.Values, _tape.GradientOf(Agent.Phi));
         }

@@ -1,0 +1,75 @@
+using PurePg.Autodiff;
+using PurePg.Envs.Vector;
+using PurePg.Rl.Estimators;
+using PurePg.Rl.Rollouts;
+
+namespace PurePg.Rl.Algorithms;
+
+/// <summary>
+/// The collect-and-estimate step A2C, PPO, TRPO and the natural gradient share: T steps of N copies with the agent's
+/// policy (recording log π and V), then GAE(γ, λ) with V(s_final) bootstrapped after truncations and V(s_T) after the
+/// rollout's last step. Owns the rollout's buffers, the acting stream and the step counter, and writes them for
+/// checkpoints.
+/// </summary>
+internal sealed class OnPolicyRollout
+{
+    private readonly VectorEnv _env;
+    private readonly ActorCritic _agent;
+    private readonly Tape<float> _actingTape = new();
+    private readonly float[] _truncatedValues, _lastValues, _scratch;
+
+    public OnPolicyRollout(VectorEnv env, ActorCritic agent, int stepsPerEnv, Rng rng)
+    {
+        _env = env;
+        _agent = agent;
+        Rng = rng;
+        Buffer = new RolloutBuffer(stepsPerEnv, env.NumEnvs, agent.ObservationSize, agent.ActionSize);
+        int n = stepsPerEnv * env.NumEnvs;
+        Advantages = new float[n];
+        Returns = new float[n];
+        _truncatedValues = new float[n];
+        _scratch = new float[n];
+        _lastValues = new float[env.NumEnvs];
+    }
+
+    public RolloutBuffer Buffer { get; }
+    public float[] Advantages { get; }
+    public float[] Returns { get; }
+    public Rng Rng { get; }
+    public long TotalSteps { get; private set; }
+    public int Size => Advantages.Length;
+
+    /// <summary>Collects N·T steps and writes Â (GAE(γ, λ)) and the targets R = Â + V.</summary>
+    public void CollectAndEstimate(double gamma, double lambda)
+    {
+        Buffer.Collect(_env, (obs, d, c, lp, v) => _agent.Act(_actingTape, obs, Rng, d, c, lp, v));
+        TotalSteps += (long)Buffer.Steps * Buffer.NumEnvs;
+        _agent.PredictValues(_actingTape, Buffer.FinalObservations, _scratch);
+        for (int k = 0; k < _scratch.Length; k++) _truncatedValues[k] = Buffer.Truncated[k] && !Buffer.Terminated[k] ? _scratch[k] : 0f;
+        _agent.PredictValues(_actingTape, Buffer.LastObservations, _lastValues);
+        Estimators.Advantages.Gae(Buffer, gamma, lambda, _truncatedValues, _lastValues, Advantages, Returns);
+    }
+
+    /// <summary>Recomputes only the value targets with another λ (1: Monte Carlo; 0: TD), keeping the advantages.</summary>
+    public void RecomputeTargets(double gamma, double lambda) =>
+        Estimators.Advantages.Gae(Buffer, gamma, lambda, _truncatedValues, _lastValues, _scratch, Returns);
+
+    /// <summary>The mean return of the episodes that finished in the last rollout (NaN if none did).</summary>
+    public double MeanEpisodeReturn => Buffer.Episodes.Count > 0 ? Buffer.Episodes.Average(e => e.Return) : double.NaN;
+
+    public void WriteState(BinaryWriter w)
+    {
+        w.Write(TotalSteps);
+        Training.StateIo.WriteRng(w, Rng);
+        Buffer.WriteState(w);
+        _env.WriteState(w);
+    }
+
+    public void ReadState(BinaryReader r)
+    {
+        TotalSteps = r.ReadInt64();
+        Training.StateIo.ReadRng(r, Rng);
+        Buffer.ReadState(r);
+        _env.ReadState(r);
+    }
+}
