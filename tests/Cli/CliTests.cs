@@ -204,8 +204,10 @@ public class CliTests : IDisposable
         Assert.True(eval.Code == 0, eval.Err);
     }
 
-    [Fact]
-    public void Sigterm_writes_a_final_checkpoint_and_leaves_a_resumable_run()
+    [Theory]
+    [InlineData("-TERM")]
+    [InlineData("-INT")] // what Ctrl-C sends
+    public void Sigterm_or_sigint_writes_a_final_checkpoint_and_leaves_a_resumable_run(string signal)
     {
         string dll = Path.Combine(AppContext.BaseDirectory, "purepg.dll");
         var start = new ProcessStartInfo("dotnet", ["exec", dll, "train", "--env", "CartPole-v1", "--algo", "a2c", "--steps", "100000000", "--out", _root])
@@ -222,8 +224,8 @@ public class CliTests : IDisposable
             else if (line.Contains("steps/s")) break; // training is under way
         }
         Assert.NotNull(run);
-        Process.Start("kill", ["-TERM", process.Id.ToString()])!.WaitForExit();
-        Assert.True(process.WaitForExit(30_000), "the process did not stop after SIGTERM");
+        Process.Start("kill", [signal, process.Id.ToString()])!.WaitForExit();
+        Assert.True(process.WaitForExit(30_000), $"the process did not stop after {signal}");
         Assert.Equal(130, process.ExitCode);
         Assert.Contains("checkpoint written", process.StandardError.ReadToEnd());
         var resumed = Run("resume", "--run", run!, "--steps", "200");
