@@ -118,8 +118,8 @@ public sealed class A2c
         _rollout.ReadState(r);
     }
 
-    /// <summary>One rollout of N·T steps and one gradient step; returns the mean return of the episodes that finished.</summary>
-    public double Update()
+    /// <summary>One rollout of N·T steps and one gradient step.</summary>
+    public A2cUpdate Update()
     {
         _rollout.CollectAndEstimate(_settings.Gamma, _settings.GaeLambda);
         var buffer = _rollout.Buffer;
@@ -133,13 +133,17 @@ public sealed class A2c
         var policyLoss = -_tape.Mean(logProb * _tape.Borrow(_rollout.Advantages, n, 1));
         var valueLoss = _tape.Mean(_tape.Square(_agent.Value.Forward(_tape, states) - _tape.Borrow(_rollout.Returns, n, 1)));
         var loss = policyLoss + valueLoss * (float)_settings.ValueCoefficient - entropy * (float)_settings.EntropyCoefficient;
+        var result = new A2cUpdate(TotalSteps, _rollout.MeanEpisodeReturn, _tape.Scalar(policyLoss), _tape.Scalar(valueLoss), _tape.Scalar(entropy), 0);
         _tape.Backward(-loss);
-        GradientClipping.ClipJointly(_tape.GradientOf(_agent.Theta), _tape.GradientOf(_agent.Phi), _thetaGradient, _phiGradient, _settings.MaxGradientNorm);
+        double norm = GradientClipping.ClipJointly(_tape.GradientOf(_agent.Theta), _tape.GradientOf(_agent.Phi), _thetaGradient, _phiGradient, _settings.MaxGradientNorm);
         _policyOptimizer.Ascend(_agent.Theta.Values, _thetaGradient);
         _valueOptimizer.Ascend(_agent.Phi.Values, _phiGradient);
-        return _rollout.MeanEpisodeReturn;
+        return result with { GradientNorm = norm };
     }
 }
+
+/// <summary>What one <see cref="A2c.Update"/> did.</summary>
+public readonly record struct A2cUpdate(long TotalSteps, double MeanEpisodeReturn, double PolicyLoss, double ValueLoss, double Entropy, double GradientNorm);
 
 /// <summary>Global gradient-norm clipping over several parameter vectors at once (as torch's clip_grad_norm_ over all
 /// parameters): every gradient is scaled by min(1, c/‖(g₁, g₂)‖₂).</summary>

@@ -100,7 +100,9 @@ public static class AlgorithmCatalog
             {
                 var s = SettingsBinder.With(new A2cSettings(), withEnvs);
                 var a2c = new A2c(MakeEnv(envId, s.NumEnvs, normalize, s.Gamma), s);
-                return (new Adapter("a2c", () => a2c.TotalSteps, () => { a2c.Update(); return Metrics(a2c.TotalSteps, a2c.LastEpisodes, []); },
+                return (new Adapter("a2c", () => a2c.TotalSteps, () => a2c.Update() is var u
+                    ? Metrics(u.TotalSteps, a2c.LastEpisodes, [("policy_loss", u.PolicyLoss), ("value_loss", u.ValueLoss), ("entropy", u.Entropy), ("grad_norm", u.GradientNorm)])
+                    : null!,
                     a2c.Agent, a2c.WriteState, a2c.ReadState, true), SettingsBinder.ToDictionary(s));
             }
             case "trpo":
