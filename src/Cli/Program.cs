@@ -90,7 +90,8 @@ public static class Program
                 $"threshold {spec.RewardThreshold?.ToString(CultureInfo.InvariantCulture) ?? "none"} — {spec.Description}");
         }
         Console.WriteLine();
-        Console.WriteLine("Algorithms (settings = defaults; override with --config or --set key=value):");
+        Console.WriteLine("Algorithms (settings = defaults; override with --config or --set key=value; --envs sets NumEnvs,");
+        Console.WriteLine("default 8 copies, and a3c's Workers, default 4; --seed sets Seed):");
         foreach (string name in AlgorithmCatalog.Names)
         {
             Console.WriteLine($"  {name}: {AlgorithmCatalog.Describe(name)}");
@@ -103,6 +104,7 @@ public static class Program
     private static string Format(object? value) => value switch
     {
         null => "null",
+        bool b => b ? "true" : "false",
         int[] a => string.Join(",", a),
         double d => d.ToString("R", CultureInfo.InvariantCulture),
         IFormattable f => f.ToString(null, CultureInfo.InvariantCulture),
