@@ -109,6 +109,20 @@ public class ActorCriticTests
     }
 
     [Fact]
+    public void Explained_variance_is_one_for_exact_values_and_zero_for_a_constant()
+    {
+        var agent = new ActorCritic(new CartPole().ObservationSpace, new Discrete(2), [8], Activation.Tanh, 0, new Rng(1));
+        var env = new CartPoleVectorEnv(2);
+        env.Reset(seed: 0);
+        var rollout = new OnPolicyRollout(env, agent, 50, new Rng(2));
+        rollout.CollectAndEstimate(0.99, 0.95);
+        rollout.Returns.CopyTo(rollout.Buffer.Values, 0);
+        Assert.Equal(1.0, rollout.ExplainedVariance, 12);
+        Array.Fill(rollout.Buffer.Values, 3f);
+        Assert.Equal(0.0, rollout.ExplainedVariance, 6);
+    }
+
+    [Fact]
     public void Trpo_step_direction_is_the_dense_solution_of_the_damped_Fisher_system()
     {
         var rng = new Rng(2);

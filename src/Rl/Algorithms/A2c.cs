@@ -92,6 +92,9 @@ public sealed class A2c
     /// <summary>The agent.</summary>
     public ActorCritic Agent => _agent;
 
+    /// <summary>1 − Var[R − V]/Var[R] over the last rollout (computed before the update).</summary>
+    public double ExplainedVariance => _rollout.ExplainedVariance;
+
     /// <summary>The episodes that finished during the last update.</summary>
     public IReadOnlyList<EpisodeStatistics> LastEpisodes => _rollout.Buffer.Episodes;
 

@@ -54,6 +54,28 @@ internal sealed class OnPolicyRollout
     public void RecomputeTargets(double gamma, double lambda) =>
         Estimators.Advantages.Gae(Buffer, gamma, lambda, _truncatedValues, _lastValues, _scratch, Returns);
 
+    /// <summary>How much of the value targets' variance V explains, 1 − Var[R − V(s)] / Var[R], over the last rollout
+    /// (1: perfect; 0: no better than a constant; negative: worse), as Stable-Baselines3 logs it.</summary>
+    public double ExplainedVariance
+    {
+        get
+        {
+            ReadOnlySpan<float> values = Buffer.Values, returns = Returns;
+            double meanR = 0, meanD = 0;
+            for (int k = 0; k < returns.Length; k++) { meanR += returns[k]; meanD += returns[k] - values[k]; }
+            meanR /= returns.Length;
+            meanD /= returns.Length;
+            double varR = 0, varD = 0;
+            for (int k = 0; k < returns.Length; k++)
+            {
+                varR += (returns[k] - meanR) * (returns[k] - meanR);
+                double d = returns[k] - values[k] - meanD;
+                varD += d * d;
+            }
+            return varR == 0 ? double.NaN : 1 - varD / varR;
+        }
+    }
+
     /// <summary>The mean return of the episodes that finished in the last rollout (NaN if none did).</summary>
     public double MeanEpisodeReturn => Buffer.Episodes.Count > 0 ? Buffer.Episodes.Average(e => e.Return) : double.NaN;
 

@@ -151,6 +151,9 @@ public sealed class Ppo
     /// <summary>The agent (θ, φ and the networks).</summary>
     public ActorCritic Agent => _agent;
 
+    /// <summary>1 − Var[R − V]/Var[R] over the last rollout (computed before the update).</summary>
+    public double ExplainedVariance => _rollout.ExplainedVariance;
+
     /// <summary>The episodes that finished during the last update.</summary>
     public IReadOnlyList<EpisodeStatistics> LastEpisodes => _rollout.Buffer.Episodes;
 

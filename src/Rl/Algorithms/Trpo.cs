@@ -127,6 +127,9 @@ public sealed class Trpo
     /// <summary>The episodes that finished during the last update.</summary>
     public IReadOnlyList<EpisodeStatistics> LastEpisodes => _runner.LastEpisodes;
 
+    /// <summary>1 − Var[R − V]/Var[R] over the last rollout.</summary>
+    public double ExplainedVariance => _runner.ExplainedVariance;
+
     /// <summary>Writes the state needed for an exact resume.</summary>
     public void WriteState(BinaryWriter writer) => _runner.WriteState(writer);
 
@@ -151,6 +154,9 @@ public sealed class NaturalPolicyGradient
 
     /// <summary>Environment steps taken.</summary>
     public long TotalSteps => _runner.TotalSteps;
+
+    /// <summary>1 − Var[R − V]/Var[R] over the last rollout.</summary>
+    public double ExplainedVariance => _runner.ExplainedVariance;
 
     /// <summary>One iteration.</summary>
     public TrustRegionUpdate Update() => _runner.Update();
@@ -196,6 +202,8 @@ internal sealed class TrustRegionRunner
     public SecondOrderCore Core { get; }
 
     public IReadOnlyList<EpisodeStatistics> LastEpisodes => _rollout.Buffer.Episodes;
+
+    public double ExplainedVariance => _rollout.ExplainedVariance;
 
     public long TotalSteps => _rollout.TotalSteps;
 

@@ -93,7 +93,7 @@ public static class AlgorithmCatalog
                 s.Validate();
                 var ppo = new Ppo(MakeEnv(envId, s.NumEnvs, normalize, s.Gamma), s);
                 return (new Adapter("ppo", () => ppo.TotalSteps, () => ppo.Update() is var u
-                    ? Metrics(u.TotalSteps, ppo.LastEpisodes, [("policy_loss", u.PolicyLoss), ("value_loss", u.ValueLoss), ("entropy", u.Entropy), ("approx_kl", u.ApproxKl), ("clip_fraction", u.ClipFraction)])
+                    ? Metrics(u.TotalSteps, ppo.LastEpisodes, [("policy_loss", u.PolicyLoss), ("value_loss", u.ValueLoss), ("entropy", u.Entropy), ("approx_kl", u.ApproxKl), ("clip_fraction", u.ClipFraction), ("explained_variance", ppo.ExplainedVariance)])
                     : null!, ppo.Agent, ppo.WriteState, ppo.ReadState, true), SettingsBinder.ToDictionary(s));
             }
             case "a2c":
@@ -101,7 +101,7 @@ public static class AlgorithmCatalog
                 var s = SettingsBinder.With(new A2cSettings(), withEnvs);
                 var a2c = new A2c(MakeEnv(envId, s.NumEnvs, normalize, s.Gamma), s);
                 return (new Adapter("a2c", () => a2c.TotalSteps, () => a2c.Update() is var u
-                    ? Metrics(u.TotalSteps, a2c.LastEpisodes, [("policy_loss", u.PolicyLoss), ("value_loss", u.ValueLoss), ("entropy", u.Entropy), ("grad_norm", u.GradientNorm)])
+                    ? Metrics(u.TotalSteps, a2c.LastEpisodes, [("policy_loss", u.PolicyLoss), ("value_loss", u.ValueLoss), ("entropy", u.Entropy), ("grad_norm", u.GradientNorm), ("explained_variance", a2c.ExplainedVariance)])
                     : null!,
                     a2c.Agent, a2c.WriteState, a2c.ReadState, true), SettingsBinder.ToDictionary(s));
             }
@@ -110,7 +110,7 @@ public static class AlgorithmCatalog
                 var s = SettingsBinder.With(new TrpoSettings(), withEnvs);
                 var trpo = new Trpo(MakeEnv(envId, s.NumEnvs, normalize, s.Gamma), s);
                 return (new Adapter("trpo", () => trpo.TotalSteps, () => trpo.Update() is var u
-                    ? Metrics(u.TotalSteps, trpo.LastEpisodes, [("kl", u.Kl), ("improvement", u.Improvement), ("step_fraction", u.StepFraction), ("cg_residual", u.CgResidual)])
+                    ? Metrics(u.TotalSteps, trpo.LastEpisodes, [("kl", u.Kl), ("improvement", u.Improvement), ("step_fraction", u.StepFraction), ("cg_residual", u.CgResidual), ("explained_variance", trpo.ExplainedVariance)])
                     : null!, trpo.Agent, trpo.WriteState, trpo.ReadState, true), SettingsBinder.ToDictionary(s));
             }
             case "npg":
@@ -118,7 +118,7 @@ public static class AlgorithmCatalog
                 var s = SettingsBinder.With(new TrpoSettings(), withEnvs);
                 var npg = new NaturalPolicyGradient(MakeEnv(envId, s.NumEnvs, normalize, s.Gamma), s);
                 return (new Adapter("npg", () => npg.TotalSteps, () => npg.Update() is var u
-                    ? Metrics(u.TotalSteps, [], [("kl", u.Kl), ("improvement", u.Improvement), ("cg_residual", u.CgResidual)]) with { MeanReturn = u.MeanEpisodeReturn }
+                    ? Metrics(u.TotalSteps, npg.LastEpisodes, [("kl", u.Kl), ("improvement", u.Improvement), ("cg_residual", u.CgResidual), ("explained_variance", npg.ExplainedVariance)])
                     : null!, npg.Agent, npg.WriteState, npg.ReadState, true), SettingsBinder.ToDictionary(s));
             }
             case "reinforce":
