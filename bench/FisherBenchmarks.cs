@@ -20,7 +20,8 @@ public class FisherBenchmarks
     private FisherVectorProduct<float> _fvp = null!;
     private readonly Tape<float> _tape = new();
     private float[] _obs = [], _adv = [], _v = [], _result = [];
-    private double[] _g = [], _x = [];
+    private double[] _g = [], _x = [], _workspace = [];
+    private Action<ReadOnlySpan<double>, Span<double>> _multiply = null!;
     private int[] _actions = [];
 
     [GlobalSetup]
@@ -35,9 +36,11 @@ public class FisherBenchmarks
         _v = Enumerable.Range(0, _theta.Count).Select(_ => (float)rng.NextGaussian()).ToArray();
         _g = _v.Select(x => (double)x).ToArray();
         _x = new double[_theta.Count];
+        _workspace = new double[3 * _theta.Count];
         _result = new float[_theta.Count];
         _fvp = FisherVectorProduct<float>.For(_policy, damping: 0.1);
         _fvp.Prepare(_obs);
+        _multiply = _fvp.Apply;
     }
 
     /// <summary>One policy-gradient evaluation: ∇θ of −mean(log π(a|s)·Â) over the batch.</summary>
@@ -74,7 +77,7 @@ public class FisherBenchmarks
     public double ConjugateGradient10()
     {
         _fvp.Prepare(_obs);
-        ConjugateGradient.Solve(_fvp.Apply, _g, _x, maxIterations: 10, relativeTolerance: 0);
+        ConjugateGradient.Solve(_multiply, _g, _x, _workspace, maxIterations: 10, relativeTolerance: 0);
         return _x[0];
     }
 }

@@ -18,6 +18,8 @@ internal sealed class SecondOrderCore
     private ReadOnlyMemory<int> _discrete;
     private ReadOnlyMemory<float> _continuous, _advantages;
     private int _batch;
+    private readonly double[] _workspace, _fx;
+    private readonly Action<ReadOnlySpan<double>, Span<double>> _multiply;
 
     public SecondOrderCore(ActorCritic agent, double damping)
     {
@@ -25,6 +27,9 @@ internal sealed class SecondOrderCore
         _fvp = agent.Categorical is not null ? FisherVectorProduct<float>.For(agent.Categorical, damping) : FisherVectorProduct<float>.For(agent.Gaussian!, damping);
         Gradient = new double[agent.Theta.Count];
         Direction = new double[agent.Theta.Count];
+        _workspace = new double[3 * agent.Theta.Count];
+        _multiply = _fvp.Apply;
+        _fx = new double[agent.Theta.Count];
     }
 
     /// <summary>g = ∇θ L at θ_old.</summary>
@@ -67,15 +72,14 @@ internal sealed class SecondOrderCore
 
     /// <summary>x ≈ (F + λI)⁻¹ g.</summary>
     public ConjugateGradientResult Solve(int iterations) =>
-        ConjugateGradient.Solve(_fvp.Apply, Gradient, Direction, iterations, relativeTolerance: 1e-10);
+        ConjugateGradient.Solve(_multiply, Gradient, Direction, _workspace, iterations, relativeTolerance: 1e-10);
 
     /// <summary>xᵀ(F + λI)x for the last direction.</summary>
     public double DirectionQuadraticForm()
     {
-        var fx = new double[Direction.Length];
-        _fvp.Apply(Direction, fx);
+        _fvp.Apply(Direction, _fx);
         double q = 0;
-        for (int i = 0; i < fx.Length; i++) q += Direction[i] * fx[i];
+        for (int i = 0; i < _fx.Length; i++) q += Direction[i] * _fx[i];
         return q;
     }
 

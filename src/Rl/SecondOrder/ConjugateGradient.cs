@@ -2,7 +2,7 @@ using System.Numerics.Tensors;
 
 namespace PurePg.Rl.SecondOrder;
 
-/// <summary>The outcome of <see cref="ConjugateGradient.Solve"/>.</summary>
+/// <summary>The outcome of a conjugate-gradient solve (<see cref="ConjugateGradient"/>).</summary>
 /// <param name="Iterations">Matrix-vector products taken.</param>
 /// <param name="ResidualNorm">‖b − A x‖₂ of the returned x (the recurrence's residual).</param>
 /// <param name="Converged">Whether ‖r‖ ≤ tolerance·‖b‖ was reached within the iteration cap.</param>
@@ -19,16 +19,26 @@ public static class ConjugateGradient
     /// ‖r‖₂ ≤ <paramref name="relativeTolerance"/>·‖b‖₂.</summary>
     /// <exception cref="ArithmeticException">pᵀA p ≤ 0 or non-finite: A is not positive definite along p (names the iteration).</exception>
     public static ConjugateGradientResult Solve(Action<ReadOnlySpan<double>, Span<double>> multiply, ReadOnlySpan<double> b, Span<double> x,
-        int maxIterations = 10, double relativeTolerance = 1e-10)
+        int maxIterations = 10, double relativeTolerance = 1e-10) =>
+        Solve(multiply, b, x, new double[3 * b.Length], maxIterations, relativeTolerance);
+
+    /// <summary>The same, with the three work vectors (r, p, A p) in <paramref name="workspace"/> (3·n doubles), so a solve
+    /// allocates nothing.</summary>
+    public static ConjugateGradientResult Solve(Action<ReadOnlySpan<double>, Span<double>> multiply, ReadOnlySpan<double> b, Span<double> x,
+        double[] workspace, int maxIterations = 10, double relativeTolerance = 1e-10)
     {
         ArgumentNullException.ThrowIfNull(multiply);
+        ArgumentNullException.ThrowIfNull(workspace);
         if (x.Length != b.Length) throw new ArgumentException($"x has {x.Length} elements, b {b.Length}.", nameof(x));
+        if (workspace.Length < 3 * b.Length) throw new ArgumentException($"The workspace needs 3·{b.Length} doubles, got {workspace.Length}.", nameof(workspace));
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(maxIterations);
         if (!(relativeTolerance >= 0)) throw new ArgumentOutOfRangeException(nameof(relativeTolerance), relativeTolerance, "The tolerance must be ≥ 0.");
         int n = b.Length;
-        var r = b.ToArray();
-        var p = b.ToArray();
-        var ap = new double[n];
+        var r = workspace.AsSpan(0, n);
+        var p = workspace.AsSpan(n, n);
+        var ap = workspace.AsSpan(2 * n, n);
+        b.CopyTo(r);
+        b.CopyTo(p);
         x.Clear();
         double rr = TensorPrimitives.Dot<double>(r, r);
         double target = relativeTolerance * Math.Sqrt(rr);
