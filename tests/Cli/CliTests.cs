@@ -81,6 +81,7 @@ public class CliTests : IDisposable
             (["train", "--env", "CartPole-v1", "--algo", "ppo", "--set", "Epochs=many"], "Setting 'Epochs': 'many' is not a valid integer"),
             (["train", "--env", "CartPole-v1", "--algo", "ppo", "--steps", "256", "--out", file], "Cannot create the run folder"),
             (["eval", "--run", Path.Combine(_root, "nowhere")], "has no config.json"),
+            (["train", "--env", "CartPole-v1", "--algo", "a3c", "--normalize"], "not a3c"),
             (["fly"], "Unknown command 'fly'"),
         ];
         foreach (var (args, message) in cases)

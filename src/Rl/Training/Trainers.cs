@@ -83,6 +83,8 @@ public static class AlgorithmCatalog
         if (!Names.Contains(algorithm)) throw Unknown(algorithm);
         if (numEnvs <= 0) throw new ArgumentOutOfRangeException(nameof(numEnvs), numEnvs, "The number of environments must be positive.");
         if (seed < 0) throw new ArgumentOutOfRangeException(nameof(seed), seed, "The seed must be ≥ 0.");
+        if (normalize && algorithm is "reinforce" or "a3c")
+            throw new ArgumentException($"Normalization (--normalize) is available for ppo, a2c, trpo and npg, not {algorithm}.");
         var forced = overrides.Concat([new("Seed", seed.ToString(System.Globalization.CultureInfo.InvariantCulture))]).ToList();
         var withEnvs = forced.Concat([new("NumEnvs", numEnvs.ToString(System.Globalization.CultureInfo.InvariantCulture))]).ToList();
         switch (algorithm)
@@ -91,35 +93,47 @@ public static class AlgorithmCatalog
             {
                 var s = SettingsBinder.With(new PpoSettings(), withEnvs);
                 s.Validate();
-                var ppo = new Ppo(MakeEnv(envId, s.NumEnvs, normalize, s.Gamma), s);
-                return (new Adapter("ppo", () => ppo.TotalSteps, () => ppo.Update() is var u
-                    ? Metrics(u.TotalSteps, ppo.LastEpisodes, [("policy_loss", u.PolicyLoss), ("value_loss", u.ValueLoss), ("entropy", u.Entropy), ("approx_kl", u.ApproxKl), ("clip_fraction", u.ClipFraction), ("explained_variance", ppo.ExplainedVariance)])
-                    : null!, ppo.Agent, ppo.WriteState, ppo.ReadState, true), SettingsBinder.ToDictionary(s));
+                var env = MakeEnv(envId, s.NumEnvs, normalize, s.Gamma);
+                var ppo = new Ppo(env, s);
+                return (new Adapter("ppo", () => ppo.TotalSteps, () =>
+                    {
+                        var u = ppo.Update();
+                        return Metrics(u.TotalSteps, ppo.LastEpisodes, [("policy_loss", u.PolicyLoss), ("value_loss", u.ValueLoss), ("entropy", u.Entropy), ("approx_kl", u.ApproxKl), ("clip_fraction", u.ClipFraction), ("explained_variance", ppo.ExplainedVariance)]);
+                    }, ppo.Agent, ppo.WriteState, ppo.ReadState, true, ObservationNormalizer(env)), SettingsBinder.ToDictionary(s));
             }
             case "a2c":
             {
                 var s = SettingsBinder.With(new A2cSettings(), withEnvs);
-                var a2c = new A2c(MakeEnv(envId, s.NumEnvs, normalize, s.Gamma), s);
-                return (new Adapter("a2c", () => a2c.TotalSteps, () => a2c.Update() is var u
-                    ? Metrics(u.TotalSteps, a2c.LastEpisodes, [("policy_loss", u.PolicyLoss), ("value_loss", u.ValueLoss), ("entropy", u.Entropy), ("grad_norm", u.GradientNorm), ("explained_variance", a2c.ExplainedVariance)])
-                    : null!,
-                    a2c.Agent, a2c.WriteState, a2c.ReadState, true), SettingsBinder.ToDictionary(s));
+                var env = MakeEnv(envId, s.NumEnvs, normalize, s.Gamma);
+                var a2c = new A2c(env, s);
+                return (new Adapter("a2c", () => a2c.TotalSteps, () =>
+                    {
+                        var u = a2c.Update();
+                        return Metrics(u.TotalSteps, a2c.LastEpisodes, [("policy_loss", u.PolicyLoss), ("value_loss", u.ValueLoss), ("entropy", u.Entropy), ("grad_norm", u.GradientNorm), ("explained_variance", a2c.ExplainedVariance)]);
+                    },
+                    a2c.Agent, a2c.WriteState, a2c.ReadState, true, ObservationNormalizer(env)), SettingsBinder.ToDictionary(s));
             }
             case "trpo":
             {
                 var s = SettingsBinder.With(new TrpoSettings(), withEnvs);
-                var trpo = new Trpo(MakeEnv(envId, s.NumEnvs, normalize, s.Gamma), s);
-                return (new Adapter("trpo", () => trpo.TotalSteps, () => trpo.Update() is var u
-                    ? Metrics(u.TotalSteps, trpo.LastEpisodes, [("kl", u.Kl), ("improvement", u.Improvement), ("step_fraction", u.StepFraction), ("cg_residual", u.CgResidual), ("explained_variance", trpo.ExplainedVariance)])
-                    : null!, trpo.Agent, trpo.WriteState, trpo.ReadState, true), SettingsBinder.ToDictionary(s));
+                var env = MakeEnv(envId, s.NumEnvs, normalize, s.Gamma);
+                var trpo = new Trpo(env, s);
+                return (new Adapter("trpo", () => trpo.TotalSteps, () =>
+                    {
+                        var u = trpo.Update();
+                        return Metrics(u.TotalSteps, trpo.LastEpisodes, [("kl", u.Kl), ("improvement", u.Improvement), ("step_fraction", u.StepFraction), ("cg_residual", u.CgResidual), ("explained_variance", trpo.ExplainedVariance)]);
+                    }, trpo.Agent, trpo.WriteState, trpo.ReadState, true, ObservationNormalizer(env)), SettingsBinder.ToDictionary(s));
             }
             case "npg":
             {
                 var s = SettingsBinder.With(new TrpoSettings(), withEnvs);
-                var npg = new NaturalPolicyGradient(MakeEnv(envId, s.NumEnvs, normalize, s.Gamma), s);
-                return (new Adapter("npg", () => npg.TotalSteps, () => npg.Update() is var u
-                    ? Metrics(u.TotalSteps, npg.LastEpisodes, [("kl", u.Kl), ("improvement", u.Improvement), ("cg_residual", u.CgResidual), ("explained_variance", npg.ExplainedVariance)])
-                    : null!, npg.Agent, npg.WriteState, npg.ReadState, true), SettingsBinder.ToDictionary(s));
+                var env = MakeEnv(envId, s.NumEnvs, normalize, s.Gamma);
+                var npg = new NaturalPolicyGradient(env, s);
+                return (new Adapter("npg", () => npg.TotalSteps, () =>
+                    {
+                        var u = npg.Update();
+                        return Metrics(u.TotalSteps, npg.LastEpisodes, [("kl", u.Kl), ("improvement", u.Improvement), ("cg_residual", u.CgResidual), ("explained_variance", npg.ExplainedVariance)]);
+                    }, npg.Agent, npg.WriteState, npg.ReadState, true, ObservationNormalizer(env)), SettingsBinder.ToDictionary(s));
             }
             case "reinforce":
             {
@@ -141,43 +155,36 @@ public static class AlgorithmCatalog
         }
     }
 
-    [ThreadStatic] private static NormalizedVectorEnv? _lastNormalizer;
-
     private static VectorEnv MakeEnv(string id, int n, bool normalize, double gamma)
     {
         VectorEnv env = id == "CartPole-v1" ? new CartPoleVectorEnv(n) : new SyncVectorEnv(id, n);
-        _lastNormalizer = normalize ? new NormalizedVectorEnv(env, gamma: gamma) : null;
-        return _lastNormalizer ?? env;
+        return normalize ? new NormalizedVectorEnv(env, gamma: gamma) : env;
     }
 
-    private static Func<float[], float[]>? TakeNormalizer()
-    {
-        var normalizer = _lastNormalizer;
-        _lastNormalizer = null;
-        if (normalizer is null) return null;
-        return raw =>
+    /// <summary>Evaluation sees raw observations; a normalized run's policy needs them normalized with its statistics.</summary>
+    private static Func<float[], float[]>? ObservationNormalizer(VectorEnv env) => env is NormalizedVectorEnv normalizer
+        ? raw =>
         {
             var z = new float[raw.Length];
             normalizer.NormalizeObservation(raw, z);
             return z;
-        };
-    }
+        }
+        : null;
 
     private static IterationMetrics Metrics(long steps, IReadOnlyList<EpisodeStatistics> episodes, (string, double)[] losses) =>
         new(steps, episodes.Count, episodes.Count > 0 ? episodes.Average(e => e.Return) : double.NaN,
             episodes.Count > 0 ? episodes.Average(e => e.Length) : double.NaN, losses);
 
     private sealed class Adapter(string name, Func<long> steps, Func<IterationMetrics> update, ActorCritic agent,
-        Action<BinaryWriter> write, Action<BinaryReader> read, bool exact) : ITrainer
+        Action<BinaryWriter> write, Action<BinaryReader> read, bool exact, Func<float[], float[]>? normalize = null) : ITrainer
     {
-        private readonly Func<float[], float[]>? _normalize = TakeNormalizer();
         public string Algorithm => name;
         public long TotalSteps => steps();
         public bool ExactResume => exact;
         public IterationMetrics Update() => update();
         public ReadOnlySpan<float> PolicyParameters => agent.Theta.Values;
         public (double Mean, double Std) Evaluate(Env env, int episodes, long seed, bool deterministic) =>
-            agent.EvaluateReturn(env, episodes, seed, deterministic, _normalize);
+            agent.EvaluateReturn(env, episodes, seed, deterministic, normalize);
         public void WriteState(BinaryWriter writer) => write(writer);
         public void ReadState(BinaryReader reader) => read(reader);
     }
