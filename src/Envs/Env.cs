@@ -172,12 +172,7 @@ public abstract class Env
         writer.Write((byte)_phase);
         writer.Write(_elapsedSteps);
         writer.Write(Random is not null);
-        if (Random is not null)
-        {
-            var (state, increment) = Random.GetState();
-            writer.Write((ulong)(state >> 64)); writer.Write((ulong)state);
-            writer.Write((ulong)(increment >> 64)); writer.Write((ulong)increment);
-        }
+        Random?.WriteState(writer);
         writer.Write(_observation.Length);
         foreach (float v in _observation) writer.Write(v);
         WriteInternalState(writer);
@@ -189,13 +184,7 @@ public abstract class Env
         ArgumentNullException.ThrowIfNull(reader);
         _phase = (Phase)reader.ReadByte();
         _elapsedSteps = reader.ReadInt32();
-        if (reader.ReadBoolean())
-        {
-            var state = new UInt128(reader.ReadUInt64(), reader.ReadUInt64());
-            var increment = new UInt128(reader.ReadUInt64(), reader.ReadUInt64());
-            Random ??= new NumpyRandom(0);
-            Random.SetState((state, increment));
-        }
+        if (reader.ReadBoolean()) Random = NumpyRandom.ReadState(reader);
         int n = reader.ReadInt32();
         if (n != _observation.Length) throw new InvalidDataException($"{Name}: the saved state has {n} observation features, this environment {_observation.Length}.");
         for (int i = 0; i < n; i++) _observation[i] = reader.ReadSingle();

@@ -54,12 +54,7 @@ public sealed class CartPoleVectorEnv : VectorEnv
             writer.Write(_x[i]); writer.Write(_xDot[i]); writer.Write(_theta[i]); writer.Write(_thetaDot[i]);
             writer.Write(_elapsed[i]);
             writer.Write(_random[i] is not null);
-            if (_random[i] is NumpyRandom r)
-            {
-                var (state, increment) = r.GetState();
-                writer.Write((ulong)(state >> 64)); writer.Write((ulong)state);
-                writer.Write((ulong)(increment >> 64)); writer.Write((ulong)increment);
-            }
+            _random[i]?.WriteState(writer);
         }
     }
 
@@ -70,12 +65,7 @@ public sealed class CartPoleVectorEnv : VectorEnv
         {
             (_x[i], _xDot[i], _theta[i], _thetaDot[i]) = (reader.ReadDouble(), reader.ReadDouble(), reader.ReadDouble(), reader.ReadDouble());
             _elapsed[i] = reader.ReadInt32();
-            if (reader.ReadBoolean())
-            {
-                var state = new UInt128(reader.ReadUInt64(), reader.ReadUInt64());
-                var increment = new UInt128(reader.ReadUInt64(), reader.ReadUInt64());
-                (_random[i] ??= new NumpyRandom(0)).SetState((state, increment));
-            }
+            if (reader.ReadBoolean()) _random[i] = NumpyRandom.ReadState(reader);
         }
     }
 
