@@ -92,10 +92,7 @@ public sealed class Reinforce
 {
     private readonly VectorEnv _env;
     private readonly ReinforceSettings _settings;
-    private readonly ParameterSet<float> _theta = new(), _phi = new();
-    private readonly CategoricalMlpPolicy<float>? _categorical;
-    private readonly GaussianMlpPolicy<float>? _gaussian;
-    private readonly ValueMlp<float> _value;
+    private readonly ActorCritic _agent;
     private readonly Adam<float> _policyOptimizer, _valueOptimizer;
     private readonly RolloutBuffer _buffer;
     private readonly Tape<float> _actingTape = new(), _tape = new();
@@ -114,46 +111,35 @@ public sealed class Reinforce
         _env = env;
         _settings = settings;
         var init = new Rng((ulong)settings.Seed);
-        int obs = env.ObservationSize, actionSize = 0;
-        switch (env.SingleActionSpace)
-        {
-            case Discrete d:
-                _categorical = new CategoricalMlpPolicy<float>(_theta, obs, settings.HiddenSizes, d.N, settings.Activation);
-                _categorical.Initialize(init);
-                break;
-            case Box b:
-                actionSize = b.Size;
-                _gaussian = new GaussianMlpPolicy<float>(_theta, obs, settings.HiddenSizes, b.Size, settings.Activation);
-                _gaussian.Initialize(init, settings.InitialLogStd);
-                break;
-        }
-        _value = new ValueMlp<float>(_phi, obs, settings.HiddenSizes, settings.Activation);
-        _value.Initialize(init);
-        _policyOptimizer = new Adam<float>(_theta.Count, LearningRate.Constant(settings.PolicyLearningRate), maxGradientNorm: settings.MaxGradientNorm);
-        _valueOptimizer = new Adam<float>(_phi.Count, LearningRate.Constant(settings.ValueLearningRate));
-        _buffer = new RolloutBuffer(settings.StepsPerEnv, settings.NumEnvs, obs, actionSize);
+        _agent = new ActorCritic(env.SingleObservationSpace, env.SingleActionSpace, settings.HiddenSizes, settings.Activation, settings.InitialLogStd, init);
+        _policyOptimizer = new Adam<float>(_agent.Theta.Count, LearningRate.Constant(settings.PolicyLearningRate), maxGradientNorm: settings.MaxGradientNorm);
+        _valueOptimizer = new Adam<float>(_agent.Phi.Count, LearningRate.Constant(settings.ValueLearningRate));
+        _buffer = new RolloutBuffer(settings.StepsPerEnv, settings.NumEnvs, _agent.ObservationSize, _agent.ActionSize);
         int n = settings.StepsPerEnv * settings.NumEnvs;
         _rewardToGo = new float[n];
         _advantages = new float[n];
         _truncatedValues = new float[n];
         _lastValues = new float[settings.NumEnvs];
         _valueScratch = new float[n];
-        _gradient = new float[_theta.Count];
+        _gradient = new float[_agent.Theta.Count];
         _rng = init.Split();
         env.Reset(settings.Seed);
     }
 
+    /// <summary>The policy and value networks.</summary>
+    public ActorCritic Agent => _agent;
+
     /// <summary>θ, the policy's parameters.</summary>
-    public ParameterSet<float> PolicyParameters => _theta;
+    public ParameterSet<float> PolicyParameters => _agent.Theta;
 
     /// <summary>φ, the value function's parameters.</summary>
-    public ParameterSet<float> ValueParameters => _phi;
+    public ParameterSet<float> ValueParameters => _agent.Phi;
 
     /// <summary>The categorical policy, for discrete action spaces.</summary>
-    public CategoricalMlpPolicy<float>? CategoricalPolicy => _categorical;
+    public CategoricalMlpPolicy<float>? CategoricalPolicy => _agent.Categorical;
 
     /// <summary>The Gaussian policy, for Box action spaces.</summary>
-    public GaussianMlpPolicy<float>? GaussianPolicy => _gaussian;
+    public GaussianMlpPolicy<float>? GaussianPolicy => _agent.Gaussian;
 
     /// <summary>The episodes that finished during the last update.</summary>
     public IReadOnlyList<EpisodeStatistics> LastEpisodes => _buffer.Episodes;
@@ -165,8 +151,8 @@ public sealed class Reinforce
     public void WriteState(BinaryWriter w)
     {
         w.Write(_totalSteps);
-        Training.StateIo.WriteFloats(w, _theta.Values);
-        Training.StateIo.WriteFloats(w, _phi.Values);
+        Training.StateIo.WriteFloats(w, _agent.Theta.Values);
+        Training.StateIo.WriteFloats(w, _agent.Phi.Values);
         _policyOptimizer.WriteState(w);
         _valueOptimizer.WriteState(w);
         Training.StateIo.WriteRng(w, _rng);
@@ -178,8 +164,8 @@ public sealed class Reinforce
     public void ReadState(BinaryReader r)
     {
         _totalSteps = r.ReadInt64();
-        Training.StateIo.ReadFloats(r, _theta.Values, "θ");
-        Training.StateIo.ReadFloats(r, _phi.Values, "φ");
+        Training.StateIo.ReadFloats(r, _agent.Theta.Values, "θ");
+        Training.StateIo.ReadFloats(r, _agent.Phi.Values, "φ");
         _policyOptimizer.ReadState(r);
         _valueOptimizer.ReadState(r);
         Training.StateIo.ReadRng(r, _rng);
@@ -200,9 +186,9 @@ public sealed class Reinforce
         Array.Clear(_lastValues);
         if (_settings.ValueBaseline)
         {
-            Predict(_buffer.FinalObservations, _valueScratch);
+            _agent.PredictValues(_actingTape, _buffer.FinalObservations, _valueScratch);
             for (int k = 0; k < n; k++) if (_buffer.Truncated[k] && !_buffer.Terminated[k]) _truncatedValues[k] = _valueScratch[k];
-            Predict(_buffer.LastObservations, _lastValues);
+            _agent.PredictValues(_actingTape, _buffer.LastObservations, _lastValues);
         }
         _buffer.RewardToGo(_settings.Gamma, _truncatedValues, _lastValues, _rewardToGo);
         for (int k = 0; k < n; k++) _advantages[k] = _rewardToGo[k] - (_settings.ValueBaseline ? _buffer.Values[k] : 0f);
@@ -212,24 +198,12 @@ public sealed class Reinforce
         _tape.Reset();
         _tape.ZeroGradients();
         var states = _tape.Borrow(_buffer.Observations, n, obs);
-        Var<float> logProb, entropy;
-        if (_categorical is not null)
-        {
-            var pi = _categorical.Distribution(_tape, states);
-            logProb = pi.LogProb(_buffer.DiscreteActions);
-            entropy = _tape.Mean(pi.Entropy());
-        }
-        else
-        {
-            var pi = _gaussian!.Distribution(_tape, states);
-            logProb = pi.LogProb(_buffer.ContinuousActions);
-            entropy = pi.Entropy();
-        }
+        var (logProb, entropy) = _agent.Evaluate(_tape, states, _buffer.DiscreteActions, _buffer.ContinuousActions);
         double meanEntropy = _tape.Scalar(entropy);
         PolicyGradient.Accumulate(_tape, logProb, _advantages, 1f / n);
         if (_settings.EntropyCoefficient > 0) _tape.Backward(entropy * (float)_settings.EntropyCoefficient);
-        _tape.GradientOf(_theta).CopyTo(_gradient);
-        _policyOptimizer.Ascend(_theta.Values, _gradient);
+        _tape.GradientOf(_agent.Theta).CopyTo(_gradient);
+        _policyOptimizer.Ascend(_agent.Theta.Values, _gradient);
 
         // fit the baseline: minimize ½ mean (V(s_t) − G_t)² (ascend on its negative)
         double valueLoss = 0;
@@ -238,12 +212,12 @@ public sealed class Reinforce
             {
                 _tape.Reset();
                 _tape.ZeroGradients();
-                var v = _value.Forward(_tape, _tape.Borrow(_buffer.Observations, n, obs));
+                var v = _agent.Value.Forward(_tape, _tape.Borrow(_buffer.Observations, n, obs));
                 var error = v - _tape.Borrow(_rewardToGo, n, 1);
                 var loss = _tape.Mean(_tape.Square(error)) * 0.5f;
                 if (it == 0) valueLoss = _tape.Scalar(loss);
                 _tape.Backward(-loss);
-                _valueOptimizer.Ascend(_phi.Values, _tape.GradientOf(_phi));
+                _valueOptimizer.Ascend(_agent.Phi.Values, _tape.GradientOf(_agent.Phi));
             }
 
         double meanReturn = _buffer.Episodes.Count > 0 ? _buffer.Episodes.Average(e => e.Return) : double.NaN;
@@ -252,23 +226,9 @@ public sealed class Reinforce
 
     private void Act(ReadOnlyMemory<float> observations, Span<int> discrete, Span<float> continuous, Span<float> logProbs, Span<float> values)
     {
-        if (_categorical is not null) _categorical.Act(_actingTape, observations, _rng, discrete, logProbs);
-        else _gaussian!.Act(_actingTape, observations, _rng, continuous, logProbs);
-        if (_settings.ValueBaseline)
-        {
-            _actingTape.Reset();
-            using var _ = _actingTape.NoGrad();
-            int batch = observations.Length / _buffer.ObservationSize;
-            _actingTape.Value(_value.Forward(_actingTape, _actingTape.Borrow(observations, batch, _buffer.ObservationSize))).CopyTo(values);
-        }
-    }
-
-    private void Predict(float[] observations, Span<float> values)
-    {
-        int batch = observations.Length / _buffer.ObservationSize;
-        _actingTape.Reset();
-        using var _ = _actingTape.NoGrad();
-        _actingTape.Value(_value.Forward(_actingTape, _actingTape.Borrow(observations, batch, _buffer.ObservationSize))).CopyTo(values);
+        if (_settings.ValueBaseline) _agent.Act(_actingTape, observations, _rng, discrete, continuous, logProbs, values);
+        else if (_agent.Categorical is not null) _agent.Categorical.Act(_actingTape, observations, _rng, discrete, logProbs);
+        else _agent.Gaussian!.Act(_actingTape, observations, _rng, continuous, logProbs);
     }
 
     private static void Normalize(Span<float> x)
@@ -283,39 +243,6 @@ public sealed class Reinforce
 
     /// <summary>Mean and standard deviation of the undiscounted return over <paramref name="episodes"/> episodes of
     /// <paramref name="env"/> (reset with <paramref name="seed"/>), taking the policy's mode (deterministic) or sampling.</summary>
-    public (double Mean, double Std) Evaluate(Env env, int episodes, long seed, bool deterministic = true)
-    {
-        ArgumentNullException.ThrowIfNull(env);
-        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(episodes);
-        var returns = new double[episodes];
-        var rng = new Rng((ulong)seed);
-        int[] a = new int[1];
-        float[] lp = new float[1], u = new float[Math.Max(1, _buffer.ActionSize)];
-        var obs = new float[env.ObservationSpace.Size];
-        for (int e = 0; e < episodes; e++)
-        {
-            env.Reset(e == 0 ? seed : null).CopyTo(obs);
-            double total = 0;
-            while (true)
-            {
-                StepResult r;
-                if (_categorical is not null)
-                {
-                    _categorical.Act(_actingTape, obs, rng, a, lp, deterministic);
-                    r = env.Step(a[0]);
-                }
-                else
-                {
-                    _gaussian!.Act(_actingTape, obs, rng, u, lp, deterministic);
-                    r = env.Step(u);
-                }
-                total += r.Reward;
-                r.Observation.CopyTo(obs);
-                if (r.Terminated || r.Truncated) break;
-            }
-            returns[e] = total;
-        }
-        double mean = returns.Average();
-        return (mean, Math.Sqrt(returns.Sum(x => (x - mean) * (x - mean)) / episodes));
-    }
+    public (double Mean, double Std) Evaluate(Env env, int episodes, long seed, bool deterministic = true) =>
+        _agent.EvaluateReturn(env, episodes, seed, deterministic);
 }
