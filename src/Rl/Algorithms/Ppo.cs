@@ -246,7 +246,7 @@ public sealed class Ppo
         var states = _tape.Borrow(_mbObs, b, o);
         var (logProb, entropy) = _agent.Evaluate(_tape, states, _mbDiscrete, act == 0 ? default : _mbContinuous.AsSpan(0, b * act));
         var logRatio = logProb - _tape.Borrow(_mbOldLogProb, b, 1);
-        var policyLoss = -Losses.ClippedSurrogate(_tape, logProb, _mbOldLogProb, _mbAdvantages, eps);
+        var policyLoss = -Losses.ClippedSurrogate(_tape, _tape.Exp(logRatio), _mbAdvantages, eps); // log r kept for the KL below
         var value = _agent.Value.Forward(_tape, states);
         var valueLoss = Losses.ValueLoss(_tape, value, _mbReturns, _mbOldValues, _settings.ClipRangeValue is double cv ? (float)cv : null);
         var loss = policyLoss + valueLoss * (float)_settings.ValueCoefficient - entropy * (float)_settings.EntropyCoefficient;

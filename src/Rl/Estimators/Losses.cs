@@ -22,9 +22,15 @@ public static class Losses
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         ArgumentNullException.ThrowIfNull(tape);
-        int n = logProb.Rows;
-        var ratio = tape.Exp(logProb - tape.Borrow(oldLogProb, n, 1));
-        var a = tape.Borrow(advantages, n, 1);
+        return ClippedSurrogate(tape, tape.Exp(logProb - tape.Borrow(oldLogProb, logProb.Rows, 1)), advantages, epsilon);
+    }
+
+    /// <summary>The same for a ratio r [n, 1] already recorded (when the caller also needs log r).</summary>
+    public static Var<T> ClippedSurrogate<T>(Tape<T> tape, Var<T> ratio, ReadOnlyMemory<T> advantages, T epsilon)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        ArgumentNullException.ThrowIfNull(tape);
+        var a = tape.Borrow(advantages, ratio.Rows, 1);
         return tape.Mean(tape.Minimum(ratio * a, tape.Clamp(ratio, T.One - epsilon, T.One + epsilon) * a));
     }
 
