@@ -9,7 +9,7 @@ namespace PurePg.Bench;
 /// The anchor's case (d) (shared/anchors/torch_bench.py): the Fisher-vector product of the CartPole categorical policy
 /// 4-64-64-2 (4610 parameters) on 2048 states with damping 0.1, and 10 conjugate-gradient iterations; beside one
 /// policy-gradient evaluation (forward, log π(a|s), backward of −mean(log π·Â)) on the same batch, the baseline the issue
-/// measures F·v against. bench/fisher.sh runs this and the PyTorch case interleaved.
+/// measures F·v against. `bash bench/beside-torch.sh fisher` runs this and the PyTorch case interleaved.
 /// </summary>
 [MemoryDiagnoser]
 public class FisherBenchmarks

@@ -8,7 +8,7 @@ namespace PurePg.Bench;
 /// The anchor's case (c) (shared/anchors/torch_bench.py): one PPO epoch of 32 minibatches of 64 over 2048 samples with
 /// the CartPole networks (policy 4-64-64-2, value 4-64-64-1), clipped surrogate + value loss, Adam. Ours runs the real
 /// <see cref="Ppo"/> epoch (minibatch gather, per-minibatch advantage normalization, KL and clip diagnostics, joint
-/// gradient clipping, two Adam steps), which is more work than the anchor's loop. bench/ppo.sh runs both interleaved.
+/// gradient clipping, two Adam steps), which is more work than the anchor's loop. `bash bench/beside-torch.sh ppo` runs both interleaved.
 /// </summary>
 [MemoryDiagnoser]
 public class PpoEpochBenchmarks

@@ -5,7 +5,10 @@ using PurePg.Bench;
 // dotnet run -c Release --project bench -- --filter '*Gemm*'     (one family; BenchmarkDotNet's own options all work)
 // dotnet run -c Release --project bench -- reinforce-cartpole    (end-to-end learning run; see ReinforceCartPole.cs)
 // dotnet run -c Release --project bench -- variance-horizon      (estimator variance against the horizon H)
+// dotnet run -c Release --project bench -- learn ALGO ENV        (steps to the threshold; see LearningRuns.cs)
+// dotnet run -c Release --project bench -- step-profile [batch]  (forward / step / tanh split of a policy step)
 if (args.Length > 0 && args[0] == "reinforce-cartpole") ReinforceCartPole.Run(args);
 else if (args.Length > 0 && args[0] == "variance-horizon") VarianceByHorizon.Run(args);
 else if (args.Length > 0 && args[0] == "learn") LearningRuns.Start(args);
+else if (args.Length > 0 && args[0] == "step-profile") StepProfile.Run(args);
 else BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
