@@ -69,6 +69,7 @@ public class GemmTests
     [InlineData(250, 70, 300)]
     [InlineData(121, 33, 257)]
     [InlineData(7, 3100, 12)]
+    [InlineData(127, 600, 300)] // op(A) = Aᵀ packed whole (N ≥ 512), with an edge panel in each MC block
     [InlineData(2048, 64, 4)]
     [InlineData(2048, 2, 64)]
     [InlineData(64, 4, 2048)]

@@ -25,6 +25,7 @@ public static class Gemm
 {
     private const int KC = 256, MC = 120, NC = 3072;
     private const int SmallKMax = 8, SmallMMax = 4, SmallNMax = 4;
+    private const int PackATransposedMinN = 512;
 
     /// <summary>The best micro-kernel this machine runs.</summary>
     internal static readonly GemmIsa BestIsa =
@@ -118,8 +119,11 @@ public static class Gemm
         // and when they are deep (K > 128): a panel read in place with a row stride of 2^j bytes maps into a fraction of
         // L1's sets and evicts itself.
         bool packAllB = transB || m > MC || k > 128;
+        // A stored [K, M] gives MR contiguous values per k step but a new cache line every step, which crowds B's
+        // micro-panel out of L1; packing pays once many panels of B reuse the block (Pong's dW: 1.15× → see RESULTS).
+        bool packAllA = transA && n >= PackATransposedMinN;
         Span<T> packB = buffers.PackB(KC * (packAllB ? RoundUp(Math.Min(n, NC), nrMax) : nrMax));
-        Span<T> edgeA = buffers.PackA(KC * mrMax);
+        Span<T> edgeA = buffers.PackA(KC * (packAllA ? RoundUp(Math.Min(m, MC), mrMax) : mrMax));
         ref T a0 = ref MemoryMarshal.GetReference(a), b0 = ref MemoryMarshal.GetReference(b), c0 = ref MemoryMarshal.GetReference(c);
         for (int jc = 0; jc < n; jc += NC)
         {
@@ -134,7 +138,7 @@ public static class Gemm
                 for (int ic = 0; ic < m; ic += MC)
                 {
                     int mc = Math.Min(MC, m - ic);
-                    int mcFull = mc / mrMax * mrMax;
+                    int mcFull = packAllA ? 0 : mc / mrMax * mrMax;
                     if (mcFull < mc) PackA(a, transA, m, k, ic + mcFull, mc - mcFull, pc, kc, mrMax, edgeA);
                     for (int jr = 0; jr < nc; jr += nrMax)
                     {
@@ -145,8 +149,8 @@ public static class Gemm
                         for (int ir = 0; ir < mc; ir += mrMax)
                         {
                             int mr = Math.Min(mrMax, mc - ir);
-                            bool aInPlace = mr == mrMax;
-                            ref T ap = ref aInPlace ? ref Unsafe.Add(ref a0, transA ? pc * m + ic + ir : (ic + ir) * k + pc) : ref edgeA[0];
+                            bool aInPlace = mr == mrMax && ir < mcFull;
+                            ref T ap = ref aInPlace ? ref Unsafe.Add(ref a0, transA ? pc * m + ic + ir : (ic + ir) * k + pc) : ref edgeA[(ir - mcFull) * kc];
                             nint ars = aInPlace && !transA ? k : 1, acs = !aInPlace ? mrMax : transA ? m : 1;
                             ref T cTile = ref Unsafe.Add(ref c0, (ic + ir) * n + jc + jr);
                             switch (isa)

@@ -2,6 +2,7 @@ using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace PurePg.Autodiff.Kernels;
 
@@ -51,6 +52,23 @@ internal static class MicroKernels
         }
         v0.StoreUnsafe(ref c);
         v1.StoreUnsafe(ref c, (nuint)w);
+    }
+
+    /// <summary>
+    /// Asks for the C tile's cache lines while the k loop runs, so its load-add-store at the end does not wait on
+    /// memory: a C too big for L2 (Pong's dW is 5 MB, updated once per KC block) otherwise costs a miss per row per call.
+    /// Skipped for short loops, where the prefetches would not be hidden.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe void PrefetchTile<T>(ref T c, int ldc, int mr, int rowBytes, int kc)
+    {
+        if (kc < 64 || !Sse.IsSupported) return;
+        for (int r = 0; r < mr; r++)
+        {
+            byte* row = (byte*)Unsafe.AsPointer(ref Unsafe.Add(ref c, r * ldc));
+            Sse.Prefetch0(row);
+            Sse.Prefetch0(row + rowBytes - 1);
+        }
     }
 
     /// <summary>Writes the top-left mr × nr corner of a full tile (row stride <paramref name="tileStride"/>) into C.</summary>
@@ -108,23 +126,20 @@ internal static class MicroKernels
         ref T a3 = ref Unsafe.Add(ref a2, ars);
         ref T a4 = ref Unsafe.Add(ref a3, ars);
         ref T a5 = ref Unsafe.Add(ref a4, ars);
-        for (int p = 0; p < kc; p++)
+        // One offset into A and one into B advance per step, the row bases stay put: two adds per step where
+        // advancing six row pointers took seven (the loop was close to the dispatch width).
+        nint oa = 0, ob = 0, oaEnd = kc * acs;
+        PrefetchTile(ref c, ldc, mr, 2 * w * Unsafe.SizeOf<T>(), kc);
+        for (; oa != oaEnd; oa += acs, ob += bps)
         {
-            Vector256<T> b0 = Vector256.LoadUnsafe(ref b), b1 = Vector256.LoadUnsafe(ref b, (nuint)w);
+            Vector256<T> b0 = Vector256.LoadUnsafe(ref b, (nuint)ob), b1 = Vector256.LoadUnsafe(ref b, (nuint)(ob + w));
             Vector256<T> x;
-            x = Vector256.Create(a0); c00 = Fma(x, b0, c00); c01 = Fma(x, b1, c01);
-            x = Vector256.Create(a1); c10 = Fma(x, b0, c10); c11 = Fma(x, b1, c11);
-            x = Vector256.Create(a2); c20 = Fma(x, b0, c20); c21 = Fma(x, b1, c21);
-            x = Vector256.Create(a3); c30 = Fma(x, b0, c30); c31 = Fma(x, b1, c31);
-            x = Vector256.Create(a4); c40 = Fma(x, b0, c40); c41 = Fma(x, b1, c41);
-            x = Vector256.Create(a5); c50 = Fma(x, b0, c50); c51 = Fma(x, b1, c51);
-            a0 = ref Unsafe.Add(ref a0, acs);
-            a1 = ref Unsafe.Add(ref a1, acs);
-            a2 = ref Unsafe.Add(ref a2, acs);
-            a3 = ref Unsafe.Add(ref a3, acs);
-            a4 = ref Unsafe.Add(ref a4, acs);
-            a5 = ref Unsafe.Add(ref a5, acs);
-            b = ref Unsafe.Add(ref b, bps);
+            x = Vector256.Create(Unsafe.Add(ref a0, oa)); c00 = Fma(x, b0, c00); c01 = Fma(x, b1, c01);
+            x = Vector256.Create(Unsafe.Add(ref a1, oa)); c10 = Fma(x, b0, c10); c11 = Fma(x, b1, c11);
+            x = Vector256.Create(Unsafe.Add(ref a2, oa)); c20 = Fma(x, b0, c20); c21 = Fma(x, b1, c21);
+            x = Vector256.Create(Unsafe.Add(ref a3, oa)); c30 = Fma(x, b0, c30); c31 = Fma(x, b1, c31);
+            x = Vector256.Create(Unsafe.Add(ref a4, oa)); c40 = Fma(x, b0, c40); c41 = Fma(x, b1, c41);
+            x = Vector256.Create(Unsafe.Add(ref a5, oa)); c50 = Fma(x, b0, c50); c51 = Fma(x, b1, c51);
         }
         if (mr == 6 && nr == 2 * w)
         {
