@@ -187,27 +187,20 @@ internal static class MicroKernels
         ref T a5 = ref Unsafe.Add(ref a4, ars);
         ref T a6 = ref Unsafe.Add(ref a5, ars);
         ref T a7 = ref Unsafe.Add(ref a6, ars);
-        for (int p = 0; p < kc; p++)
+        nint oa = 0, ob = 0, oaEnd = kc * acs; // as in Kernel256: one offset per operand
+        PrefetchTile(ref c, ldc, mr, 2 * w * Unsafe.SizeOf<T>(), kc);
+        for (; oa != oaEnd; oa += acs, ob += bps)
         {
-            Vector512<T> b0 = Vector512.LoadUnsafe(ref b), b1 = Vector512.LoadUnsafe(ref b, (nuint)w);
+            Vector512<T> b0 = Vector512.LoadUnsafe(ref b, (nuint)ob), b1 = Vector512.LoadUnsafe(ref b, (nuint)(ob + w));
             Vector512<T> x;
-            x = Vector512.Create(a0); c00 = Fma(x, b0, c00); c01 = Fma(x, b1, c01);
-            x = Vector512.Create(a1); c10 = Fma(x, b0, c10); c11 = Fma(x, b1, c11);
-            x = Vector512.Create(a2); c20 = Fma(x, b0, c20); c21 = Fma(x, b1, c21);
-            x = Vector512.Create(a3); c30 = Fma(x, b0, c30); c31 = Fma(x, b1, c31);
-            x = Vector512.Create(a4); c40 = Fma(x, b0, c40); c41 = Fma(x, b1, c41);
-            x = Vector512.Create(a5); c50 = Fma(x, b0, c50); c51 = Fma(x, b1, c51);
-            x = Vector512.Create(a6); c60 = Fma(x, b0, c60); c61 = Fma(x, b1, c61);
-            x = Vector512.Create(a7); c70 = Fma(x, b0, c70); c71 = Fma(x, b1, c71);
-            a0 = ref Unsafe.Add(ref a0, acs);
-            a1 = ref Unsafe.Add(ref a1, acs);
-            a2 = ref Unsafe.Add(ref a2, acs);
-            a3 = ref Unsafe.Add(ref a3, acs);
-            a4 = ref Unsafe.Add(ref a4, acs);
-            a5 = ref Unsafe.Add(ref a5, acs);
-            a6 = ref Unsafe.Add(ref a6, acs);
-            a7 = ref Unsafe.Add(ref a7, acs);
-            b = ref Unsafe.Add(ref b, bps);
+            x = Vector512.Create(Unsafe.Add(ref a0, oa)); c00 = Fma(x, b0, c00); c01 = Fma(x, b1, c01);
+            x = Vector512.Create(Unsafe.Add(ref a1, oa)); c10 = Fma(x, b0, c10); c11 = Fma(x, b1, c11);
+            x = Vector512.Create(Unsafe.Add(ref a2, oa)); c20 = Fma(x, b0, c20); c21 = Fma(x, b1, c21);
+            x = Vector512.Create(Unsafe.Add(ref a3, oa)); c30 = Fma(x, b0, c30); c31 = Fma(x, b1, c31);
+            x = Vector512.Create(Unsafe.Add(ref a4, oa)); c40 = Fma(x, b0, c40); c41 = Fma(x, b1, c41);
+            x = Vector512.Create(Unsafe.Add(ref a5, oa)); c50 = Fma(x, b0, c50); c51 = Fma(x, b1, c51);
+            x = Vector512.Create(Unsafe.Add(ref a6, oa)); c60 = Fma(x, b0, c60); c61 = Fma(x, b1, c61);
+            x = Vector512.Create(Unsafe.Add(ref a7, oa)); c70 = Fma(x, b0, c70); c71 = Fma(x, b1, c71);
         }
         if (mr == 8 && nr == 2 * w)
         {
