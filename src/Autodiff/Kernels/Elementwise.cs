@@ -80,18 +80,40 @@ internal static class Elementwise
         for (; i < n; i++) Unsafe.Add(ref d, i) += TVjp.Invoke(Unsafe.Add(ref gs, i), Unsafe.Add(ref us, i));
     }
 
-    /// <summary>s[j] += Σ_r x[r, j] for x row-major [rows, cols]: the bias gradient, one pass with the sums in registers.</summary>
+    /// <summary>
+    /// s[j] += Σ_r x[r, j] for x row-major [rows, cols]: the bias gradient, one pass with the sums in registers —
+    /// eight vectors of columns at a time, or, for a few columns that divide a vector (an action head's 1, 2 or 4),
+    /// the rows read as one flat run whose lanes are folded back onto their columns at the end.
+    /// </summary>
     public static void AccumulateColumnSums<T>(ReadOnlySpan<T> x, int rows, int cols, Span<T> s)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         if (x.Length < rows * cols || s.Length < cols) throw new ArgumentException($"AccumulateColumnSums: [{rows}, {cols}] needs {rows * cols} values and {cols} sums.");
         int w = Vector256<T>.Count, j = 0;
         ref T x0 = ref MemoryMarshal.GetReference(x);
+        ref T s0 = ref MemoryMarshal.GetReference(s);
         if (Vector256.IsHardwareAccelerated)
         {
-            for (; j + 4 * w <= cols; j += 4 * w)
+            if (cols < w && w % cols == 0)
             {
+                int total = rows * cols, i = 0;
                 Vector256<T> a0 = default, a1 = default, a2 = default, a3 = default;
+                for (; i + 4 * w <= total; i += 4 * w)
+                {
+                    a0 += Vector256.LoadUnsafe(ref x0, (nuint)i);
+                    a1 += Vector256.LoadUnsafe(ref x0, (nuint)(i + w));
+                    a2 += Vector256.LoadUnsafe(ref x0, (nuint)(i + 2 * w));
+                    a3 += Vector256.LoadUnsafe(ref x0, (nuint)(i + 3 * w));
+                }
+                for (; i + w <= total; i += w) a0 += Vector256.LoadUnsafe(ref x0, (nuint)i);
+                Vector256<T> a = (a0 + a1) + (a2 + a3);
+                for (int l = 0; l < w; l++) Unsafe.Add(ref s0, l % cols) += a.GetElement(l); // i is a multiple of w, so lane l is column l mod cols
+                for (; i < total; i++) Unsafe.Add(ref s0, i % cols) += Unsafe.Add(ref x0, i);
+                return;
+            }
+            for (; j + 8 * w <= cols; j += 8 * w)
+            {
+                Vector256<T> a0 = default, a1 = default, a2 = default, a3 = default, a4 = default, a5 = default, a6 = default, a7 = default;
                 ref T xr = ref Unsafe.Add(ref x0, j);
                 for (int r = 0; r < rows; r++)
                 {
@@ -99,13 +121,36 @@ internal static class Elementwise
                     a1 += Vector256.LoadUnsafe(ref xr, (nuint)w);
                     a2 += Vector256.LoadUnsafe(ref xr, (nuint)(2 * w));
                     a3 += Vector256.LoadUnsafe(ref xr, (nuint)(3 * w));
+                    a4 += Vector256.LoadUnsafe(ref xr, (nuint)(4 * w));
+                    a5 += Vector256.LoadUnsafe(ref xr, (nuint)(5 * w));
+                    a6 += Vector256.LoadUnsafe(ref xr, (nuint)(6 * w));
+                    a7 += Vector256.LoadUnsafe(ref xr, (nuint)(7 * w));
                     xr = ref Unsafe.Add(ref xr, cols);
                 }
-                Span<T> sj = s.Slice(j, 4 * w);
-                (Vector256.Create<T>(sj) + a0).CopyTo(sj);
-                (Vector256.Create<T>(sj[w..]) + a1).CopyTo(sj[w..]);
-                (Vector256.Create<T>(sj[(2 * w)..]) + a2).CopyTo(sj[(2 * w)..]);
-                (Vector256.Create<T>(sj[(3 * w)..]) + a3).CopyTo(sj[(3 * w)..]);
+                ref T sj = ref Unsafe.Add(ref s0, j);
+                (Vector256.LoadUnsafe(ref sj) + a0).StoreUnsafe(ref sj);
+                (Vector256.LoadUnsafe(ref sj, (nuint)w) + a1).StoreUnsafe(ref sj, (nuint)w);
+                (Vector256.LoadUnsafe(ref sj, (nuint)(2 * w)) + a2).StoreUnsafe(ref sj, (nuint)(2 * w));
+                (Vector256.LoadUnsafe(ref sj, (nuint)(3 * w)) + a3).StoreUnsafe(ref sj, (nuint)(3 * w));
+                (Vector256.LoadUnsafe(ref sj, (nuint)(4 * w)) + a4).StoreUnsafe(ref sj, (nuint)(4 * w));
+                (Vector256.LoadUnsafe(ref sj, (nuint)(5 * w)) + a5).StoreUnsafe(ref sj, (nuint)(5 * w));
+                (Vector256.LoadUnsafe(ref sj, (nuint)(6 * w)) + a6).StoreUnsafe(ref sj, (nuint)(6 * w));
+                (Vector256.LoadUnsafe(ref sj, (nuint)(7 * w)) + a7).StoreUnsafe(ref sj, (nuint)(7 * w));
+            }
+            for (; j + w <= cols; j += w)
+            {
+                Vector256<T> a0 = default, a1 = default;
+                ref T xr = ref Unsafe.Add(ref x0, j);
+                int r = 0;
+                for (; r + 2 <= rows; r += 2)
+                {
+                    a0 += Vector256.LoadUnsafe(ref xr);
+                    a1 += Vector256.LoadUnsafe(ref xr, (nuint)cols);
+                    xr = ref Unsafe.Add(ref xr, 2 * cols);
+                }
+                if (r < rows) a0 += Vector256.LoadUnsafe(ref xr);
+                ref T sj = ref Unsafe.Add(ref s0, j);
+                (Vector256.LoadUnsafe(ref sj) + (a0 + a1)).StoreUnsafe(ref sj);
             }
         }
         for (; j < cols; j++)
@@ -116,10 +161,42 @@ internal static class Elementwise
         }
     }
 
-    /// <summary>Every row of y [rows, cols] ← v (broadcast of a row vector, e.g. a bias before the GEMM accumulates into it).</summary>
+    /// <summary>
+    /// Every row of y [rows, cols] ← v (broadcast of a row vector, e.g. a bias before the GEMM accumulates into it):
+    /// vector stores per row, or for a few columns that divide a vector, one repeating vector over the whole run.
+    /// </summary>
     public static void BroadcastRows<T>(ReadOnlySpan<T> v, Span<T> y, int rows, int cols) where T : unmanaged
     {
         v = v[..cols];
+        if (y.Length < rows * cols) throw new ArgumentException($"BroadcastRows: [{rows}, {cols}] needs {rows * cols} values, the destination holds {y.Length}.");
+        int w = Vector256<T>.Count;
+        if (!Vector256.IsHardwareAccelerated || !Vector256<T>.IsSupported || cols == 0)
+        {
+            for (int r = 0; r < rows; r++) v.CopyTo(y.Slice(r * cols, cols));
+            return;
+        }
+        ref T v0 = ref MemoryMarshal.GetReference(v);
+        ref T y0 = ref MemoryMarshal.GetReference(y);
+        int total = rows * cols;
+        if (cols < w && w % cols == 0)
+        {
+            Span<T> pattern = stackalloc T[w];
+            for (int l = 0; l < w; l++) pattern[l] = Unsafe.Add(ref v0, l % cols);
+            Vector256<T> p = Vector256.Create<T>(pattern);
+            int i = 0;
+            for (; i + w <= total; i += w) p.StoreUnsafe(ref y0, (nuint)i);
+            for (; i < total; i++) Unsafe.Add(ref y0, i) = Unsafe.Add(ref v0, i % cols);
+            return;
+        }
+        if (cols % w == 0)
+        {
+            for (int r = 0; r < rows; r++)
+            {
+                ref T yr = ref Unsafe.Add(ref y0, r * cols);
+                for (int j = 0; j < cols; j += w) Vector256.LoadUnsafe(ref v0, (nuint)j).StoreUnsafe(ref yr, (nuint)j);
+            }
+            return;
+        }
         for (int r = 0; r < rows; r++) v.CopyTo(y.Slice(r * cols, cols));
     }
 }
