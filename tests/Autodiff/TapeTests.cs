@@ -102,6 +102,28 @@ public class TapeTests
         Assert.Equal(3, tape.GradientOf(theta)[0]);
     }
 
+    /// <summary>
+    /// An intermediate read by several elementwise ops: the first gradient to reach it is stored, the later ones added
+    /// (and in the other order too). Checked against finite differences.
+    /// </summary>
+    [Fact]
+    public void GradientOfAValueWithSeveralConsumersIsTheirSum()
+    {
+        var theta = new ParameterSet<double>();
+        var wView = theta.Add("w", 3, 5);
+        var rng = new Rng(5);
+        for (int i = 0; i < theta.Values.Length; i++) theta.Values[i] = rng.NextGaussian();
+        double[] x = Enumerable.Range(0, 4 * 5).Select(_ => rng.NextGaussian()).ToArray();
+        Var<double> Loss(Tape<double> tape)
+        {
+            var h = tape.MatMul(tape.Constant(x, 4, 5), tape.Parameter(theta, wView), transB: true); // [4, 3], an arena node
+            var a = tape.Tanh(h) + tape.Relu(h) * tape.Sigmoid(h);
+            return tape.Sum(a * tape.Square(h)) + tape.Sum(tape.Tanh(h));
+        }
+        var result = GradCheck.Check(theta, Loss, seed: 1, directions: 5);
+        Assert.True(result.Passed, result.ToString());
+    }
+
     [Fact]
     public void ParameterGradientsAccumulateUntilZeroed()
     {

@@ -60,8 +60,8 @@ internal readonly struct ReluVjp<T> : IPointwiseVjp<T> where T : unmanaged, IBin
 /// <summary>Loops of the backward pass fused into one pass each.</summary>
 internal static class Elementwise
 {
-    /// <summary>gx += TVjp(g, u), in one pass over the three spans.</summary>
-    public static void AccumulateVjp<T, TVjp>(ReadOnlySpan<T> g, ReadOnlySpan<T> u, Span<T> gx)
+    /// <summary>gx += TVjp(g, u), or gx = TVjp(g, u) when <paramref name="overwrite"/>, in one pass over the three spans.</summary>
+    public static void AccumulateVjp<T, TVjp>(ReadOnlySpan<T> g, ReadOnlySpan<T> u, Span<T> gx, bool overwrite = false)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
         where TVjp : IPointwiseVjp<T>
     {
@@ -73,11 +73,16 @@ internal static class Elementwise
         if (Vector256.IsHardwareAccelerated)
         {
             int w = Vector256<T>.Count;
-            for (; i <= n - w; i += w)
-                (Vector256.LoadUnsafe(ref d, (nuint)i) + TVjp.Invoke(Vector256.LoadUnsafe(ref gs, (nuint)i), Vector256.LoadUnsafe(ref us, (nuint)i)))
-                    .StoreUnsafe(ref d, (nuint)i);
+            if (overwrite)
+                for (; i <= n - w; i += w)
+                    TVjp.Invoke(Vector256.LoadUnsafe(ref gs, (nuint)i), Vector256.LoadUnsafe(ref us, (nuint)i)).StoreUnsafe(ref d, (nuint)i);
+            else
+                for (; i <= n - w; i += w)
+                    (Vector256.LoadUnsafe(ref d, (nuint)i) + TVjp.Invoke(Vector256.LoadUnsafe(ref gs, (nuint)i), Vector256.LoadUnsafe(ref us, (nuint)i)))
+                        .StoreUnsafe(ref d, (nuint)i);
         }
-        for (; i < n; i++) Unsafe.Add(ref d, i) += TVjp.Invoke(Unsafe.Add(ref gs, i), Unsafe.Add(ref us, i));
+        if (overwrite) for (; i < n; i++) Unsafe.Add(ref d, i) = TVjp.Invoke(Unsafe.Add(ref gs, i), Unsafe.Add(ref us, i));
+        else for (; i < n; i++) Unsafe.Add(ref d, i) += TVjp.Invoke(Unsafe.Add(ref gs, i), Unsafe.Add(ref us, i));
     }
 
     /// <summary>

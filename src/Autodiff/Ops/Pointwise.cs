@@ -25,7 +25,17 @@ public sealed partial class Tape<T>
         return Finish(i);
     }
 
-    private void LogBackward(int i, in Node<T> n) => Elementwise.AccumulateVjp<T, LogVjp<T>>(Grad(i), Val(n.A), GradAcc(n.A));
+    private void LogBackward(int i, in Node<T> n) => PointwiseBackward<LogVjp<T>>(i, Val(n.A), n.A);
+
+    /// <summary>
+    /// ∂L/∂x (+)= TVjp(∂L/∂y, u) for an elementwise y = f(x): stored, not added, when this is the first gradient to reach
+    /// x in the pass — its buffer then needs no clearing first.
+    /// </summary>
+    private void PointwiseBackward<TVjp>(int i, ReadOnlySpan<T> u, int a) where TVjp : IPointwiseVjp<T>
+    {
+        Span<T> gx = GradTarget(a, out bool overwrite);
+        Elementwise.AccumulateVjp<T, TVjp>(Grad(i), u, gx, overwrite);
+    }
 
     /// <summary>y = tanh(x). ∂y/∂x = 1 − y².</summary>
     public Var<T> Tanh(Var<T> x)
@@ -35,7 +45,7 @@ public sealed partial class Tape<T>
         return Finish(i);
     }
 
-    private void TanhBackward(int i, in Node<T> n) => Elementwise.AccumulateVjp<T, TanhVjp<T>>(Grad(i), Val(i), GradAcc(n.A));
+    private void TanhBackward(int i, in Node<T> n) => PointwiseBackward<TanhVjp<T>>(i, Val(i), n.A);
 
     /// <summary>y = max(x, 0). ∂y/∂x = 1 where x &gt; 0, else 0.</summary>
     public Var<T> Relu(Var<T> x)
@@ -45,7 +55,7 @@ public sealed partial class Tape<T>
         return Finish(i);
     }
 
-    private void ReluBackward(int i, in Node<T> n) => Elementwise.AccumulateVjp<T, ReluVjp<T>>(Grad(i), Val(i), GradAcc(n.A));
+    private void ReluBackward(int i, in Node<T> n) => PointwiseBackward<ReluVjp<T>>(i, Val(i), n.A);
 
     /// <summary>y = σ(x) = 1 / (1 + exp(−x)). ∂y/∂x = y (1 − y).</summary>
     public Var<T> Sigmoid(Var<T> x)
@@ -55,7 +65,7 @@ public sealed partial class Tape<T>
         return Finish(i);
     }
 
-    private void SigmoidBackward(int i, in Node<T> n) => Elementwise.AccumulateVjp<T, SigmoidVjp<T>>(Grad(i), Val(i), GradAcc(n.A));
+    private void SigmoidBackward(int i, in Node<T> n) => PointwiseBackward<SigmoidVjp<T>>(i, Val(i), n.A);
 
     /// <summary>
     /// y = softplus(x) = log(1 + exp(x)), computed as max(x, 0) + log(1 + exp(−|x|)) so that it neither overflows
@@ -91,7 +101,7 @@ public sealed partial class Tape<T>
         return Finish(i);
     }
 
-    private void SquareBackward(int i, in Node<T> n) => Elementwise.AccumulateVjp<T, SquareVjp<T>>(Grad(i), Val(n.A), GradAcc(n.A));
+    private void SquareBackward(int i, in Node<T> n) => PointwiseBackward<SquareVjp<T>>(i, Val(n.A), n.A);
 
     /// <summary>y = √x. ∂y/∂x = 1 / (2y).</summary>
     public Var<T> Sqrt(Var<T> x)
@@ -101,7 +111,7 @@ public sealed partial class Tape<T>
         return Finish(i);
     }
 
-    private void SqrtBackward(int i, in Node<T> n) => Elementwise.AccumulateVjp<T, SqrtVjp<T>>(Grad(i), Val(i), GradAcc(n.A));
+    private void SqrtBackward(int i, in Node<T> n) => PointwiseBackward<SqrtVjp<T>>(i, Val(i), n.A);
 
     /// <summary>
     /// y = min(max(x, lo), hi). ∂y/∂x = 1 where lo ≤ x ≤ hi, else 0 (the boundary passes the gradient, as PyTorch's clamp does).
