@@ -2,6 +2,7 @@ using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 using static PurePg.Autodiff.Kernels.MicroKernels;
 
 namespace PurePg.Autodiff.Kernels;
@@ -162,7 +163,10 @@ internal static class GemmSkinny
         int kv = Vector256.IsHardwareAccelerated ? k - k % w : 0;
         ref T a0 = ref MemoryMarshal.GetReference(a);
         ref T b0 = ref MemoryMarshal.GetReference(b);
-        for (int i = 0; i < m; i++)
+        int first = 0;
+        if (typeof(T) == typeof(float) && Avx.IsSupported && System.Runtime.Intrinsics.X86.Fma.IsSupported && n <= 4 && 8 % n == 0 && k % 8 == 0 && k > 0)
+            first = EightDots(ref Unsafe.As<T, float>(ref a0), ref Unsafe.As<T, float>(ref b0), ref Unsafe.As<T, float>(ref MemoryMarshal.GetReference(c)), m, n, k, accumulate);
+        for (int i = first; i < m; i++)
         {
             ref T ai = ref Unsafe.Add(ref a0, i * k);
             int j = 0;
@@ -210,5 +214,49 @@ internal static class GemmSkinny
                 c[i * n + j] = accumulate ? c[i * n + j] + d : d;
             }
         }
+    }
+
+    /// <summary>
+    /// The action-head shape (N = 1, 2 or 4 columns, float): 8/N rows at a time make eight dot products, whose
+    /// eight results are the contiguous C[i·N .. i·N + 8). The eight sums are reduced together by horizontal adds into
+    /// one vector (one store), instead of one horizontal sum per dot product. Returns the first row it did not do.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static int EightDots(ref float a, ref float b, ref float c, int m, int n, int k, bool accumulate)
+    {
+        int rowsPer = 8 / n, i = 0;
+        for (; i + rowsPer <= m; i += rowsPer)
+        {
+            // dot q is row i + q / n of A with row q % n of B
+            ref float a0 = ref Unsafe.Add(ref a, (i + 0 / n) * k), a1 = ref Unsafe.Add(ref a, (i + 1 / n) * k);
+            ref float a2 = ref Unsafe.Add(ref a, (i + 2 / n) * k), a3 = ref Unsafe.Add(ref a, (i + 3 / n) * k);
+            ref float a4 = ref Unsafe.Add(ref a, (i + 4 / n) * k), a5 = ref Unsafe.Add(ref a, (i + 5 / n) * k);
+            ref float a6 = ref Unsafe.Add(ref a, (i + 6 / n) * k), a7 = ref Unsafe.Add(ref a, (i + 7 / n) * k);
+            ref float b0 = ref Unsafe.Add(ref b, 0 % n * k), b1 = ref Unsafe.Add(ref b, 1 % n * k);
+            ref float b2 = ref Unsafe.Add(ref b, 2 % n * k), b3 = ref Unsafe.Add(ref b, 3 % n * k);
+            ref float b4 = ref Unsafe.Add(ref b, 4 % n * k), b5 = ref Unsafe.Add(ref b, 5 % n * k);
+            ref float b6 = ref Unsafe.Add(ref b, 6 % n * k), b7 = ref Unsafe.Add(ref b, 7 % n * k);
+            Vector256<float> s0 = default, s1 = default, s2 = default, s3 = default, s4 = default, s5 = default, s6 = default, s7 = default;
+            for (nuint p = 0; p < (nuint)k; p += 8)
+            {
+                s0 = Fma(Vector256.LoadUnsafe(ref a0, p), Vector256.LoadUnsafe(ref b0, p), s0);
+                s1 = Fma(Vector256.LoadUnsafe(ref a1, p), Vector256.LoadUnsafe(ref b1, p), s1);
+                s2 = Fma(Vector256.LoadUnsafe(ref a2, p), Vector256.LoadUnsafe(ref b2, p), s2);
+                s3 = Fma(Vector256.LoadUnsafe(ref a3, p), Vector256.LoadUnsafe(ref b3, p), s3);
+                s4 = Fma(Vector256.LoadUnsafe(ref a4, p), Vector256.LoadUnsafe(ref b4, p), s4);
+                s5 = Fma(Vector256.LoadUnsafe(ref a5, p), Vector256.LoadUnsafe(ref b5, p), s5);
+                s6 = Fma(Vector256.LoadUnsafe(ref a6, p), Vector256.LoadUnsafe(ref b6, p), s6);
+                s7 = Fma(Vector256.LoadUnsafe(ref a7, p), Vector256.LoadUnsafe(ref b7, p), s7);
+            }
+            // hadd pairs → [s0 s1 s2 s3 | s0 s1 s2 s3] partials per 128-bit half, then add the halves
+            Vector256<float> h01 = Avx.HorizontalAdd(s0, s1), h23 = Avx.HorizontalAdd(s2, s3);
+            Vector256<float> h45 = Avx.HorizontalAdd(s4, s5), h67 = Avx.HorizontalAdd(s6, s7);
+            Vector256<float> q0 = Avx.HorizontalAdd(h01, h23), q1 = Avx.HorizontalAdd(h45, h67);
+            Vector256<float> sums = Avx.Permute2x128(q0, q1, 0x20) + Avx.Permute2x128(q0, q1, 0x31);
+            ref float ci = ref Unsafe.Add(ref c, i * n);
+            if (accumulate) sums += Vector256.LoadUnsafe(ref ci);
+            sums.StoreUnsafe(ref ci);
+        }
+        return i;
     }
 }
