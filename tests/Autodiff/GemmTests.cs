@@ -74,7 +74,10 @@ public class GemmTests
     [InlineData(2048, 2, 64)]
     [InlineData(64, 4, 2048)]
     [InlineData(2, 64, 2048)]
-    [InlineData(1, 64, 64)]
+    [InlineData(1, 64, 64)]  // acting: y = W·x, eight dot products per reduction
+    [InlineData(4, 16, 8)]
+    [InlineData(1, 64, 4)]   // acting, observation layer: K = 4 dot products two rows of W per vector
+    [InlineData(3, 24, 4)]
     [InlineData(64, 64, 1)]
     public void BlockBoundariesAndMlpShapes(int m, int n, int k)
     {

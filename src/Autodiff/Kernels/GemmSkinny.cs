@@ -164,7 +164,12 @@ internal static class GemmSkinny
         ref T a0 = ref MemoryMarshal.GetReference(a);
         ref T b0 = ref MemoryMarshal.GetReference(b);
         int first = 0;
-        if (typeof(T) == typeof(float) && Avx.IsSupported && System.Runtime.Intrinsics.X86.Fma.IsSupported && n <= 4 && 8 % n == 0 && k % 8 == 0 && k > 0)
+        if (typeof(T) == typeof(float) && Avx2.IsSupported && k == 4 && n % 8 == 0)
+        {
+            DepthFourDots(ref Unsafe.As<T, float>(ref a0), ref Unsafe.As<T, float>(ref b0), ref Unsafe.As<T, float>(ref MemoryMarshal.GetReference(c)), m, n, accumulate);
+            return;
+        }
+        if (typeof(T) == typeof(float) && Avx.IsSupported && System.Runtime.Intrinsics.X86.Fma.IsSupported && (8 % n == 0 || n % 8 == 0) && k % 8 == 0 && k > 0)
             first = EightDots(ref Unsafe.As<T, float>(ref a0), ref Unsafe.As<T, float>(ref b0), ref Unsafe.As<T, float>(ref MemoryMarshal.GetReference(c)), m, n, k, accumulate);
         for (int i = first; i < m; i++)
         {
@@ -217,13 +222,42 @@ internal static class GemmSkinny
     }
 
     /// <summary>
-    /// The action-head shape (N = 1, 2 or 4 columns, float): 8/N rows at a time make eight dot products, whose
-    /// eight results are the contiguous C[i·N .. i·N + 8). The eight sums are reduced together by horizontal adds into
-    /// one vector (one store), instead of one horizontal sum per dot product. Returns the first row it did not do.
+    /// Eight dot products at a time whose results are contiguous in C, reduced together by horizontal adds into one
+    /// vector (one store) instead of one horizontal sum each, float: for N a multiple of 8 (acting, M = 1: y = W·x),
+    /// row i of A against rows j … j + 7 of B, sharing each load of A's row; for the action head (N = 1, 2 or 4),
+    /// 8/N rows of A against B's N rows. Returns the first row it did not do.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static int EightDots(ref float a, ref float b, ref float c, int m, int n, int k, bool accumulate)
     {
+        if (n % 8 == 0)
+        {
+            for (int r = 0; r < m; r++)
+            {
+                ref float ar = ref Unsafe.Add(ref a, r * k);
+                for (int j = 0; j < n; j += 8)
+                {
+                    ref float b0 = ref Unsafe.Add(ref b, j * k);
+                    nint k1 = k, k2 = 2 * k, k3 = 3 * k;
+                    ref float b4 = ref Unsafe.Add(ref b0, 4 * k);
+                    Vector256<float> s0 = default, s1 = default, s2 = default, s3 = default, s4 = default, s5 = default, s6 = default, s7 = default;
+                    for (nuint p = 0; p < (nuint)k; p += 8)
+                    {
+                        Vector256<float> av = Vector256.LoadUnsafe(ref ar, p);
+                        s0 = Fma(av, Vector256.LoadUnsafe(ref b0, p), s0);
+                        s1 = Fma(av, Vector256.LoadUnsafe(ref Unsafe.Add(ref b0, k1), p), s1);
+                        s2 = Fma(av, Vector256.LoadUnsafe(ref Unsafe.Add(ref b0, k2), p), s2);
+                        s3 = Fma(av, Vector256.LoadUnsafe(ref Unsafe.Add(ref b0, k3), p), s3);
+                        s4 = Fma(av, Vector256.LoadUnsafe(ref b4, p), s4);
+                        s5 = Fma(av, Vector256.LoadUnsafe(ref Unsafe.Add(ref b4, k1), p), s5);
+                        s6 = Fma(av, Vector256.LoadUnsafe(ref Unsafe.Add(ref b4, k2), p), s6);
+                        s7 = Fma(av, Vector256.LoadUnsafe(ref Unsafe.Add(ref b4, k3), p), s7);
+                    }
+                    StoreEightSums(ref Unsafe.Add(ref c, r * n + j), s0, s1, s2, s3, s4, s5, s6, s7, accumulate);
+                }
+            }
+            return m;
+        }
         int rowsPer = 8 / n, i = 0;
         for (; i + rowsPer <= m; i += rowsPer)
         {
@@ -248,15 +282,50 @@ internal static class GemmSkinny
                 s6 = Fma(Vector256.LoadUnsafe(ref a6, p), Vector256.LoadUnsafe(ref b6, p), s6);
                 s7 = Fma(Vector256.LoadUnsafe(ref a7, p), Vector256.LoadUnsafe(ref b7, p), s7);
             }
-            // hadd pairs → [s0 s1 s2 s3 | s0 s1 s2 s3] partials per 128-bit half, then add the halves
-            Vector256<float> h01 = Avx.HorizontalAdd(s0, s1), h23 = Avx.HorizontalAdd(s2, s3);
-            Vector256<float> h45 = Avx.HorizontalAdd(s4, s5), h67 = Avx.HorizontalAdd(s6, s7);
-            Vector256<float> q0 = Avx.HorizontalAdd(h01, h23), q1 = Avx.HorizontalAdd(h45, h67);
-            Vector256<float> sums = Avx.Permute2x128(q0, q1, 0x20) + Avx.Permute2x128(q0, q1, 0x31);
-            ref float ci = ref Unsafe.Add(ref c, i * n);
-            if (accumulate) sums += Vector256.LoadUnsafe(ref ci);
-            sums.StoreUnsafe(ref ci);
+            StoreEightSums(ref Unsafe.Add(ref c, i * n), s0, s1, s2, s3, s4, s5, s6, s7, accumulate);
         }
         return i;
+    }
+
+    /// <summary>
+    /// K = 4, N a multiple of 8, float (the observation layer when acting: y = W·x with W [N, 4]): two rows of B fill
+    /// one vector, multiplied by A's row repeated, [x₀ x₁ x₂ x₃ x₀ x₁ x₂ x₃]; three horizontal adds and one lane
+    /// permutation turn four such products into eight finished dot products, in order.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void DepthFourDots(ref float a, ref float b, ref float c, int m, int n, bool accumulate)
+    {
+        // hadd(hadd(p0, p1), hadd(p2, p3)) holds the sums of rows [0 2 4 6 | 1 3 5 7]; this puts them in order.
+        Vector256<int> order = Vector256.Create(0, 4, 1, 5, 2, 6, 3, 7);
+        for (int i = 0; i < m; i++)
+        {
+            Vector128<float> x = Vector128.LoadUnsafe(ref Unsafe.Add(ref a, 4 * i));
+            Vector256<float> xx = Vector256.Create(x, x);
+            ref float ci = ref Unsafe.Add(ref c, i * n);
+            for (int j = 0; j < n; j += 8)
+            {
+                ref float bj = ref Unsafe.Add(ref b, 4 * j);
+                Vector256<float> p0 = Vector256.LoadUnsafe(ref bj) * xx, p1 = Vector256.LoadUnsafe(ref bj, 8) * xx;
+                Vector256<float> p2 = Vector256.LoadUnsafe(ref bj, 16) * xx, p3 = Vector256.LoadUnsafe(ref bj, 24) * xx;
+                Vector256<float> q = Avx.HorizontalAdd(Avx.HorizontalAdd(p0, p1), Avx.HorizontalAdd(p2, p3));
+                Vector256<float> sums = Avx2.PermuteVar8x32(q, order);
+                if (accumulate) sums += Vector256.LoadUnsafe(ref ci, (nuint)j);
+                sums.StoreUnsafe(ref ci, (nuint)j);
+            }
+        }
+    }
+
+    /// <summary>c[q] (+)= Σ of sq's eight lanes, for q = 0 … 7, by one horizontal-add tree and one store.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void StoreEightSums(ref float c, Vector256<float> s0, Vector256<float> s1, Vector256<float> s2, Vector256<float> s3,
+        Vector256<float> s4, Vector256<float> s5, Vector256<float> s6, Vector256<float> s7, bool accumulate)
+    {
+        // hadd pairs → [s0 s1 s2 s3 | s0 s1 s2 s3] partials per 128-bit half, then add the halves
+        Vector256<float> h01 = Avx.HorizontalAdd(s0, s1), h23 = Avx.HorizontalAdd(s2, s3);
+        Vector256<float> h45 = Avx.HorizontalAdd(s4, s5), h67 = Avx.HorizontalAdd(s6, s7);
+        Vector256<float> q0 = Avx.HorizontalAdd(h01, h23), q1 = Avx.HorizontalAdd(h45, h67);
+        Vector256<float> sums = Avx.Permute2x128(q0, q1, 0x20) + Avx.Permute2x128(q0, q1, 0x31);
+        if (accumulate) sums += Vector256.LoadUnsafe(ref c);
+        sums.StoreUnsafe(ref c);
     }
 }
