@@ -232,13 +232,13 @@ internal static class GemmSkinny
     {
         if (n % 8 == 0)
         {
+            nint k1 = k, k2 = 2 * k, k3 = 3 * k;
             for (int r = 0; r < m; r++)
             {
                 ref float ar = ref Unsafe.Add(ref a, r * k);
                 for (int j = 0; j < n; j += 8)
                 {
                     ref float b0 = ref Unsafe.Add(ref b, j * k);
-                    nint k1 = k, k2 = 2 * k, k3 = 3 * k;
                     ref float b4 = ref Unsafe.Add(ref b0, 4 * k);
                     Vector256<float> s0 = default, s1 = default, s2 = default, s3 = default, s4 = default, s5 = default, s6 = default, s7 = default;
                     for (nuint p = 0; p < (nuint)k; p += 8)
