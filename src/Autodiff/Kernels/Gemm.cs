@@ -146,7 +146,10 @@ public static class Gemm
                 {
                     int mc = Math.Min(MC, m - ic);
                     int mcFull = packAllA ? 0 : mc / mrMax * mrMax;
-                    if (mcFull < mc) PackA(a, transA, m, k, ic + mcFull, mc - mcFull, pc, kc, mrMax, edgeA);
+                    // A last tile of at most four rows goes to the 4-row kernel, which reads them in place; a fifth row
+                    // needs the 6-row kernel, which reads six, so those rows are packed and zero-padded.
+                    bool edgeInPlace = isa == GemmIsa.Vector256 && !packAllA && mc - mcFull <= 4;
+                    if (mcFull < mc && !edgeInPlace) PackA(a, transA, m, k, ic + mcFull, mc - mcFull, pc, kc, mrMax, edgeA);
                     for (int jr = 0; jr < nc; jr += nrMax)
                     {
                         int nr = Math.Min(nrMax, nc - jr);
@@ -156,13 +159,14 @@ public static class Gemm
                         for (int ir = 0; ir < mc; ir += mrMax)
                         {
                             int mr = Math.Min(mrMax, mc - ir);
-                            bool aInPlace = mr == mrMax && ir < mcFull;
+                            bool aInPlace = ir < mcFull || edgeInPlace;
                             ref T ap = ref aInPlace ? ref Unsafe.Add(ref a0, transA ? pc * m + ic + ir : (ic + ir) * k + pc) : ref edgeA[(ir - mcFull) * kc];
                             nint ars = aInPlace && !transA ? k : 1, acs = !aInPlace ? mrMax : transA ? m : 1;
                             ref T cTile = ref Unsafe.Add(ref c0, (ic + ir) * n + jc + jr);
                             switch (isa)
                             {
                                 case GemmIsa.Vector512: MicroKernels.Kernel512(kc, ref ap, ars, acs, ref bp, bps, ref cTile, n, mr, nr, add); break;
+                                case GemmIsa.Vector256 when mr <= 4: MicroKernels.Kernel256Four(kc, ref ap, ars, acs, ref bp, bps, ref cTile, n, mr, nr, add); break;
                                 case GemmIsa.Vector256 when nr <= w: MicroKernels.Kernel256Narrow(kc, ref ap, ars, acs, ref bp, bps, ref cTile, n, mr, nr, add); break;
                                 case GemmIsa.Vector256: MicroKernels.Kernel256(kc, ref ap, ars, acs, ref bp, bps, ref cTile, n, mr, nr, add); break;
                                 default: MicroKernels.KernelScalar(kc, ref ap, ars, acs, ref bp, bps, ref cTile, n, mrMax, nrMax, mr, nr, add); break;

@@ -163,6 +163,53 @@ internal static class MicroKernels
     }
 
     /// <summary>
+    /// 4 × 2·Vector256&lt;T&gt;.Count register tile for a last tile of at most four rows (M = 64 leaves four after ten
+    /// 6-row tiles, Pong's dW two): eight accumulators, as many chains as the FMA units need, so it runs at the full
+    /// kernel's rate on two thirds of its work, and reads op(A) in place — rows past <paramref name="mr"/> are never
+    /// read (their pointers repeat row 0, whose results are not stored). Operands as in <see cref="Kernel256{T}"/>.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static void Kernel256Four<T>(int kc, ref T a, nint ars, nint acs, ref T b, nint bps, ref T c, int ldc, int mr, int nr, bool add)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        int w = Vector256<T>.Count;
+        Vector256<T> c00 = default, c01 = default;
+        Vector256<T> c10 = default, c11 = default;
+        Vector256<T> c20 = default, c21 = default;
+        Vector256<T> c30 = default, c31 = default;
+        ref T a0 = ref a;
+        ref T a1 = ref mr > 1 ? ref Unsafe.Add(ref a0, ars) : ref a0;
+        ref T a2 = ref mr > 2 ? ref Unsafe.Add(ref a0, 2 * ars) : ref a0;
+        ref T a3 = ref mr > 3 ? ref Unsafe.Add(ref a0, 3 * ars) : ref a0;
+        nint oa = 0, ob = 0, oaEnd = kc * acs;
+        PrefetchTile(ref c, ldc, mr, 2 * w * Unsafe.SizeOf<T>(), kc);
+        for (; oa != oaEnd; oa += acs, ob += bps)
+        {
+            Vector256<T> b0 = Vector256.LoadUnsafe(ref b, (nuint)ob), b1 = Vector256.LoadUnsafe(ref b, (nuint)(ob + w));
+            Vector256<T> x;
+            x = Vector256.Create(Unsafe.Add(ref a0, oa)); c00 = Fma(x, b0, c00); c01 = Fma(x, b1, c01);
+            x = Vector256.Create(Unsafe.Add(ref a1, oa)); c10 = Fma(x, b0, c10); c11 = Fma(x, b1, c11);
+            x = Vector256.Create(Unsafe.Add(ref a2, oa)); c20 = Fma(x, b0, c20); c21 = Fma(x, b1, c21);
+            x = Vector256.Create(Unsafe.Add(ref a3, oa)); c30 = Fma(x, b0, c30); c31 = Fma(x, b1, c31);
+        }
+        if (mr == 4 && nr == 2 * w)
+        {
+            Store(ref Unsafe.Add(ref c, 0 * ldc), w, c00, c01, add);
+            Store(ref Unsafe.Add(ref c, 1 * ldc), w, c10, c11, add);
+            Store(ref Unsafe.Add(ref c, 2 * ldc), w, c20, c21, add);
+            Store(ref Unsafe.Add(ref c, 3 * ldc), w, c30, c31, add);
+            return;
+        }
+        Span<T> tile = stackalloc T[4 * 2 * Vector256<T>.Count];
+        ref T t = ref MemoryMarshal.GetReference(tile);
+        Store(ref Unsafe.Add(ref t, 0 * 2 * w), w, c00, c01, add: false);
+        Store(ref Unsafe.Add(ref t, 1 * 2 * w), w, c10, c11, add: false);
+        Store(ref Unsafe.Add(ref t, 2 * 2 * w), w, c20, c21, add: false);
+        Store(ref Unsafe.Add(ref t, 3 * 2 * w), w, c30, c31, add: false);
+        CopyTile(tile, 2 * w, ref c, ldc, mr, nr, add);
+    }
+
+    /// <summary>
     /// 6 × Vector256&lt;T&gt;.Count register tile for a last panel of B at most one vector wide (Pong's N = 200 leaves
     /// 8 columns after twelve 16-wide panels, which the full kernel would compute at half its width). One FMA per row
     /// per k step would leave six dependent chains, fewer than the FMA units' latency × throughput of eight; so even
