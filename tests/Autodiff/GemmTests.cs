@@ -18,22 +18,29 @@ public class GemmTests
     /// product, |ĉ − c| ≤ 2·k·u·Σ_p |a_ip||b_pj| (u the unit roundoff of T), plus the rounding of the accumulate.
     /// A missing or misplaced term is off by about |a_ip b_pj|, far outside that bound.
     /// </summary>
-    private static void CheckOne<T>(int m, int n, int k, bool ta, bool tb, bool accumulate, GemmPath path, GemmIsa isa, ulong seed)
+    private static void CheckOne<T>(int m, int n, int k, bool ta, bool tb, bool accumulate, GemmPath path, GemmIsa isa, ulong seed, bool bias = false)
         where T : unmanaged, System.Numerics.IBinaryFloatingPointIeee754<T>
     {
         var rng = new Rng(seed);
         double[] a = Generators.Uniform(rng, m * k, -1, 1), b = Generators.Uniform(rng, k * n, -1, 1), c0 = Generators.Uniform(rng, m * n, -1, 1);
+        double[] v = Generators.Uniform(rng, n, -1, 1);
         T[] at = a.Select(T.CreateTruncating).ToArray(), bt = b.Select(T.CreateTruncating).ToArray(), ct = c0.Select(T.CreateTruncating).ToArray();
+        T[] vt = v.Select(T.CreateTruncating).ToArray();
         Gemm.PathOverride = path;
         Gemm.IsaOverride = isa;
-        try { Gemm.Multiply<T>(at, ta, bt, tb, ct, m, n, k, accumulate); }
+        try
+        {
+            if (bias) Gemm.MultiplyAddBias<T>(at, ta, bt, tb, vt, ct, m, n, k);
+            else Gemm.Multiply<T>(at, ta, bt, tb, ct, m, n, k, accumulate);
+        }
         finally { Gemm.PathOverride = GemmPath.Auto; Gemm.IsaOverride = null; }
 
         double u = typeof(T) == typeof(float) ? Math.Pow(2, -24) : Math.Pow(2, -53); // unit roundoff
         for (int i = 0; i < m; i++)
         for (int j = 0; j < n; j++)
         {
-            double exact = accumulate ? double.CreateTruncating(T.CreateTruncating(c0[i * n + j])) : 0, magnitude = Math.Abs(exact);
+            double exact = bias ? double.CreateTruncating(vt[j]) : accumulate ? double.CreateTruncating(T.CreateTruncating(c0[i * n + j])) : 0;
+            double magnitude = Math.Abs(exact);
             for (int p = 0; p < k; p++)
             {
                 double ap = double.CreateTruncating(at[ta ? p * m + i : i * k + p]), bp = double.CreateTruncating(bt[tb ? j * k + p : p * n + j]);
@@ -43,7 +50,7 @@ public class GemmTests
             double got = double.CreateTruncating(ct[i * n + j]);
             double bound = 2 * (k + 1) * u * magnitude + 1e-300;
             if (!(Math.Abs(got - exact) <= bound))
-                Assert.Fail($"Gemm<{typeof(T).Name}> {path}/{isa} M={m} N={n} K={k} transA={ta} transB={tb} accumulate={accumulate}: C[{i},{j}] = {got}, exact {exact}, error {Math.Abs(got - exact):E3} > bound {bound:E3}");
+                Assert.Fail($"Gemm<{typeof(T).Name}> {path}/{isa} M={m} N={n} K={k} transA={ta} transB={tb} accumulate={accumulate} bias={bias}: C[{i},{j}] = {got}, exact {exact}, error {Math.Abs(got - exact):E3} > bound {bound:E3}");
         }
     }
 
@@ -53,7 +60,7 @@ public class GemmTests
         foreach (bool tb in (bool[])[false, true])
         foreach (GemmPath path in Paths)
         foreach (GemmIsa isa in path == GemmPath.Packed ? Isas : [Gemm.BestIsa])
-            CheckOne<T>(m, n, k, ta, tb, accumulate: (seed & 1) == 1, path, isa, seed);
+            CheckOne<T>(m, n, k, ta, tb, accumulate: seed % 3 == 1, path, isa, seed, bias: seed % 3 == 2);
     }
 
     private static readonly Arbitrary<(int M, int N, int K, ulong Seed)> Shapes =
@@ -88,6 +95,8 @@ public class GemmTests
             CheckOne<float>(m, n, k, ta, tb, accumulate: false, GemmPath.Auto, Gemm.BestIsa, 1);
             CheckOne<double>(m, n, k, ta, tb, accumulate: true, GemmPath.Auto, Gemm.BestIsa, 2);
             if (m * n * k < 3_000_000) CheckOne<float>(m, n, k, ta, tb, accumulate: true, GemmPath.Packed, Gemm.BestIsa, 3);
+            if (m * n * k < 3_000_000) CheckOne<float>(m, n, k, ta, tb, accumulate: false, GemmPath.Packed, Gemm.BestIsa, 4, bias: true);
+            CheckOne<float>(m, n, k, ta, tb, accumulate: false, GemmPath.Auto, Gemm.BestIsa, 5, bias: true);
         }
     }
 
@@ -99,6 +108,10 @@ public class GemmTests
         Assert.Equal([1f, 2, 3, 4], c);
         Gemm.Multiply<float>([], false, [], false, c, 2, 2, 0, accumulate: false);
         Assert.Equal([0f, 0, 0, 0], c);
+        Gemm.MultiplyAddBias<float>([], false, [], false, [5, 6], c, 2, 2, 0);
+        Assert.Equal([5f, 6, 5, 6], c);
+        var e = Assert.Throws<ArgumentException>(() => Gemm.MultiplyAddBias<float>([], false, [], false, [5], c, 2, 2, 0));
+        Assert.Contains("bias holds 1 values, fewer than the 2 columns", e.Message);
     }
 
     [Fact]

@@ -51,6 +51,23 @@ public static class Gemm
     /// <exception cref="ArgumentException">A span is shorter than its stated shape needs.</exception>
     public static void Multiply<T>(ReadOnlySpan<T> a, bool transA, ReadOnlySpan<T> b, bool transB, Span<T> c, int m, int n, int k, bool accumulate)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
+        => Multiply(a, transA, b, transB, c, m, n, k, accumulate, ReadOnlySpan<T>.Empty);
+
+    /// <summary>
+    /// C[M, N] ← op(A)[M, K] · op(B)[K, N] + 1·biasᵀ: every row of C gets <paramref name="bias"/> [N] added — a linear
+    /// layer's y = x·Wᵀ + b in one pass, the bias added where each tile of C is stored instead of C being filled with
+    /// it first and read back.
+    /// </summary>
+    /// <exception cref="ArgumentException">A span is shorter than its stated shape needs.</exception>
+    public static void MultiplyAddBias<T>(ReadOnlySpan<T> a, bool transA, ReadOnlySpan<T> b, bool transB, ReadOnlySpan<T> bias, Span<T> c, int m, int n, int k)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        if (bias.Length < n) throw new ArgumentException($"Gemm: the bias holds {bias.Length} values, fewer than the {n} columns of C.", nameof(bias));
+        Multiply(a, transA, b, transB, c, m, n, k, accumulate: false, n == 0 ? ReadOnlySpan<T>.Empty : bias[..n]);
+    }
+
+    private static void Multiply<T>(ReadOnlySpan<T> a, bool transA, ReadOnlySpan<T> b, bool transB, Span<T> c, int m, int n, int k, bool accumulate, ReadOnlySpan<T> bias)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         if (m < 0 || n < 0 || k < 0) throw new ArgumentOutOfRangeException(nameof(m), $"Gemm: negative size M={m}, N={n}, K={k}.");
         string Shape(bool t, int r, int cc) => t ? $"[{cc}, {r}] (transposed)" : $"[{r}, {cc}]";
@@ -58,9 +75,11 @@ public static class Gemm
         if (b.Length < k * n) throw new ArgumentException($"Gemm: B holds {b.Length} values, fewer than shape {Shape(transB, k, n)} needs.", nameof(b));
         if (c.Length < m * n) throw new ArgumentException($"Gemm: C holds {c.Length} values, fewer than shape [{m}, {n}] needs.", nameof(c));
         if (m == 0 || n == 0) return;
+        bool hasBias = !bias.IsEmpty;
         if (k == 0)
         {
-            if (!accumulate) c[..(m * n)].Clear();
+            if (hasBias) Elementwise.BroadcastRows(bias, c[..(m * n)], m, n);
+            else if (!accumulate) c[..(m * n)].Clear();
             return;
         }
         var buffers = Buffers<T>.ForThisThread;
@@ -73,11 +92,12 @@ public static class Gemm
                 // C[i, :] = Σ_p op(A)_ip · op(B)[p, :] needs the rows of op(B) contiguous: B stored [N, K] is
                 // transposed once, which is cheap exactly when this path is chosen for it (K ≤ 8).
                 ReadOnlySpan<T> bRows = transB ? Transpose(b, n, k, buffers.Temp(0, k * n)) : b;
-                GemmSkinny.RowTimesMatrix(a, transA ? 1 : k, transA ? m : 1, bRows, c, m, n, k, accumulate);
+                GemmSkinny.RowTimesMatrix(a, transA ? 1 : k, transA ? m : 1, bRows, c, m, n, k, accumulate, bias);
                 break;
             }
             case GemmPath.Dots:
             {
+                if (hasBias) accumulate = BroadcastBias(bias, c, m, n);
                 // C_ij = ⟨row i of op(A), column j of op(B)⟩: both need K contiguous.
                 ReadOnlySpan<T> aRows = transA ? Transpose(a, k, m, buffers.Temp(0, m * k)) : a;
                 ReadOnlySpan<T> bCols = transB ? b : Transpose(b, k, n, buffers.Temp(1, k * n));
@@ -86,6 +106,7 @@ public static class Gemm
             }
             case GemmPath.TransposedSmallM:
             {
+                if (hasBias) accumulate = BroadcastBias(bias, c, m, n);
                 // Cᵀ = op(B)ᵀ·op(A)ᵀ has few rows, and the rows of op(A)ᵀ are rows of A as stored [K, M].
                 ReadOnlySpan<T> aT = transA ? a : Transpose(a, m, k, buffers.Temp(0, m * k));
                 Span<T> ct = buffers.Temp(1, n * m);
@@ -96,9 +117,16 @@ public static class Gemm
                 break;
             }
             default:
-                Packed(a, transA, b, transB, c, m, n, k, accumulate, IsaOverride ?? BestIsa, buffers);
+                Packed(a, transA, b, transB, c, m, n, k, accumulate, bias, IsaOverride ?? BestIsa, buffers);
                 break;
         }
+    }
+
+    /// <summary>For the paths that add the bias the plain way: C ← 1·biasᵀ, after which they accumulate (returns true).</summary>
+    private static bool BroadcastBias<T>(ReadOnlySpan<T> bias, Span<T> c, int m, int n) where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        Elementwise.BroadcastRows(bias, c[..(m * n)], m, n);
+        return true;
     }
 
     internal static GemmPath Choose(int m, int n, int k, bool transA, bool transB)
@@ -112,7 +140,7 @@ public static class Gemm
     }
 
     private static void Packed<T>(ReadOnlySpan<T> a, bool transA, ReadOnlySpan<T> b, bool transB, Span<T> c,
-        int m, int n, int k, bool accumulate, GemmIsa isa, Buffers<T> buffers)
+        int m, int n, int k, bool accumulate, ReadOnlySpan<T> bias, GemmIsa isa, Buffers<T> buffers)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         int w = isa switch { GemmIsa.Vector512 => Vector512<T>.Count, GemmIsa.Vector256 => Vector256<T>.Count, _ => 4 };
@@ -132,6 +160,8 @@ public static class Gemm
         Span<T> packB = buffers.PackB(KC * (packAllB ? RoundUp(Math.Min(n, NC), nrMax) : nrMax));
         Span<T> edgeA = buffers.PackA(KC * (packAllA ? RoundUp(Math.Min(m, MC), mrMax) : mrMax));
         ref T a0 = ref MemoryMarshal.GetReference(a), b0 = ref MemoryMarshal.GetReference(b), c0 = ref MemoryMarshal.GetReference(c);
+        bool hasBias = !bias.IsEmpty;
+        ref T bias0 = ref MemoryMarshal.GetReference(bias);
         for (int jc = 0; jc < n; jc += NC)
         {
             int nc = Math.Min(NC, n - jc);
@@ -139,7 +169,11 @@ public static class Gemm
             for (int pc = 0; pc < k; pc += KC)
             {
                 int kc = Math.Min(KC, k - pc);
-                bool add = accumulate || pc > 0;
+                // Each tile adds C's previous value (accumulating, or a later depth block), or in the first depth
+                // block the bias row (stride 0: the same row for every row of the tile).
+                bool add = accumulate || pc > 0 || hasBias;
+                bool addBias = hasBias && pc == 0;
+                nint addLd = addBias ? 0 : n;
                 if (packAllB) PackB(b, transB, k, n, pc, kc, jc, nc, nrMax, packB);
                 else if (ncFull < nc) PackB(b, transB, k, n, pc, kc, jc + ncFull, nc - ncFull, nrMax, packB);
                 for (int ic = 0; ic < m; ic += MC)
@@ -163,13 +197,14 @@ public static class Gemm
                             ref T ap = ref aInPlace ? ref Unsafe.Add(ref a0, transA ? pc * m + ic + ir : (ic + ir) * k + pc) : ref edgeA[(ir - mcFull) * kc];
                             nint ars = aInPlace && !transA ? k : 1, acs = !aInPlace ? mrMax : transA ? m : 1;
                             ref T cTile = ref Unsafe.Add(ref c0, (ic + ir) * n + jc + jr);
+                            ref T addend = ref addBias ? ref Unsafe.Add(ref bias0, jc + jr) : ref cTile;
                             switch (isa)
                             {
-                                case GemmIsa.Vector512: MicroKernels.Kernel512(kc, ref ap, ars, acs, ref bp, bps, ref cTile, n, mr, nr, add); break;
-                                case GemmIsa.Vector256 when mr <= 4: MicroKernels.Kernel256Four(kc, ref ap, ars, acs, ref bp, bps, ref cTile, n, mr, nr, add); break;
-                                case GemmIsa.Vector256 when nr <= w: MicroKernels.Kernel256Narrow(kc, ref ap, ars, acs, ref bp, bps, ref cTile, n, mr, nr, add); break;
-                                case GemmIsa.Vector256: MicroKernels.Kernel256(kc, ref ap, ars, acs, ref bp, bps, ref cTile, n, mr, nr, add); break;
-                                default: MicroKernels.KernelScalar(kc, ref ap, ars, acs, ref bp, bps, ref cTile, n, mrMax, nrMax, mr, nr, add); break;
+                                case GemmIsa.Vector512: MicroKernels.Kernel512(kc, ref ap, ars, acs, ref bp, bps, ref cTile, n, ref addend, addLd, mr, nr, add); break;
+                                case GemmIsa.Vector256 when mr <= 4: MicroKernels.Kernel256Four(kc, ref ap, ars, acs, ref bp, bps, ref cTile, n, ref addend, addLd, mr, nr, add); break;
+                                case GemmIsa.Vector256 when nr <= w: MicroKernels.Kernel256Narrow(kc, ref ap, ars, acs, ref bp, bps, ref cTile, n, ref addend, addLd, mr, nr, add); break;
+                                case GemmIsa.Vector256: MicroKernels.Kernel256(kc, ref ap, ars, acs, ref bp, bps, ref cTile, n, ref addend, addLd, mr, nr, add); break;
+                                default: MicroKernels.KernelScalar(kc, ref ap, ars, acs, ref bp, bps, ref cTile, n, ref addend, addLd, mrMax, nrMax, mr, nr, add); break;
                             }
                         }
                     }

@@ -14,36 +14,44 @@ namespace PurePg.Autodiff.Kernels;
 internal static class GemmSkinny
 {
     /// <summary>
-    /// C[i, :] (+)= Σ_p A(i, p) · B[p, :] with A(i, p) = a[i·sAi + p·sAp] and B row-major [K, N].
+    /// C[i, :] (+)= Σ_p A(i, p) · B[p, :] with A(i, p) = a[i·sAi + p·sAp] and B row-major [K, N]; with a
+    /// <paramref name="bias"/> [N] (and <paramref name="accumulate"/> false), C[i, :] = bias + Σ_p ….
     /// Rows go four at a time (<see cref="FourRows"/>); the rest one at a time, four vectors of columns per FMA chain over p.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    internal static void RowTimesMatrix<T>(ReadOnlySpan<T> a, int sAi, int sAp, ReadOnlySpan<T> b, Span<T> c, int m, int n, int k, bool accumulate)
+    internal static void RowTimesMatrix<T>(ReadOnlySpan<T> a, int sAi, int sAp, ReadOnlySpan<T> b, Span<T> c, int m, int n, int k, bool accumulate,
+        ReadOnlySpan<T> bias = default)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         int w = Vector256<T>.Count;
         ref T a0 = ref MemoryMarshal.GetReference(a);
         ref T b0 = ref MemoryMarshal.GetReference(b);
         ref T c0 = ref MemoryMarshal.GetReference(c);
+        bool hasBias = !bias.IsEmpty;
+        ref T bias0 = ref MemoryMarshal.GetReference(bias);
         int i = 0;
         if (Vector256.IsHardwareAccelerated)
-            for (; i + 4 <= m; i += 4) FourRows(ref Unsafe.Add(ref a0, i * sAi), sAi, sAp, ref b0, ref Unsafe.Add(ref c0, i * n), n, k, accumulate);
+            for (; i + 4 <= m; i += 4)
+                FourRows(ref Unsafe.Add(ref a0, i * sAi), sAi, sAp, ref b0, ref Unsafe.Add(ref c0, i * n), n, k, accumulate, hasBias, ref bias0);
         for (; i < m; i++)
         {
             ref T ai = ref Unsafe.Add(ref a0, i * sAi);
             ref T ci = ref Unsafe.Add(ref c0, i * n);
+            // the starting value of each sum: C's (accumulating), the bias, or zero
+            bool start = accumulate || hasBias;
+            ref T si = ref accumulate ? ref ci : ref bias0;
             int j = 0;
             if (Vector256.IsHardwareAccelerated)
             {
                 for (; j + 4 * w <= n; j += 4 * w)
                 {
                     Vector256<T> s0, s1, s2, s3;
-                    if (accumulate)
+                    if (start)
                     {
-                        s0 = Vector256.LoadUnsafe(ref ci, (nuint)j);
-                        s1 = Vector256.LoadUnsafe(ref ci, (nuint)(j + w));
-                        s2 = Vector256.LoadUnsafe(ref ci, (nuint)(j + 2 * w));
-                        s3 = Vector256.LoadUnsafe(ref ci, (nuint)(j + 3 * w));
+                        s0 = Vector256.LoadUnsafe(ref si, (nuint)j);
+                        s1 = Vector256.LoadUnsafe(ref si, (nuint)(j + w));
+                        s2 = Vector256.LoadUnsafe(ref si, (nuint)(j + 2 * w));
+                        s3 = Vector256.LoadUnsafe(ref si, (nuint)(j + 3 * w));
                     }
                     else s0 = s1 = s2 = s3 = default;
                     ref T bp = ref Unsafe.Add(ref b0, j);
@@ -63,7 +71,7 @@ internal static class GemmSkinny
                 }
                 for (; j + w <= n; j += w)
                 {
-                    Vector256<T> s = accumulate ? Vector256.LoadUnsafe(ref ci, (nuint)j) : default;
+                    Vector256<T> s = start ? Vector256.LoadUnsafe(ref si, (nuint)j) : default;
                     ref T bp = ref Unsafe.Add(ref b0, j);
                     for (int p = 0; p < k; p++)
                     {
@@ -75,7 +83,7 @@ internal static class GemmSkinny
             }
             for (; j < n; j++)
             {
-                T s = accumulate ? Unsafe.Add(ref ci, j) : T.Zero;
+                T s = start ? Unsafe.Add(ref si, j) : T.Zero;
                 for (int p = 0; p < k; p++) s = T.FusedMultiplyAdd(Unsafe.Add(ref ai, p * sAp), Unsafe.Add(ref b0, p * n + j), s);
                 Unsafe.Add(ref ci, j) = s;
             }
@@ -87,7 +95,7 @@ internal static class GemmSkinny
     /// read once per four rows instead of once per row.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void FourRows<T>(ref T a, int sAi, int sAp, ref T b0, ref T c, int n, int k, bool accumulate)
+    private static void FourRows<T>(ref T a, int sAi, int sAp, ref T b0, ref T c, int n, int k, bool accumulate, bool hasBias, ref T bias)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         int w = Vector256<T>.Count, j = 0;
@@ -111,6 +119,11 @@ internal static class GemmSkinny
                 ap = ref Unsafe.Add(ref ap, sAp);
                 bp = ref Unsafe.Add(ref bp, n);
             }
+            if (hasBias)
+            {
+                Vector256<T> bias0 = Vector256.LoadUnsafe(ref bias, (nuint)j), bias1 = Vector256.LoadUnsafe(ref bias, (nuint)(j + w));
+                s00 += bias0; s01 += bias1; s10 += bias0; s11 += bias1; s20 += bias0; s21 += bias1; s30 += bias0; s31 += bias1;
+            }
             Store(ref c, j, w, s00, s01, accumulate);
             Store(ref c1, j, w, s10, s11, accumulate);
             Store(ref c2, j, w, s20, s21, accumulate);
@@ -127,6 +140,11 @@ internal static class GemmSkinny
                 s1 = T.FusedMultiplyAdd(Unsafe.Add(ref ap, sAi), bv, s1);
                 s2 = T.FusedMultiplyAdd(Unsafe.Add(ref ap, 2 * sAi), bv, s2);
                 s3 = T.FusedMultiplyAdd(Unsafe.Add(ref ap, 3 * sAi), bv, s3);
+            }
+            if (hasBias)
+            {
+                T bj = Unsafe.Add(ref bias, j);
+                s0 += bj; s1 += bj; s2 += bj; s3 += bj;
             }
             if (accumulate)
             {

@@ -31,24 +31,31 @@ internal static class MicroKernels
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Store<T>(ref T c, int w, Vector256<T> v0, Vector256<T> v1, bool add)
+    private static void Store<T>(ref T c, int w, Vector256<T> v0, Vector256<T> v1, bool add) => Store(ref c, ref c, w, v0, v1, add);
+
+    /// <summary>c[0..2w) ← v (+ addend[0..2w) when <paramref name="add"/>): the addend is C itself, or a bias row.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Store<T>(ref T c, ref T addend, int w, Vector256<T> v0, Vector256<T> v1, bool add)
     {
         if (add)
         {
-            v0 += Vector256.LoadUnsafe(ref c);
-            v1 += Vector256.LoadUnsafe(ref c, (nuint)w);
+            v0 += Vector256.LoadUnsafe(ref addend);
+            v1 += Vector256.LoadUnsafe(ref addend, (nuint)w);
         }
         v0.StoreUnsafe(ref c);
         v1.StoreUnsafe(ref c, (nuint)w);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Store<T>(ref T c, int w, Vector512<T> v0, Vector512<T> v1, bool add)
+    private static void Store<T>(ref T c, int w, Vector512<T> v0, Vector512<T> v1, bool add) => Store(ref c, ref c, w, v0, v1, add);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Store<T>(ref T c, ref T addend, int w, Vector512<T> v0, Vector512<T> v1, bool add)
     {
         if (add)
         {
-            v0 += Vector512.LoadUnsafe(ref c);
-            v1 += Vector512.LoadUnsafe(ref c, (nuint)w);
+            v0 += Vector512.LoadUnsafe(ref addend);
+            v1 += Vector512.LoadUnsafe(ref addend, (nuint)w);
         }
         v0.StoreUnsafe(ref c);
         v1.StoreUnsafe(ref c, (nuint)w);
@@ -71,21 +78,24 @@ internal static class MicroKernels
         }
     }
 
-    /// <summary>Writes the top-left mr × nr corner of a full tile (row stride <paramref name="tileStride"/>) into C.</summary>
-    private static void CopyTile<T>(ReadOnlySpan<T> tile, int tileStride, ref T c, int ldc, int mr, int nr, bool add)
+    /// <summary>
+    /// Writes the top-left mr × nr corner of a full tile (row stride <paramref name="tileStride"/>) into C, plus the
+    /// addend's rows (row stride <paramref name="addLd"/>: C itself, or 0 for a bias row) when <paramref name="add"/>.
+    /// </summary>
+    private static void CopyTile<T>(ReadOnlySpan<T> tile, int tileStride, ref T c, int ldc, ref T addend, nint addLd, int mr, int nr, bool add)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         for (int r = 0; r < mr; r++)
         {
             ReadOnlySpan<T> src = tile.Slice(r * tileStride, nr);
             Span<T> dst = MemoryMarshal.CreateSpan(ref Unsafe.Add(ref c, r * ldc), nr);
-            if (add) System.Numerics.Tensors.TensorPrimitives.Add(dst, src, dst);
+            if (add) System.Numerics.Tensors.TensorPrimitives.Add(MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref addend, r * addLd), nr), src, dst);
             else src.CopyTo(dst);
         }
     }
 
     /// <summary>Portable fallback with the same operand conventions, for hardware without 256-bit FMA.</summary>
-    internal static void KernelScalar<T>(int kc, ref T a, nint ars, nint acs, ref T b, nint bps, ref T c, int ldc, int MR, int NR, int mr, int nr, bool add)
+    internal static void KernelScalar<T>(int kc, ref T a, nint ars, nint acs, ref T b, nint bps, ref T c, int ldc, ref T addend, nint addLd, int MR, int NR, int mr, int nr, bool add)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         Span<T> acc = stackalloc T[MR * NR];
@@ -101,7 +111,7 @@ internal static class MicroKernels
                 for (int j = 0; j < NR; j++) row[j] = T.FusedMultiplyAdd(ar, Unsafe.Add(ref bp, j), row[j]);
             }
         }
-        CopyTile<T>(acc, NR, ref c, ldc, mr, nr, add);
+        CopyTile<T>(acc, NR, ref c, ldc, ref addend, addLd, mr, nr, add);
     }
 
 
@@ -110,7 +120,7 @@ internal static class MicroKernels
     /// A(i, p) = a[i·ars + p·acs] (a packed panel, or op(A) read in place) and B(p, j..j+2w) = b[p·bps ..] contiguous.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    internal static void Kernel256<T>(int kc, ref T a, nint ars, nint acs, ref T b, nint bps, ref T c, int ldc, int mr, int nr, bool add)
+    internal static void Kernel256<T>(int kc, ref T a, nint ars, nint acs, ref T b, nint bps, ref T c, int ldc, ref T addend, nint addLd, int mr, int nr, bool add)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         int w = Vector256<T>.Count;
@@ -143,12 +153,12 @@ internal static class MicroKernels
         }
         if (mr == 6 && nr == 2 * w)
         {
-            Store(ref Unsafe.Add(ref c, 0 * ldc), w, c00, c01, add);
-            Store(ref Unsafe.Add(ref c, 1 * ldc), w, c10, c11, add);
-            Store(ref Unsafe.Add(ref c, 2 * ldc), w, c20, c21, add);
-            Store(ref Unsafe.Add(ref c, 3 * ldc), w, c30, c31, add);
-            Store(ref Unsafe.Add(ref c, 4 * ldc), w, c40, c41, add);
-            Store(ref Unsafe.Add(ref c, 5 * ldc), w, c50, c51, add);
+            Store(ref Unsafe.Add(ref c, 0 * ldc), ref Unsafe.Add(ref addend, 0 * addLd), w, c00, c01, add);
+            Store(ref Unsafe.Add(ref c, 1 * ldc), ref Unsafe.Add(ref addend, 1 * addLd), w, c10, c11, add);
+            Store(ref Unsafe.Add(ref c, 2 * ldc), ref Unsafe.Add(ref addend, 2 * addLd), w, c20, c21, add);
+            Store(ref Unsafe.Add(ref c, 3 * ldc), ref Unsafe.Add(ref addend, 3 * addLd), w, c30, c31, add);
+            Store(ref Unsafe.Add(ref c, 4 * ldc), ref Unsafe.Add(ref addend, 4 * addLd), w, c40, c41, add);
+            Store(ref Unsafe.Add(ref c, 5 * ldc), ref Unsafe.Add(ref addend, 5 * addLd), w, c50, c51, add);
             return;
         }
         Span<T> tile = stackalloc T[6 * 2 * Vector256<T>.Count];
@@ -159,7 +169,7 @@ internal static class MicroKernels
         Store(ref Unsafe.Add(ref t, 3 * 2 * w), w, c30, c31, add: false);
         Store(ref Unsafe.Add(ref t, 4 * 2 * w), w, c40, c41, add: false);
         Store(ref Unsafe.Add(ref t, 5 * 2 * w), w, c50, c51, add: false);
-        CopyTile(tile, 2 * w, ref c, ldc, mr, nr, add);
+        CopyTile(tile, 2 * w, ref c, ldc, ref addend, addLd, mr, nr, add);
     }
 
     /// <summary>
@@ -169,7 +179,7 @@ internal static class MicroKernels
     /// read (their pointers repeat row 0, whose results are not stored). Operands as in <see cref="Kernel256{T}"/>.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    internal static void Kernel256Four<T>(int kc, ref T a, nint ars, nint acs, ref T b, nint bps, ref T c, int ldc, int mr, int nr, bool add)
+    internal static void Kernel256Four<T>(int kc, ref T a, nint ars, nint acs, ref T b, nint bps, ref T c, int ldc, ref T addend, nint addLd, int mr, int nr, bool add)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         int w = Vector256<T>.Count;
@@ -194,10 +204,10 @@ internal static class MicroKernels
         }
         if (mr == 4 && nr == 2 * w)
         {
-            Store(ref Unsafe.Add(ref c, 0 * ldc), w, c00, c01, add);
-            Store(ref Unsafe.Add(ref c, 1 * ldc), w, c10, c11, add);
-            Store(ref Unsafe.Add(ref c, 2 * ldc), w, c20, c21, add);
-            Store(ref Unsafe.Add(ref c, 3 * ldc), w, c30, c31, add);
+            Store(ref Unsafe.Add(ref c, 0 * ldc), ref Unsafe.Add(ref addend, 0 * addLd), w, c00, c01, add);
+            Store(ref Unsafe.Add(ref c, 1 * ldc), ref Unsafe.Add(ref addend, 1 * addLd), w, c10, c11, add);
+            Store(ref Unsafe.Add(ref c, 2 * ldc), ref Unsafe.Add(ref addend, 2 * addLd), w, c20, c21, add);
+            Store(ref Unsafe.Add(ref c, 3 * ldc), ref Unsafe.Add(ref addend, 3 * addLd), w, c30, c31, add);
             return;
         }
         Span<T> tile = stackalloc T[4 * 2 * Vector256<T>.Count];
@@ -206,7 +216,7 @@ internal static class MicroKernels
         Store(ref Unsafe.Add(ref t, 1 * 2 * w), w, c10, c11, add: false);
         Store(ref Unsafe.Add(ref t, 2 * 2 * w), w, c20, c21, add: false);
         Store(ref Unsafe.Add(ref t, 3 * 2 * w), w, c30, c31, add: false);
-        CopyTile(tile, 2 * w, ref c, ldc, mr, nr, add);
+        CopyTile(tile, 2 * w, ref c, ldc, ref addend, addLd, mr, nr, add);
     }
 
     /// <summary>
@@ -217,7 +227,7 @@ internal static class MicroKernels
     /// C[0..mr, 0..nr) (+)= Σ_p A(i, p)·B(p, j), operands as in <see cref="Kernel256{T}"/>.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    internal static void Kernel256Narrow<T>(int kc, ref T a, nint ars, nint acs, ref T b, nint bps, ref T c, int ldc, int mr, int nr, bool add)
+    internal static void Kernel256Narrow<T>(int kc, ref T a, nint ars, nint acs, ref T b, nint bps, ref T c, int ldc, ref T addend, nint addLd, int mr, int nr, bool add)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         int w = Vector256<T>.Count;
@@ -260,7 +270,7 @@ internal static class MicroKernels
         (c3 + d3).StoreUnsafe(ref t, (nuint)(3 * w));
         (c4 + d4).StoreUnsafe(ref t, (nuint)(4 * w));
         (c5 + d5).StoreUnsafe(ref t, (nuint)(5 * w));
-        CopyTile(tile, w, ref c, ldc, mr, nr, add);
+        CopyTile(tile, w, ref c, ldc, ref addend, addLd, mr, nr, add);
     }
 
     /// <summary>
@@ -268,7 +278,7 @@ internal static class MicroKernels
     /// A(i, p) = a[i·ars + p·acs] (a packed panel, or op(A) read in place) and B(p, j..j+2w) = b[p·bps ..] contiguous.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    internal static void Kernel512<T>(int kc, ref T a, nint ars, nint acs, ref T b, nint bps, ref T c, int ldc, int mr, int nr, bool add)
+    internal static void Kernel512<T>(int kc, ref T a, nint ars, nint acs, ref T b, nint bps, ref T c, int ldc, ref T addend, nint addLd, int mr, int nr, bool add)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         int w = Vector512<T>.Count;
@@ -305,14 +315,14 @@ internal static class MicroKernels
         }
         if (mr == 8 && nr == 2 * w)
         {
-            Store(ref Unsafe.Add(ref c, 0 * ldc), w, c00, c01, add);
-            Store(ref Unsafe.Add(ref c, 1 * ldc), w, c10, c11, add);
-            Store(ref Unsafe.Add(ref c, 2 * ldc), w, c20, c21, add);
-            Store(ref Unsafe.Add(ref c, 3 * ldc), w, c30, c31, add);
-            Store(ref Unsafe.Add(ref c, 4 * ldc), w, c40, c41, add);
-            Store(ref Unsafe.Add(ref c, 5 * ldc), w, c50, c51, add);
-            Store(ref Unsafe.Add(ref c, 6 * ldc), w, c60, c61, add);
-            Store(ref Unsafe.Add(ref c, 7 * ldc), w, c70, c71, add);
+            Store(ref Unsafe.Add(ref c, 0 * ldc), ref Unsafe.Add(ref addend, 0 * addLd), w, c00, c01, add);
+            Store(ref Unsafe.Add(ref c, 1 * ldc), ref Unsafe.Add(ref addend, 1 * addLd), w, c10, c11, add);
+            Store(ref Unsafe.Add(ref c, 2 * ldc), ref Unsafe.Add(ref addend, 2 * addLd), w, c20, c21, add);
+            Store(ref Unsafe.Add(ref c, 3 * ldc), ref Unsafe.Add(ref addend, 3 * addLd), w, c30, c31, add);
+            Store(ref Unsafe.Add(ref c, 4 * ldc), ref Unsafe.Add(ref addend, 4 * addLd), w, c40, c41, add);
+            Store(ref Unsafe.Add(ref c, 5 * ldc), ref Unsafe.Add(ref addend, 5 * addLd), w, c50, c51, add);
+            Store(ref Unsafe.Add(ref c, 6 * ldc), ref Unsafe.Add(ref addend, 6 * addLd), w, c60, c61, add);
+            Store(ref Unsafe.Add(ref c, 7 * ldc), ref Unsafe.Add(ref addend, 7 * addLd), w, c70, c71, add);
             return;
         }
         Span<T> tile = stackalloc T[8 * 2 * Vector512<T>.Count];
@@ -325,7 +335,7 @@ internal static class MicroKernels
         Store(ref Unsafe.Add(ref t, 5 * 2 * w), w, c50, c51, add: false);
         Store(ref Unsafe.Add(ref t, 6 * 2 * w), w, c60, c61, add: false);
         Store(ref Unsafe.Add(ref t, 7 * 2 * w), w, c70, c71, add: false);
-        CopyTile(tile, 2 * w, ref c, ldc, mr, nr, add);
+        CopyTile(tile, 2 * w, ref c, ldc, ref addend, addLd, mr, nr, add);
     }
 
 }

@@ -61,9 +61,7 @@ public sealed partial class Tape<T>
         _nodes[i].A = xi;
         _nodes[i].B = wi;
         _nodes[i].C = bi;
-        Span<T> y = Val(i);
-        Elementwise.BroadcastRows<T>(Val(bi), y, sx.Rows, sw.Rows);
-        Gemm.Multiply<T>(Val(xi), false, Val(wi), true, y, sx.Rows, sw.Rows, sx.Cols, accumulate: true);
+        Gemm.MultiplyAddBias<T>(Val(xi), false, Val(wi), true, Val(bi), Val(i), sx.Rows, sw.Rows, sx.Cols);
         return Finish(i);
     }
 
