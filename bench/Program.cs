@@ -7,8 +7,10 @@ using PurePg.Bench;
 // dotnet run -c Release --project bench -- variance-horizon      (estimator variance against the horizon H)
 // dotnet run -c Release --project bench -- learn ALGO ENV        (steps to the threshold; see LearningRuns.cs)
 // dotnet run -c Release --project bench -- step-profile [batch]  (forward / step / tanh split of a policy step)
+// dotnet run -c Release --project bench -- gemm-pairs [M K N TA TB]...  (GEMM and OpenBLAS interleaved call by call)
 if (args.Length > 0 && args[0] == "reinforce-cartpole") ReinforceCartPole.Run(args);
 else if (args.Length > 0 && args[0] == "variance-horizon") VarianceByHorizon.Run(args);
 else if (args.Length > 0 && args[0] == "learn") LearningRuns.Start(args);
 else if (args.Length > 0 && args[0] == "step-profile") StepProfile.Run(args);
+else if (args.Length > 0 && args[0] == "gemm-pairs") GemmPairs.Run(args);
 else BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
