@@ -71,12 +71,13 @@ public class GemmTests
 
     [Fact] public void DoubleEveryPathAndOrientation() => Generators.ForAll(Shapes, s => CheckAll<double>(s.M, s.N, s.K, s.Seed), maxTest: 60);
 
-    /// <summary>Shapes that cross the cache blocks (KC = 256 or 512 by kernel, MC = 120, NC = 3072) and the MLP shapes of the benchmarks.</summary>
+    /// <summary>Shapes that cross the cache blocks (KC = 256 or 512 by kernel, MC = 120, NC = 1536) and the MLP shapes of the benchmarks.</summary>
     [Theory]
     [InlineData(250, 70, 300)]
     [InlineData(121, 33, 257)]
     [InlineData(19, 40, 1031)] // two full depth blocks of 512 and a short one, with a one-vector-wide last panel
-    [InlineData(7, 3100, 12)]
+    [InlineData(7, 3100, 12)]  // three NC blocks, the last 28 columns
+    [InlineData(13, 1600, 530)] // two NC and two KC blocks, Aᵀ packed whole (N ≥ 512), a one-row last tile
     [InlineData(127, 600, 300)] // op(A) = Aᵀ packed whole (N ≥ 512), with an edge panel in each MC block
     [InlineData(2048, 64, 4)]
     [InlineData(2048, 2, 64)]
