@@ -206,9 +206,9 @@ public static class Gemm
                             switch (isa)
                             {
                                 case GemmIsa.Vector512: MicroKernels.Kernel512(kc, ref ap, ars, acs, ref bp, bps, ref cTile, n, ref addend, addLd, mr, nr, add); break;
-                                case GemmIsa.Vector256 when mr <= 4: MicroKernels.Kernel256Four(kc, ref ap, ars, acs, ref bp, bps, ref cTile, n, ref addend, addLd, mr, nr, add); break;
+                                case GemmIsa.Vector256 when mr <= 4: MicroKernels.Kernel256<T, MicroKernels.FourRows>(kc, ref ap, ars, acs, ref bp, bps, ref cTile, n, ref addend, addLd, mr, nr, add); break;
                                 case GemmIsa.Vector256 when nr <= w: MicroKernels.Kernel256Narrow(kc, ref ap, ars, acs, ref bp, bps, ref cTile, n, ref addend, addLd, mr, nr, add); break;
-                                case GemmIsa.Vector256: MicroKernels.Kernel256(kc, ref ap, ars, acs, ref bp, bps, ref cTile, n, ref addend, addLd, mr, nr, add); break;
+                                case GemmIsa.Vector256: MicroKernels.Kernel256<T, MicroKernels.SixRows>(kc, ref ap, ars, acs, ref bp, bps, ref cTile, n, ref addend, addLd, mr, nr, add); break;
                                 default: MicroKernels.KernelScalar(kc, ref ap, ars, acs, ref bp, bps, ref cTile, n, ref addend, addLd, mrMax, nrMax, mr, nr, add); break;
                             }
                         }

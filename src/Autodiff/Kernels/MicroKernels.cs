@@ -115,15 +115,32 @@ internal static class MicroKernels
     }
 
 
+    /// <summary>How many rows of C a register tile holds: a type argument, so the JIT compiles each count as its own kernel.</summary>
+    internal interface ITileRows { static abstract int Rows { get; } }
+
+    /// <summary>The full tile: 6 rows × 2 vectors is 12 of the 16 ymm registers as accumulators.</summary>
+    internal readonly struct SixRows : ITileRows { public static int Rows => 6; }
+
     /// <summary>
-    /// 6 × 2·Vector256&lt;T&gt;.Count register tile: C[0..mr, 0..nr) (+)= Σ_p A(i, p)·B(p, j) over kc steps, with
-    /// A(i, p) = a[i·ars + p·acs] (a packed panel, or op(A) read in place) and B(p, j..j+2w) = b[p·bps ..] contiguous.
+    /// A last tile of at most four rows (M = 64 leaves four after ten 6-row tiles, Pong's dW two): eight accumulators, as
+    /// many chains as the FMA units need, so it runs at the full kernel's rate on two thirds of its work; it reads op(A)
+    /// in place — rows past mr are never read (their pointers repeat row 0, whose results are not stored).
+    /// </summary>
+    internal readonly struct FourRows : ITileRows { public static int Rows => 4; }
+
+    /// <summary>
+    /// R × 2·Vector256&lt;T&gt;.Count register tile, R = <typeparamref name="TRows"/>.Rows (6, or 4 for a last tile):
+    /// C[0..mr, 0..nr) (+)= Σ_p A(i, p)·B(p, j) over kc steps, with A(i, p) = a[i·ars + p·acs] (a packed panel, or op(A)
+    /// read in place) and B(p, j..j+2w) = b[p·bps ..] contiguous; "+" adds addend[i·addLd + j] (C itself, or a bias row
+    /// with addLd = 0) when <paramref name="add"/>.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    internal static void Kernel256<T>(int kc, ref T a, nint ars, nint acs, ref T b, nint bps, ref T c, int ldc, ref T addend, nint addLd, int mr, int nr, bool add)
+    internal static void Kernel256<T, TRows>(int kc, ref T a, nint ars, nint acs, ref T b, nint bps, ref T c, int ldc, ref T addend, nint addLd, int mr, int nr, bool add)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
+        where TRows : struct, ITileRows
     {
         int w = Vector256<T>.Count;
+        bool six = TRows.Rows == 6; // a constant in each compiled kernel: the branches on it fold away
         Vector256<T> c00 = default, c01 = default;
         Vector256<T> c10 = default, c11 = default;
         Vector256<T> c20 = default, c21 = default;
@@ -131,11 +148,11 @@ internal static class MicroKernels
         Vector256<T> c40 = default, c41 = default;
         Vector256<T> c50 = default, c51 = default;
         ref T a0 = ref a;
-        ref T a1 = ref Unsafe.Add(ref a0, ars);
-        ref T a2 = ref Unsafe.Add(ref a1, ars);
-        ref T a3 = ref Unsafe.Add(ref a2, ars);
-        ref T a4 = ref Unsafe.Add(ref a3, ars);
-        ref T a5 = ref Unsafe.Add(ref a4, ars);
+        ref T a1 = ref six || mr > 1 ? ref Unsafe.Add(ref a0, ars) : ref a0;
+        ref T a2 = ref six || mr > 2 ? ref Unsafe.Add(ref a0, 2 * ars) : ref a0;
+        ref T a3 = ref six || mr > 3 ? ref Unsafe.Add(ref a0, 3 * ars) : ref a0;
+        ref T a4 = ref six ? ref Unsafe.Add(ref a0, 4 * ars) : ref a0;
+        ref T a5 = ref six ? ref Unsafe.Add(ref a0, 5 * ars) : ref a0;
         // One offset into A and one into B advance per step, the row bases stay put: two adds per step where
         // advancing six row pointers took seven (the loop was close to the dispatch width).
         nint oa = 0, ob = 0, oaEnd = kc * acs;
@@ -148,17 +165,23 @@ internal static class MicroKernels
             x = Vector256.Create(Unsafe.Add(ref a1, oa)); c10 = Fma(x, b0, c10); c11 = Fma(x, b1, c11);
             x = Vector256.Create(Unsafe.Add(ref a2, oa)); c20 = Fma(x, b0, c20); c21 = Fma(x, b1, c21);
             x = Vector256.Create(Unsafe.Add(ref a3, oa)); c30 = Fma(x, b0, c30); c31 = Fma(x, b1, c31);
-            x = Vector256.Create(Unsafe.Add(ref a4, oa)); c40 = Fma(x, b0, c40); c41 = Fma(x, b1, c41);
-            x = Vector256.Create(Unsafe.Add(ref a5, oa)); c50 = Fma(x, b0, c50); c51 = Fma(x, b1, c51);
+            if (six)
+            {
+                x = Vector256.Create(Unsafe.Add(ref a4, oa)); c40 = Fma(x, b0, c40); c41 = Fma(x, b1, c41);
+                x = Vector256.Create(Unsafe.Add(ref a5, oa)); c50 = Fma(x, b0, c50); c51 = Fma(x, b1, c51);
+            }
         }
-        if (mr == 6 && nr == 2 * w)
+        if (mr == TRows.Rows && nr == 2 * w)
         {
             Store(ref Unsafe.Add(ref c, 0 * ldc), ref Unsafe.Add(ref addend, 0 * addLd), w, c00, c01, add);
             Store(ref Unsafe.Add(ref c, 1 * ldc), ref Unsafe.Add(ref addend, 1 * addLd), w, c10, c11, add);
             Store(ref Unsafe.Add(ref c, 2 * ldc), ref Unsafe.Add(ref addend, 2 * addLd), w, c20, c21, add);
             Store(ref Unsafe.Add(ref c, 3 * ldc), ref Unsafe.Add(ref addend, 3 * addLd), w, c30, c31, add);
-            Store(ref Unsafe.Add(ref c, 4 * ldc), ref Unsafe.Add(ref addend, 4 * addLd), w, c40, c41, add);
-            Store(ref Unsafe.Add(ref c, 5 * ldc), ref Unsafe.Add(ref addend, 5 * addLd), w, c50, c51, add);
+            if (six)
+            {
+                Store(ref Unsafe.Add(ref c, 4 * ldc), ref Unsafe.Add(ref addend, 4 * addLd), w, c40, c41, add);
+                Store(ref Unsafe.Add(ref c, 5 * ldc), ref Unsafe.Add(ref addend, 5 * addLd), w, c50, c51, add);
+            }
             return;
         }
         Span<T> tile = stackalloc T[6 * 2 * Vector256<T>.Count];
@@ -173,58 +196,11 @@ internal static class MicroKernels
     }
 
     /// <summary>
-    /// 4 × 2·Vector256&lt;T&gt;.Count register tile for a last tile of at most four rows (M = 64 leaves four after ten
-    /// 6-row tiles, Pong's dW two): eight accumulators, as many chains as the FMA units need, so it runs at the full
-    /// kernel's rate on two thirds of its work, and reads op(A) in place — rows past <paramref name="mr"/> are never
-    /// read (their pointers repeat row 0, whose results are not stored). Operands as in <see cref="Kernel256{T}"/>.
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    internal static void Kernel256Four<T>(int kc, ref T a, nint ars, nint acs, ref T b, nint bps, ref T c, int ldc, ref T addend, nint addLd, int mr, int nr, bool add)
-        where T : unmanaged, IBinaryFloatingPointIeee754<T>
-    {
-        int w = Vector256<T>.Count;
-        Vector256<T> c00 = default, c01 = default;
-        Vector256<T> c10 = default, c11 = default;
-        Vector256<T> c20 = default, c21 = default;
-        Vector256<T> c30 = default, c31 = default;
-        ref T a0 = ref a;
-        ref T a1 = ref mr > 1 ? ref Unsafe.Add(ref a0, ars) : ref a0;
-        ref T a2 = ref mr > 2 ? ref Unsafe.Add(ref a0, 2 * ars) : ref a0;
-        ref T a3 = ref mr > 3 ? ref Unsafe.Add(ref a0, 3 * ars) : ref a0;
-        nint oa = 0, ob = 0, oaEnd = kc * acs;
-        PrefetchTile(ref c, ldc, mr, 2 * w * Unsafe.SizeOf<T>(), kc);
-        for (; oa != oaEnd; oa += acs, ob += bps)
-        {
-            Vector256<T> b0 = Vector256.LoadUnsafe(ref b, (nuint)ob), b1 = Vector256.LoadUnsafe(ref b, (nuint)(ob + w));
-            Vector256<T> x;
-            x = Vector256.Create(Unsafe.Add(ref a0, oa)); c00 = Fma(x, b0, c00); c01 = Fma(x, b1, c01);
-            x = Vector256.Create(Unsafe.Add(ref a1, oa)); c10 = Fma(x, b0, c10); c11 = Fma(x, b1, c11);
-            x = Vector256.Create(Unsafe.Add(ref a2, oa)); c20 = Fma(x, b0, c20); c21 = Fma(x, b1, c21);
-            x = Vector256.Create(Unsafe.Add(ref a3, oa)); c30 = Fma(x, b0, c30); c31 = Fma(x, b1, c31);
-        }
-        if (mr == 4 && nr == 2 * w)
-        {
-            Store(ref Unsafe.Add(ref c, 0 * ldc), ref Unsafe.Add(ref addend, 0 * addLd), w, c00, c01, add);
-            Store(ref Unsafe.Add(ref c, 1 * ldc), ref Unsafe.Add(ref addend, 1 * addLd), w, c10, c11, add);
-            Store(ref Unsafe.Add(ref c, 2 * ldc), ref Unsafe.Add(ref addend, 2 * addLd), w, c20, c21, add);
-            Store(ref Unsafe.Add(ref c, 3 * ldc), ref Unsafe.Add(ref addend, 3 * addLd), w, c30, c31, add);
-            return;
-        }
-        Span<T> tile = stackalloc T[4 * 2 * Vector256<T>.Count];
-        ref T t = ref MemoryMarshal.GetReference(tile);
-        Store(ref Unsafe.Add(ref t, 0 * 2 * w), w, c00, c01, add: false);
-        Store(ref Unsafe.Add(ref t, 1 * 2 * w), w, c10, c11, add: false);
-        Store(ref Unsafe.Add(ref t, 2 * 2 * w), w, c20, c21, add: false);
-        Store(ref Unsafe.Add(ref t, 3 * 2 * w), w, c30, c31, add: false);
-        CopyTile(tile, 2 * w, ref c, ldc, ref addend, addLd, mr, nr, add);
-    }
-
-    /// <summary>
     /// 6 × Vector256&lt;T&gt;.Count register tile for a last panel of B at most one vector wide (Pong's N = 200 leaves
     /// 8 columns after twelve 16-wide panels, which the full kernel would compute at half its width). One FMA per row
     /// per k step would leave six dependent chains, fewer than the FMA units' latency × throughput of eight; so even
     /// and odd k steps accumulate separately (twelve chains) and are summed at the end:
-    /// C[0..mr, 0..nr) (+)= Σ_p A(i, p)·B(p, j), operands as in <see cref="Kernel256{T}"/>.
+    /// C[0..mr, 0..nr) (+)= Σ_p A(i, p)·B(p, j), operands as in <see cref="Kernel256{T, TRows}"/>.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void Kernel256Narrow<T>(int kc, ref T a, nint ars, nint acs, ref T b, nint bps, ref T c, int ldc, ref T addend, nint addLd, int mr, int nr, bool add)
