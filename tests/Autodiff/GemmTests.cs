@@ -81,6 +81,9 @@ public class GemmTests
     [InlineData(127, 600, 300)] // op(A) = Aᵀ packed whole (N ≥ 512), with an edge panel in each MC block
     [InlineData(2048, 64, 4)]
     [InlineData(2048, 2, 64)]
+    [InlineData(1003, 2, 24)] // the action head, four rows per eight dot products, three rows left over
+    [InlineData(70, 1, 64)]   // a value head: eight rows per block, six left over
+    [InlineData(9, 4, 16)]    // two rows against four, one left over
     [InlineData(64, 4, 2048)]
     [InlineData(2, 64, 2048)]
     [InlineData(1, 64, 64)]  // acting: y = W·x, eight dot products per reduction

@@ -187,8 +187,18 @@ internal static class GemmSkinny
             DepthFourDots(ref Unsafe.As<T, float>(ref a0), ref Unsafe.As<T, float>(ref b0), ref Unsafe.As<T, float>(ref MemoryMarshal.GetReference(c)), m, n, accumulate);
             return;
         }
-        if (typeof(T) == typeof(float) && Avx.IsSupported && System.Runtime.Intrinsics.X86.Fma.IsSupported && n % 8 == 0 && k % 8 == 0 && k > 0)
-            first = EightDots(ref Unsafe.As<T, float>(ref a0), ref Unsafe.As<T, float>(ref b0), ref Unsafe.As<T, float>(ref MemoryMarshal.GetReference(c)), m, n, k, accumulate);
+        if (typeof(T) == typeof(float) && Avx.IsSupported && System.Runtime.Intrinsics.X86.Fma.IsSupported && k % 8 == 0 && k > 0)
+        {
+            ref float af = ref Unsafe.As<T, float>(ref a0), bf = ref Unsafe.As<T, float>(ref b0), cf = ref Unsafe.As<T, float>(ref MemoryMarshal.GetReference(c));
+            first = n switch
+            {
+                _ when n % 8 == 0 => EightDots(ref af, ref bf, ref cf, m, n, k, accumulate),
+                1 => BlockDots<OneColumn>(ref af, ref bf, ref cf, m, k, accumulate),
+                2 => BlockDots<TwoColumns>(ref af, ref bf, ref cf, m, k, accumulate),
+                4 => BlockDots<FourColumns>(ref af, ref bf, ref cf, m, k, accumulate),
+                _ => 0,
+            };
+        }
         for (int i = first; i < m; i++)
         {
             ref T ai = ref Unsafe.Add(ref a0, i * k);
@@ -243,8 +253,7 @@ internal static class GemmSkinny
     /// Eight dot products at a time whose results are contiguous in C, reduced together by horizontal adds into one
     /// vector (one store) instead of one horizontal sum each, float, for N a multiple of 8 (acting, M = 1: y = W·x):
     /// row i of A against rows j … j + 7 of B, sharing each load of A's row. Returns the first row it did not do.
-    /// (The action head, N = 1, 2 or 4, is not done here: 8/N rows of A against B's N rows, tried, ran 1.3–2.6× slower
-    /// than four dot products per row — sixteen row references do not fit the registers.)
+    /// (The action head, N = 1, 2 or 4, is <see cref="BlockDots{TN}"/>.)
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static int EightDots(ref float a, ref float b, ref float c, int m, int n, int k, bool accumulate)
@@ -274,6 +283,77 @@ internal static class GemmSkinny
             }
         }
         return m;
+    }
+
+    private interface IColumns { static abstract int N { get; } }
+    private readonly struct OneColumn : IColumns { public static int N => 1; }
+    private readonly struct TwoColumns : IColumns { public static int N => 2; }
+    private readonly struct FourColumns : IColumns { public static int N => 4; }
+
+    /// <summary>
+    /// The action head, C = A·Bᵀ with N = <typeparamref name="TN"/>.N ∈ {1, 2, 4} (K a multiple of 8, float): a block of
+    /// 8/N rows of C is eight dot products, contiguous in C, computed as eight accumulators (as many FMA chains as the
+    /// units need, each load of A's rows serving N products) and finished by one horizontal-add tree and one store.
+    /// Row references are one base per four rows plus offsets k, 2k, 3k (so they fit the registers). Returns the first
+    /// row it did not do.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static int BlockDots<TN>(ref float a, ref float b, ref float c, int m, int k, bool accumulate) where TN : struct, IColumns
+    {
+        int n = TN.N, rows = 8 / n; // constants in each compiled copy: the branches on n fold away
+        nint k1 = k, k2 = 2 * k, k3 = 3 * k;
+        ref float b1 = ref Unsafe.Add(ref b, n >= 2 ? k1 : 0); // B's rows (n of them; n = 4 reads rows 2 and 3 at b1 + k, b1 + 2k)
+        int i = 0;
+        for (; i + rows <= m; i += rows)
+        {
+            ref float r0 = ref Unsafe.Add(ref a, i * k);
+            ref float r4 = ref Unsafe.Add(ref r0, n == 1 ? 4 * k1 : 0);
+            Vector256<float> s0 = default, s1 = default, s2 = default, s3 = default, s4 = default, s5 = default, s6 = default, s7 = default;
+            for (nuint p = 0; p < (nuint)k; p += 8)
+            {
+                if (n == 1)
+                {
+                    // eight rows against B's one row: C[i + q, 0] in s_q
+                    Vector256<float> bv = Vector256.LoadUnsafe(ref b, p);
+                    s0 = Fma(Vector256.LoadUnsafe(ref r0, p), bv, s0);
+                    s1 = Fma(Vector256.LoadUnsafe(ref Unsafe.Add(ref r0, k1), p), bv, s1);
+                    s2 = Fma(Vector256.LoadUnsafe(ref Unsafe.Add(ref r0, k2), p), bv, s2);
+                    s3 = Fma(Vector256.LoadUnsafe(ref Unsafe.Add(ref r0, k3), p), bv, s3);
+                    s4 = Fma(Vector256.LoadUnsafe(ref r4, p), bv, s4);
+                    s5 = Fma(Vector256.LoadUnsafe(ref Unsafe.Add(ref r4, k1), p), bv, s5);
+                    s6 = Fma(Vector256.LoadUnsafe(ref Unsafe.Add(ref r4, k2), p), bv, s6);
+                    s7 = Fma(Vector256.LoadUnsafe(ref Unsafe.Add(ref r4, k3), p), bv, s7);
+                }
+                else if (n == 2)
+                {
+                    // four rows against B's two: C[i + q, j] in s_(2q + j)
+                    Vector256<float> bv0 = Vector256.LoadUnsafe(ref b, p), bv1 = Vector256.LoadUnsafe(ref b1, p);
+                    Vector256<float> x = Vector256.LoadUnsafe(ref r0, p);
+                    s0 = Fma(x, bv0, s0); s1 = Fma(x, bv1, s1);
+                    x = Vector256.LoadUnsafe(ref Unsafe.Add(ref r0, k1), p);
+                    s2 = Fma(x, bv0, s2); s3 = Fma(x, bv1, s3);
+                    x = Vector256.LoadUnsafe(ref Unsafe.Add(ref r0, k2), p);
+                    s4 = Fma(x, bv0, s4); s5 = Fma(x, bv1, s5);
+                    x = Vector256.LoadUnsafe(ref Unsafe.Add(ref r0, k3), p);
+                    s6 = Fma(x, bv0, s6); s7 = Fma(x, bv1, s7);
+                }
+                else
+                {
+                    // two rows against B's four: C[i + q, j] in s_(4q + j)
+                    Vector256<float> x0 = Vector256.LoadUnsafe(ref r0, p), x1 = Vector256.LoadUnsafe(ref Unsafe.Add(ref r0, k1), p);
+                    Vector256<float> bv = Vector256.LoadUnsafe(ref b, p);
+                    s0 = Fma(x0, bv, s0); s4 = Fma(x1, bv, s4);
+                    bv = Vector256.LoadUnsafe(ref b1, p);
+                    s1 = Fma(x0, bv, s1); s5 = Fma(x1, bv, s5);
+                    bv = Vector256.LoadUnsafe(ref Unsafe.Add(ref b1, k1), p);
+                    s2 = Fma(x0, bv, s2); s6 = Fma(x1, bv, s6);
+                    bv = Vector256.LoadUnsafe(ref Unsafe.Add(ref b1, k2), p);
+                    s3 = Fma(x0, bv, s3); s7 = Fma(x1, bv, s7);
+                }
+            }
+            StoreEightSums(ref Unsafe.Add(ref c, i * n), s0, s1, s2, s3, s4, s5, s6, s7, accumulate);
+        }
+        return i;
     }
 
     /// <summary>
