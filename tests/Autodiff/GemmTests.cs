@@ -86,6 +86,7 @@ public class GemmTests
     [InlineData(9, 4, 16)]    // two rows against four, one left over
     [InlineData(64, 4, 2048)]
     [InlineData(2, 64, 2048)]
+    [InlineData(3, 45, 64)]  // two rows at a time: a block of 4·w columns, one vector, five single columns; then one row
     [InlineData(1, 64, 64)]  // acting: y = W·x, eight dot products per reduction
     [InlineData(4, 16, 8)]
     [InlineData(1, 64, 4)]   // acting, observation layer: K = 4 dot products two rows of W per vector

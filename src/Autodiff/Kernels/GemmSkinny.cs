@@ -16,7 +16,7 @@ internal static class GemmSkinny
     /// <summary>
     /// C[i, :] (+)= Σ_p A(i, p) · B[p, :] with A(i, p) = a[i·sAi + p·sAp] and B row-major [K, N]; with a
     /// <paramref name="bias"/> [N] (and <paramref name="accumulate"/> false), C[i, :] = bias + Σ_p ….
-    /// Rows go four at a time (<see cref="FourRows"/>); the rest one at a time, four vectors of columns per FMA chain over p.
+    /// Rows go four at a time (<see cref="FourRows"/>), then two (<see cref="TwoRows"/>); the rest one at a time, four vectors of columns per FMA chain over p.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void RowTimesMatrix<T>(ReadOnlySpan<T> a, int sAi, int sAp, ReadOnlySpan<T> b, Span<T> c, int m, int n, int k, bool accumulate,
@@ -31,8 +31,16 @@ internal static class GemmSkinny
         ref T bias0 = ref MemoryMarshal.GetReference(bias);
         int i = 0;
         if (Vector256.IsHardwareAccelerated)
+        {
             for (; i + 4 <= m; i += 4)
                 FourRows(ref Unsafe.Add(ref a0, i * sAi), sAi, sAp, ref b0, ref Unsafe.Add(ref c0, i * n), n, k, accumulate, hasBias, ref bias0);
+            // two rows left (M = 2 or 3: the action head's dW) still share B's loads, over columns four vectors wide
+            if (i + 2 <= m && n >= 4 * w)
+            {
+                TwoRows(ref Unsafe.Add(ref a0, i * sAi), sAi, sAp, ref b0, ref Unsafe.Add(ref c0, i * n), n, k, accumulate, hasBias, ref bias0);
+                i += 2;
+            }
+        }
         for (; i < m; i++)
         {
             ref T ai = ref Unsafe.Add(ref a0, i * sAi);
@@ -154,6 +162,91 @@ internal static class GemmSkinny
             {
                 Unsafe.Add(ref c, j) = s0; Unsafe.Add(ref c1, j) = s1; Unsafe.Add(ref c2, j) = s2; Unsafe.Add(ref c3, j) = s3;
             }
+        }
+    }
+
+    /// <summary>
+    /// Two rows of C at once, 4·w columns at a time (M = 2 or 3: the action head's dW = δᵀ·H): eight accumulators, as
+    /// many FMA chains as the units need, where one row at a time has four; B's row p is loaded once for both rows.
+    /// Columns past the last 4·w block go one vector, then one column, at a time.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void TwoRows<T>(ref T a, int sAi, int sAp, ref T b0, ref T c, int n, int k, bool accumulate, bool hasBias, ref T bias)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        int w = Vector256<T>.Count;
+        nint pStep = sAp, bStep = n;
+        ref T a1 = ref Unsafe.Add(ref a, sAi);
+        ref T c1 = ref Unsafe.Add(ref c, n);
+        int j = 0;
+        for (; j + 4 * w <= n; j += 4 * w)
+        {
+            Vector256<T> s00 = default, s01 = default, s02 = default, s03 = default, s10 = default, s11 = default, s12 = default, s13 = default;
+            ref T bp = ref Unsafe.Add(ref b0, j);
+            nint pa = 0;
+            for (int p = 0; p < k; p++, pa += pStep)
+            {
+                Vector256<T> b0v = Vector256.LoadUnsafe(ref bp), b1v = Vector256.LoadUnsafe(ref bp, (nuint)w);
+                Vector256<T> b2v = Vector256.LoadUnsafe(ref bp, (nuint)(2 * w)), b3v = Vector256.LoadUnsafe(ref bp, (nuint)(3 * w));
+                Vector256<T> x = Vector256.Create(Unsafe.Add(ref a, pa));
+                s00 = Fma(x, b0v, s00); s01 = Fma(x, b1v, s01); s02 = Fma(x, b2v, s02); s03 = Fma(x, b3v, s03);
+                x = Vector256.Create(Unsafe.Add(ref a1, pa));
+                s10 = Fma(x, b0v, s10); s11 = Fma(x, b1v, s11); s12 = Fma(x, b2v, s12); s13 = Fma(x, b3v, s13);
+                bp = ref Unsafe.Add(ref bp, bStep);
+            }
+            if (hasBias)
+            {
+                Vector256<T> v0 = Vector256.LoadUnsafe(ref bias, (nuint)j), v1 = Vector256.LoadUnsafe(ref bias, (nuint)(j + w));
+                Vector256<T> v2 = Vector256.LoadUnsafe(ref bias, (nuint)(j + 2 * w)), v3 = Vector256.LoadUnsafe(ref bias, (nuint)(j + 3 * w));
+                s00 += v0; s01 += v1; s02 += v2; s03 += v3; s10 += v0; s11 += v1; s12 += v2; s13 += v3;
+            }
+            Store(ref c, j, w, s00, s01, accumulate);
+            Store(ref c, j + 2 * w, w, s02, s03, accumulate);
+            Store(ref c1, j, w, s10, s11, accumulate);
+            Store(ref c1, j + 2 * w, w, s12, s13, accumulate);
+        }
+        for (; j + w <= n; j += w)
+        {
+            Vector256<T> s0 = hasBias ? Vector256.LoadUnsafe(ref bias, (nuint)j) : default, s1 = s0;
+            ref T bp = ref Unsafe.Add(ref b0, j);
+            nint pa = 0;
+            for (int p = 0; p < k; p++, pa += pStep)
+            {
+                Vector256<T> bv = Vector256.LoadUnsafe(ref bp);
+                s0 = Fma(Vector256.Create(Unsafe.Add(ref a, pa)), bv, s0);
+                s1 = Fma(Vector256.Create(Unsafe.Add(ref a1, pa)), bv, s1);
+                bp = ref Unsafe.Add(ref bp, bStep);
+            }
+            if (accumulate)
+            {
+                s0 += Vector256.LoadUnsafe(ref c, (nuint)j);
+                s1 += Vector256.LoadUnsafe(ref c1, (nuint)j);
+            }
+            s0.StoreUnsafe(ref c, (nuint)j);
+            s1.StoreUnsafe(ref c1, (nuint)j);
+        }
+        for (; j < n; j++)
+        {
+            T s0 = T.Zero, s1 = T.Zero;
+            nint pa = 0;
+            for (int p = 0; p < k; p++, pa += pStep)
+            {
+                T bv = Unsafe.Add(ref b0, p * n + j);
+                s0 = T.FusedMultiplyAdd(Unsafe.Add(ref a, pa), bv, s0);
+                s1 = T.FusedMultiplyAdd(Unsafe.Add(ref a1, pa), bv, s1);
+            }
+            if (hasBias)
+            {
+                s0 += Unsafe.Add(ref bias, j);
+                s1 += Unsafe.Add(ref bias, j);
+            }
+            if (accumulate)
+            {
+                s0 += Unsafe.Add(ref c, j);
+                s1 += Unsafe.Add(ref c1, j);
+            }
+            Unsafe.Add(ref c, j) = s0;
+            Unsafe.Add(ref c1, j) = s1;
         }
     }
 
