@@ -105,6 +105,18 @@ public class GemmTests
         }
     }
 
+    /// <summary>
+    /// Aᵀ packed once and reused by every column block (N > NC = 1536): two ic blocks (120 + 7 rows, the last with a
+    /// partial panel), two depth blocks (512 + 3) and two column blocks (1536 + 4, the last a partial panel), so each
+    /// block's offset in the packed Aᵀ is exercised.
+    /// </summary>
+    [Fact]
+    public void TransposedAPackedOnceAcrossColumnBlocks()
+    {
+        CheckOne<float>(127, 1540, 515, ta: true, tb: false, accumulate: true, GemmPath.Auto, Gemm.BestIsa, 6);
+        CheckOne<double>(127, 1540, 515, ta: true, tb: false, accumulate: false, GemmPath.Auto, Gemm.BestIsa, 7);
+    }
+
     [Fact]
     public void ZeroInnerDimensionClearsOrKeeps()
     {
