@@ -79,6 +79,8 @@ public class GemmTests
     [InlineData(7, 3100, 12)]  // three NC blocks, the last 28 columns
     [InlineData(13, 1600, 530)] // two NC and two KC blocks, Aᵀ packed whole (N ≥ 512), a one-row last tile
     [InlineData(127, 600, 300)] // op(A) = Aᵀ packed whole (N ≥ 512), with an edge panel in each MC block
+    [InlineData(200, 530, 40)]  // Aᵀ packed whole; the 80-row block ends in two 4-row panels (6q + 2 rows)
+    [InlineData(80, 40, 70)]    // A in place, 6q + 2 rows: two 4-row tiles at the end
     [InlineData(2048, 64, 4)]
     [InlineData(2048, 2, 64)]
     [InlineData(1003, 2, 24)] // the action head, four rows per eight dot products, three rows left over

@@ -190,24 +190,37 @@ public static class Gemm
                 for (int ic = 0; ic < m; ic += MC)
                 {
                     int mc = Math.Min(MC, m - ic);
-                    int mcFull = packAllA ? 0 : mc / mrMax * mrMax;
-                    // A last tile of at most four rows goes to the 4-row kernel, which reads them in place; a fifth row
-                    // needs the 6-row kernel, which reads six, so those rows are packed and zero-padded.
-                    bool edgeInPlace = isa == GemmIsa.Vector256 && !packAllA && mc - mcFull <= 4;
+                    // The 256-bit kernels end a block of rows with 4-row tiles where that wastes less than one more 6-row
+                    // tile: 6q + 1 rows as 6(q − 1) + 4 + 3, 6q + 2 as 6(q − 1) + 4 + 4 (Pong's dW: 80 = 12·6 + 2·4, where
+                    // a 2-row tile cost what a 4-row one does), 6q + 3 and 6q + 4 as 6q + one tile. The 4-row kernel
+                    // reads its rows in place (rows past mr are never read); 6q + 5 pads a last 6-row panel instead.
+                    int rem = mc % mrMax;
+                    int tail = isa != GemmIsa.Vector256 ? 0 : rem switch { 1 => mc >= 7 ? 7 : 1, 2 => mc >= 8 ? 8 : 2, 3 or 4 => rem, _ => 0 };
+                    int sixEnd = mc - tail;
+                    int mcFull = packAllA ? 0 : tail > 0 ? sixEnd : mc / mrMax * mrMax;
                     int aBase = packAOnce ? pc * mPad + ic * kc : 0;
-                    if (mcFull < mc && !edgeInPlace && (!packAOnce || jc == 0)) PackA(a, transA, m, k, ic + mcFull, mc - mcFull, pc, kc, mrMax, edgeA[aBase..]);
+                    if (!packAOnce || jc == 0)
+                    {
+                        if (packAllA)
+                        {
+                            // Aᵀ packed whole: 6-row panels, then the tail's 4-row panels from row sixEnd (panel at ir·kc either way).
+                            PackA(a, transA, m, k, ic, sixEnd, pc, kc, mrMax, edgeA[aBase..]);
+                            if (tail > 0) PackA(a, transA, m, k, ic + sixEnd, tail, pc, kc, 4, edgeA[(aBase + sixEnd * kc)..]);
+                        }
+                        else if (mcFull < mc && tail == 0) PackA(a, transA, m, k, ic + mcFull, mc - mcFull, pc, kc, mrMax, edgeA);
+                    }
                     for (int jr = 0; jr < nc; jr += nrMax)
                     {
                         int nr = Math.Min(nrMax, nc - jr);
                         bool bInPlace = !packAllB && nr == nrMax;
                         ref T bp = ref bInPlace ? ref Unsafe.Add(ref b0, pc * n + jc + jr) : ref packB[packAllB ? jr * kc : 0];
                         nint bps = bInPlace ? n : nrMax;
-                        for (int ir = 0; ir < mc; ir += mrMax)
+                        for (int ir = 0; ir < mc; ir += ir < sixEnd ? mrMax : 4)
                         {
-                            int mr = Math.Min(mrMax, mc - ir);
-                            bool aInPlace = ir < mcFull || edgeInPlace;
+                            int mr = Math.Min(ir < sixEnd ? mrMax : 4, mc - ir);
+                            bool aInPlace = !packAllA && (ir < mcFull || tail > 0);
                             ref T ap = ref aInPlace ? ref Unsafe.Add(ref a0, transA ? pc * m + ic + ir : (ic + ir) * k + pc) : ref edgeA[aBase + (ir - mcFull) * kc];
-                            nint ars = aInPlace && !transA ? k : 1, acs = !aInPlace ? mrMax : transA ? m : 1;
+                            nint ars = aInPlace && !transA ? k : 1, acs = !aInPlace ? (ir < sixEnd ? mrMax : 4) : transA ? m : 1;
                             ref T cTile = ref Unsafe.Add(ref c0, (ic + ir) * n + jc + jr);
                             ref T addend = ref addBias ? ref Unsafe.Add(ref bias0, jc + jr) : ref cTile;
                             switch (isa)
