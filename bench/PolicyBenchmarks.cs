@@ -45,6 +45,19 @@ public class CategoricalPolicyBenchmarks
         return _tape.GradientOf(_theta)[0];
     }
 
+    /// <summary>
+    /// The same step with <c>Backward(loss, accumulate: false)</c>: gradients set rather than cleared and added to — what
+    /// clear()'s <c>p.grad = None</c> followed by <c>backward()</c> does in the anchor.
+    /// </summary>
+    [Benchmark]
+    public float ForwardLogProbBackwardReplacing()
+    {
+        _tape.Reset();
+        var logp = _tape.LogSoftmaxGather(_pi.Forward(_tape, _tape.Borrow(_obs, Batch, 4)), _actions);
+        _tape.Backward(-_tape.Mean(logp * _tape.Borrow(_adv, Batch, 1)), accumulate: false);
+        return _tape.GradientOf(_theta)[0];
+    }
+
     /// <summary>The anchor's "forward only, no_grad" row: logits for a batch of observations.</summary>
     [Benchmark]
     public float ForwardNoGrad()
@@ -90,6 +103,17 @@ public class PongBenchmarks
         var z = _net.Forward(_tape, _tape.Borrow(_frames, Batch, 6400));
         var logp = -_tape.Softplus(z * _tape.Borrow(_sign, Batch, 1));
         _tape.Backward(-_tape.Sum(logp * _tape.Borrow(_adv, Batch, 1)));
+        return _tape.GradientOf(_theta)[0];
+    }
+
+    /// <summary>The same step with <c>Backward(loss, accumulate: false)</c>: the anchor's <c>p.grad = None</c> + <c>backward()</c>.</summary>
+    [Benchmark]
+    public float ForwardBackwardReplacing()
+    {
+        _tape.Reset();
+        var z = _net.Forward(_tape, _tape.Borrow(_frames, Batch, 6400));
+        var logp = -_tape.Softplus(z * _tape.Borrow(_sign, Batch, 1));
+        _tape.Backward(-_tape.Sum(logp * _tape.Borrow(_adv, Batch, 1)), accumulate: false);
         return _tape.GradientOf(_theta)[0];
     }
 }

@@ -5,7 +5,7 @@ namespace PurePg.Autodiff;
 
 /// <summary>
 /// A Wengert-list tape for reverse-mode differentiation over dense row-major tensors of rank ≤ 2.
-/// Each op appends a node and computes its value into an arena the tape owns; <see cref="Backward"/> walks the
+/// Each op appends a node and computes its value into an arena the tape owns; <see cref="Backward(Var{T})"/> walks the
 /// list in reverse and accumulates ∂loss/∂x for every recorded x. <see cref="Reset"/> empties the list and reuses
 /// the arena, so a training step in steady state allocates nothing on the managed heap.
 /// </summary>
@@ -34,10 +34,12 @@ public sealed partial class Tape<T> where T : unmanaged, IBinaryFloatingPointIee
     private readonly List<T[]> _setTangents = new();
     private int _generation;
     private int _pass;
+    private bool _replacing;
+    private readonly List<(int Source, int Offset, int Length)> _written = new();
     private int _noGradDepth;
 
     /// <summary>
-    /// When true, every op checks its output (and, during <see cref="Backward"/>, the gradients it produces) for NaN
+    /// When true, every op checks its output (and, during <see cref="Backward(Var{T})"/>, the gradients it produces) for NaN
     /// or ±∞ and throws naming the op where a non-finite value first appears. Costs one pass per op; off by default.
     /// </summary>
     public bool CheckFinite { get; set; }
@@ -166,7 +168,7 @@ public sealed partial class Tape<T> where T : unmanaged, IBinaryFloatingPointIee
         return Val(i)[0];
     }
 
-    /// <summary>∂loss/∂x after <see cref="Backward"/>, row-major; for a parameter view, its slice of <see cref="GradientOf"/>.</summary>
+    /// <summary>∂loss/∂x after <see cref="Backward(Var{T})"/>, row-major; for a parameter view, its slice of <see cref="GradientOf"/>.</summary>
     public ReadOnlySpan<T> Gradient(Var<T> x)
     {
         int i = Id(x);
@@ -176,7 +178,7 @@ public sealed partial class Tape<T> where T : unmanaged, IBinaryFloatingPointIee
 
     /// <summary>
     /// This tape's gradient vector for <paramref name="set"/>: ∂loss/∂θ in θ's flat layout, accumulated over every
-    /// <see cref="Backward"/> since the last <see cref="ZeroGradients"/>.
+    /// <see cref="Backward(Var{T})"/> since the last <see cref="ZeroGradients"/>.
     /// </summary>
     public Span<T> GradientOf(ParameterSet<T> set) => _setGrads[SlotOf(set)];
 
@@ -194,7 +196,37 @@ public sealed partial class Tape<T> where T : unmanaged, IBinaryFloatingPointIee
     /// parameter gradients accumulate (+=).
     /// </summary>
     /// <exception cref="InvalidOperationException">The loss is not [1, 1], or does not depend on anything differentiable.</exception>
-    public void Backward(Var<T> loss)
+    public void Backward(Var<T> loss) => Walk(CheckLoss(loss));
+
+    /// <summary>
+    /// Reverse pass that, when <paramref name="accumulate"/> is false, sets the parameter gradients instead of adding to
+    /// them: afterwards <see cref="GradientOf"/> holds exactly ∂loss/∂θ, zero for every parameter the loss does not
+    /// depend on — <see cref="ZeroGradients"/> followed by <see cref="Backward(Var{T})"/>, without the pass that clears
+    /// memory first (PyTorch's <c>grad = None</c> before <c>backward()</c>): the first contribution to each parameter
+    /// block is stored (a GEMM with β = 0) and only blocks nothing reached are cleared at the end. With
+    /// <paramref name="accumulate"/> true it is <see cref="Backward(Var{T})"/>. If the pass throws (a non-finite value
+    /// under <see cref="CheckFinite"/>), the parameter gradients are left partly written.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The loss is not [1, 1], or does not depend on anything differentiable.</exception>
+    public void Backward(Var<T> loss, bool accumulate)
+    {
+        int li = CheckLoss(loss);
+        if (accumulate) { Walk(li); return; }
+        if (ParameterViewsOverlap())
+        {
+            // Two views share part of a block: which one writes first is not a whole block, so clear, then add.
+            ZeroGradients();
+            Walk(li);
+            return;
+        }
+        _written.Clear();
+        _replacing = true;
+        try { Walk(li); }
+        finally { _replacing = false; }
+        ClearUnwritten();
+    }
+
+    private int CheckLoss(Var<T> loss)
     {
         int li = Id(loss);
         ref Node<T> ln = ref _nodes[li];
@@ -202,6 +234,11 @@ public sealed partial class Tape<T> where T : unmanaged, IBinaryFloatingPointIee
             throw new InvalidOperationException($"Backward needs a scalar loss of shape [1, 1]; got {ln.Shape} from op {ln.Op}. Reduce it first (Sum or Mean).");
         if (!ln.NeedsGrad)
             throw new InvalidOperationException($"Backward: the loss ({ln.Op} node #{li}) does not depend on any parameter (all inputs constant, detached, or recorded in no-grad mode).");
+        return li;
+    }
+
+    private void Walk(int li)
+    {
         _pass++;
         GradAcc(li)[0] = T.One;
         for (int i = li; i >= 0; i--)
@@ -211,6 +248,56 @@ public sealed partial class Tape<T> where T : unmanaged, IBinaryFloatingPointIee
             if (!n.NeedsGrad || n.Op is Op.Parameter or Op.Constant or Op.Detach || n.GradPass != _pass) continue;
             BackwardOf(i, in n);
             if (CheckFinite) CheckInputGradients(i);
+        }
+    }
+
+    /// <summary>True when two parameter views on the tape cover overlapping but different ranges of one set.</summary>
+    private bool ParameterViewsOverlap()
+    {
+        for (int i = 0; i < _count; i++)
+        {
+            ref readonly Node<T> a = ref _nodes[i];
+            if (a.Op != Op.Parameter) continue;
+            for (int j = i + 1; j < _count; j++)
+            {
+                ref readonly Node<T> b = ref _nodes[j];
+                if (b.Op != Op.Parameter || b.Source != a.Source) continue;
+                bool same = a.Offset == b.Offset && a.Shape.Length == b.Shape.Length;
+                bool overlap = a.Offset < b.Offset + b.Shape.Length && b.Offset < a.Offset + a.Shape.Length;
+                if (overlap && !same) return true;
+            }
+        }
+        return false;
+    }
+
+    /// <summary>
+    /// In a replacing pass: true (and the range recorded) for the first contribution to a parameter block, which then
+    /// stores instead of adding; false once any view of the same block has written it.
+    /// </summary>
+    private bool FirstWrite(int source, int offset, int length)
+    {
+        foreach (var (s, o, l) in _written)
+            if (s == source && o == offset && l == length) return false;
+        _written.Add((source, offset, length));
+        return true;
+    }
+
+    /// <summary>After a replacing pass: zeroes every part of every parameter gradient that no view wrote.</summary>
+    private void ClearUnwritten()
+    {
+        Span<(int Source, int Offset, int Length)> w = System.Runtime.InteropServices.CollectionsMarshal.AsSpan(_written);
+        w.Sort(static (x, y) => x.Source != y.Source ? x.Source.CompareTo(y.Source) : x.Offset.CompareTo(y.Offset));
+        int next = 0;
+        for (int slot = 0; slot < _setGrads.Count; slot++)
+        {
+            T[] g = _setGrads[slot];
+            int cursor = 0;
+            for (; next < w.Length && w[next].Source == slot + 1; next++)
+            {
+                if (w[next].Offset > cursor) Array.Clear(g, cursor, w[next].Offset - cursor);
+                cursor = Math.Max(cursor, w[next].Offset + w[next].Length);
+            }
+            if (cursor < g.Length) Array.Clear(g, cursor, g.Length - cursor);
         }
     }
 
@@ -292,8 +379,12 @@ public sealed partial class Tape<T> where T : unmanaged, IBinaryFloatingPointIee
     internal Span<T> GradTarget(int i, out bool overwrite)
     {
         ref Node<T> n = ref _nodes[i];
-        overwrite = n.Source == 0 && n.GradPass != _pass;
-        if (overwrite) n.GradPass = _pass;
+        if (n.Source == 0)
+        {
+            overwrite = n.GradPass != _pass;
+            if (overwrite) n.GradPass = _pass;
+        }
+        else overwrite = _replacing && FirstWrite(n.Source, n.Offset, n.Shape.Length);
         return Grad(i);
     }
 

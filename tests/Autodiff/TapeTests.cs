@@ -137,6 +137,62 @@ public class TapeTests
         Assert.Equal(4, tape.GradientOf(theta)[0]);
     }
 
+    /// <summary>
+    /// Backward(loss, accumulate: false) leaves what ZeroGradients + Backward leaves (to rounding: a product stored may
+    /// sum in another order than one added to C) whatever the buffers held before: a block the loss does not reach and a set
+    /// it does not use come out zero; a block read through a second view of the same range (stored, then added) and
+    /// views that overlap only in part (the clear-then-add fallback) are exact too. A later Backward still adds.
+    /// </summary>
+    [Theory]
+    [InlineData(0)] // the network alone
+    [InlineData(1)] // plus the first weight matrix again, through a second view of the same range
+    [InlineData(2)] // plus a view over part of W0 and part of b0
+    public void ReplacingBackwardEqualsZeroingThenAccumulating(int variant)
+    {
+        var theta = new ParameterSet<double>();
+        var mlp = new Mlp<double>(theta, "pi", [5, 7, 3], Activation.Tanh);
+        theta.Add("unused", 2, 3);
+        var other = new ParameterSet<double>();
+        other.Add("o", 1, 4);
+        mlp.Initialize(new Rng(3), Math.Sqrt(2), 1);
+        var rng = new Rng(4);
+        double[] x = Generators.Uniform(rng, 6 * 5, -1, 1);
+        var w0 = mlp.Layers[0].Weight;
+        Var<double> Loss(Tape<double> tape)
+        {
+            var input = tape.Constant(x, 6, 5);
+            var loss = tape.Sum(tape.Square(mlp.Forward(tape, input)));
+            if (variant == 1) loss += tape.Sum(tape.Tanh(tape.MatMul(input, tape.Parameter(theta, w0), transB: true)));
+            if (variant == 2) loss += tape.Sum(tape.Square(tape.Parameter(theta, new ParameterView("part", w0.Length - 4, new Shape(1, 6)))));
+            return loss;
+        }
+
+        var reference = new Tape<double>();
+        reference.ZeroGradients();
+        reference.Backward(Loss(reference));
+        double[] expected = reference.GradientOf(theta).ToArray();
+
+        var tape = new Tape<double>();
+        tape.GradientOf(theta).Fill(123.5);
+        tape.GradientOf(other).Fill(-7);
+        var loss = Loss(tape);
+        tape.Backward(loss, accumulate: false);
+        AssertClose(expected, tape.GradientOf(theta).ToArray());
+        Assert.All(tape.GradientOf(other).ToArray(), g => Assert.Equal(0, g));
+        Assert.Contains(expected, g => g != 0);
+        Assert.All(expected[theta["unused"].Offset..][..6], g => Assert.Equal(0, g));
+
+        tape.Backward(loss);
+        AssertClose(expected.Select(g => g + g).ToArray(), tape.GradientOf(theta).ToArray());
+
+        static void AssertClose(double[] want, double[] got)
+        {
+            Assert.Equal(want.Length, got.Length);
+            for (int i = 0; i < want.Length; i++)
+                Assert.True(Math.Abs(want[i] - got[i]) <= 1e-13 * Math.Max(1, Math.Abs(want[i])), $"gradient [{i}]: {got[i]}, expected {want[i]}");
+        }
+    }
+
     [Fact]
     public void BorrowIsAViewWithTheSameGradientsAsAConstant()
     {
@@ -204,10 +260,11 @@ public class TapeTests
 
     /// <summary>The design's promise: a training step in steady state allocates nothing on the managed heap (GEMM paths of every kind included).</summary>
     [Theory]
-    [InlineData(1)]
-    [InlineData(64)]
-    [InlineData(2048)]
-    public void TrainingStepAllocatesNothingInSteadyState(int batch)
+    [InlineData(1, false)]
+    [InlineData(64, false)]
+    [InlineData(2048, false)]
+    [InlineData(64, true)] // Backward(loss, accumulate: false) instead of ZeroGradients + Backward
+    public void TrainingStepAllocatesNothingInSteadyState(int batch, bool replacing)
     {
         var theta = new ParameterSet<float>();
         var mlp = new Mlp<float>(theta, "pi", [4, 64, 64, 2], Activation.Tanh);
@@ -220,9 +277,9 @@ public class TapeTests
         void Step()
         {
             tape.Reset();
-            tape.ZeroGradients();
+            if (!replacing) tape.ZeroGradients();
             var logp = tape.LogSoftmaxGather(mlp.Forward(tape, tape.Constant(obs, batch, 4)), actions);
-            tape.Backward(-tape.Mean(logp * tape.Constant(adv, batch, 1)));
+            tape.Backward(-tape.Mean(logp * tape.Constant(adv, batch, 1)), accumulate: !replacing);
         }
         for (int i = 0; i < 3; i++) Step();
         long before = GC.GetAllocatedBytesForCurrentThread();
