@@ -75,7 +75,9 @@ public class GemmTests
     [Theory]
     [InlineData(250, 70, 300)]
     [InlineData(121, 33, 257)]
-    [InlineData(19, 40, 1031)] // two full depth blocks of 512 and a short one, with a one-vector-wide last panel
+    [InlineData(19, 40, 1031)] // A read in place: one depth block of 1032; Aᵀ: two of 512 and a short one; a one-vector-wide last panel
+    [InlineData(13, 40, 2500)] // A read in place: two depth blocks of 1256 (the last 1244), a one-row last tile
+    [InlineData(20, 24, 4900)] // A read in place: three depth blocks of 1640 (the last 1620), 8 + 8 rows of 4-row tiles
     [InlineData(7, 3100, 12)]  // three NC blocks, the last 28 columns
     [InlineData(13, 1600, 530)] // two NC and two KC blocks, Aᵀ packed whole (N ≥ 512), a one-row last tile
     [InlineData(127, 600, 300)] // op(A) = Aᵀ packed whole (N ≥ 512), with an edge panel in each MC block

@@ -37,6 +37,12 @@ public static class Gemm
     private const int KcYmm = 512, KcZmm = 256;
     private const int SmallKMax = 8, SmallMMax = 4, SmallNMax = 4;
     private const int PackATransposedMinN = 512;
+    /// <summary>
+    /// Largest depth block when A is read in place, row-major (its rows then stream kc contiguous values per tile):
+    /// Pong's forward 1000×6400×200 NT, best of interleaved runs against OpenBLAS, 28.04 ms at KC = 512 → 27.23 at 1280,
+    /// 27.14 at 1600, 26.77–27.00 at 2136 (three blocks), 26.94 at 3200; 1024² NN stays at 512 (B's block bound).
+    /// </summary>
+    private const int KcInPlaceMax = 2400;
     /// <summary>Largest packed Aᵀ (values) kept across column blocks: 4 MB of floats.</summary>
     private const int PackAOnceMaxValues = 1 << 20;
 
@@ -164,6 +170,15 @@ public static class Gemm
         // micro-panel out of L1; packing pays once many panels of B reuse the block (Pong's dW: 1.15× → see RESULTS).
         bool packAllA = transA && n >= PackATransposedMinN;
         int KC = isa == GemmIsa.Vector512 ? KcZmm : KcYmm;
+        if (isa == GemmIsa.Vector256 && !transA && k > KC)
+        {
+            // Rows of A read in place are streams of kc contiguous values: longer streams and fewer passes over C pay
+            // while the packed block of B stays within KcYmm × NC values (Pong's forward, K = 6400: three blocks of 2136;
+            // 1000×6400×200 NT 0.984–0.997 → 0.939–0.961× OpenBLAS's time). Blocks are equal, multiples of 8.
+            int cap = Math.Min(KcInPlaceMax, KcYmm * NC / RoundUp(Math.Min(n, NC), nrMax));
+            int blocks = (k + cap - 1) / cap;
+            KC = Math.Max(KC, RoundUp((k + blocks - 1) / blocks, 8));
+        }
         Span<T> packB = buffers.PackB(KC * (packAllB ? RoundUp(Math.Min(n, NC), nrMax) : nrMax));
         // When several NC blocks of columns reuse a packed Aᵀ, it is packed once for all of them (block (pc, ic) at
         // pc·mPad + ic·kc) instead of once per block: Pong's dW (5 column blocks) 1.038 → 1.018–1.027× OpenBLAS's time.
