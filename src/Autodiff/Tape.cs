@@ -35,7 +35,7 @@ public sealed partial class Tape<T> where T : unmanaged, IBinaryFloatingPointIee
     private int _generation;
     private int _pass;
     private bool _replacing;
-    private readonly List<(int Source, int Offset, int Length)> _written = new();
+    private readonly List<(int Source, int Offset, int Length)> _written = new(), _views = new();
     private int _noGradDepth;
 
     /// <summary>
@@ -251,21 +251,25 @@ public sealed partial class Tape<T> where T : unmanaged, IBinaryFloatingPointIee
         }
     }
 
-    /// <summary>True when two parameter views on the tape cover overlapping but different ranges of one set.</summary>
+    /// <summary>
+    /// True when two parameter views on the tape cover overlapping but different ranges of one set (the same range
+    /// recorded several times is fine). Sorted by (set, offset, length), a range overlaps a different earlier one exactly
+    /// when it starts before the furthest end seen so far in its set: O(P log P) in the P parameter nodes.
+    /// </summary>
     private bool ParameterViewsOverlap()
     {
+        _views.Clear();
         for (int i = 0; i < _count; i++)
+            if (_nodes[i].Op == Op.Parameter) _views.Add((_nodes[i].Source, _nodes[i].Offset, _nodes[i].Shape.Length));
+        Span<(int Source, int Offset, int Length)> v = System.Runtime.InteropServices.CollectionsMarshal.AsSpan(_views);
+        v.Sort(static (x, y) => x.Source != y.Source ? x.Source.CompareTo(y.Source) : x.Offset != y.Offset ? x.Offset.CompareTo(y.Offset) : x.Length.CompareTo(y.Length));
+        int maxEnd = 0;
+        for (int i = 0; i < v.Length; i++)
         {
-            ref readonly Node<T> a = ref _nodes[i];
-            if (a.Op != Op.Parameter) continue;
-            for (int j = i + 1; j < _count; j++)
-            {
-                ref readonly Node<T> b = ref _nodes[j];
-                if (b.Op != Op.Parameter || b.Source != a.Source) continue;
-                bool same = a.Offset == b.Offset && a.Shape.Length == b.Shape.Length;
-                bool overlap = a.Offset < b.Offset + b.Shape.Length && b.Offset < a.Offset + a.Shape.Length;
-                if (overlap && !same) return true;
-            }
+            if (i == 0 || v[i].Source != v[i - 1].Source) maxEnd = 0;
+            else if (v[i] == v[i - 1]) continue;
+            else if (v[i].Offset < maxEnd) return true;
+            maxEnd = Math.Max(maxEnd, v[i].Offset + v[i].Length);
         }
         return false;
     }
@@ -384,7 +388,7 @@ public sealed partial class Tape<T> where T : unmanaged, IBinaryFloatingPointIee
             overwrite = n.GradPass != _pass;
             if (overwrite) n.GradPass = _pass;
         }
-        else overwrite = _replacing && FirstWrite(n.Source, n.Offset, n.Shape.Length);
+        else overwrite = _replacing && n.Source > 0 && FirstWrite(n.Source, n.Offset, n.Shape.Length);
         return Grad(i);
     }
 
