@@ -123,9 +123,10 @@ internal static class MicroKernels
     internal readonly struct SixRows : ITileRows { public static int Rows => 6; }
 
     /// <summary>
-    /// A last tile of at most four rows (M = 64 leaves four after ten 6-row tiles, Pong's dW two): eight accumulators, as
-    /// many chains as the FMA units need, so it runs at the full kernel's rate on two thirds of its work; it reads op(A)
-    /// in place — rows past mr are never read (their pointers repeat row 0, whose results are not stored).
+    /// The last one or two tiles of a row block, at most four rows each (M = 64 leaves four after ten 6-row tiles; 6q + 1
+    /// and 6q + 2 rows end in two, e.g. Pong's dW block of 80 = 12·6 + 4 + 4): eight accumulators, as many chains as the
+    /// FMA units need, so it runs at the full kernel's rate on two thirds of its work; it reads op(A) in place or from a
+    /// 4-row packed panel — rows past mr are never read (their pointers repeat row 0, whose results are not stored).
     /// </summary>
     internal readonly struct FourRows : ITileRows { public static int Rows => 4; }
 
