@@ -54,7 +54,7 @@ internal sealed class Arguments
     {
         foreach (var key in _options.Keys.Concat(_flags))
             if (key is not ("--help" or "-h") && !names.Contains(key))
-                throw new UsageException($"Unknown option {key} for '{Command}'. Valid: {string.Join(", ", names)}.");
+                throw new UsageException($"Unknown option {key} for '{Command}'.{Suggestions.DidYouMean(key, names)} Valid: {string.Join(", ", names)}.");
     }
 }
 

@@ -1,6 +1,4 @@
-using System.Diagnostics;
 using System.Globalization;
-using System.Runtime.InteropServices;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
@@ -15,9 +13,10 @@ public static class Program
     private const string Usage = """
         purepg — policy-gradient reinforcement learning in pure .NET
 
-        purepg train  --env ID --algo NAME [--seed N] [--steps N] [--envs N] [--config FILE.json] [--out DIR]
-                      [--set key=value ...] [--normalize] [--checkpoints N]
-        purepg eval   --run DIR [--episodes N] [--deterministic] [--json]
+        purepg train  --env ID --algo NAME [--seed N] [--steps N] [--envs N] [--config FILE.json] [--set key=value ...]
+                      [--normalize] [--eval-every N [--eval-episodes N] [--stop-at-threshold]] [--checkpoints N] [--keep N]
+                      [--out DIR]
+        purepg eval   --run DIR [--episodes N] [--deterministic] [--best] [--json]
         purepg resume --run DIR [--steps N]
         purepg list
 
@@ -25,53 +24,82 @@ public static class Program
         (a final checkpoint was written; continue with resume).
         """;
 
+    private static readonly string[] Commands = ["train", "eval", "resume", "list"];
+
     public static int Main(string[] args)
     {
         Console.OutputEncoding = Encoding.UTF8;
+        if (args.Length == 0)
+        {
+            Console.Error.WriteLine(Usage);
+            return 1;
+        }
         try
         {
-            var parsed = Arguments.Parse(args, new HashSet<string> { "--normalize", "--deterministic", "--json" });
+            var parsed = Arguments.Parse(args, new HashSet<string> { "--normalize", "--deterministic", "--json", "--stop-at-threshold", "--best" });
             return parsed.Command switch
             {
-                "" when parsed.Help || args.Length == 0 => Print(Usage, 0),
+                "" when parsed.Help => Print(Usage, 0),
+                "" => throw new UsageException($"No command: give one of {string.Join(", ", Commands)} (purepg --help)."),
                 "train" => parsed.Help ? Print(TrainHelp, 0) : Train(parsed),
                 "eval" => parsed.Help ? Print(EvalHelp, 0) : Eval(parsed),
                 "resume" => parsed.Help ? Print(ResumeHelp, 0) : Resume(parsed),
-                "list" => parsed.Help ? Print("purepg list: environments (spaces, time limits, thresholds) and algorithms (settings and defaults).", 0) : List(),
-                _ => throw new UsageException($"Unknown command '{parsed.Command}'. Valid: train, eval, resume, list."),
+                "list" => parsed.Help ? Print("purepg list: environments (spaces, time limits, thresholds) and algorithms (the settings train uses).", 0) : List(),
+                _ => throw new UsageException($"Unknown command '{parsed.Command}'.{Suggestions.DidYouMean(parsed.Command, Commands)} Valid: {string.Join(", ", Commands)}."),
             };
         }
         catch (Exception e) when (e is UsageException or ArgumentException or InvalidDataException or FileNotFoundException or DirectoryNotFoundException
                                    or UnauthorizedAccessException or IOException or JsonException)
         {
-            Console.Error.WriteLine($"purepg: {e.Message}");
+            Console.Error.WriteLine($"purepg: {Message(e)}");
             return 1;
         }
     }
 
+    /// <summary>One line: the message without .NET's parameter-name suffix, and a range error's value in the sentence.</summary>
+    private static string Message(Exception e)
+    {
+        string line = RunFolder.OneLine(e.Message);
+        return e is ArgumentOutOfRangeException { ActualValue: { } value } && !line.Contains(Convert.ToString(value, CultureInfo.InvariantCulture)!, StringComparison.Ordinal)
+            ? $"{line.TrimEnd('.')}: got {Convert.ToString(value, CultureInfo.InvariantCulture)}."
+            : line;
+    }
+
     private const string TrainHelp = """
         purepg train --env ID --algo NAME [options]
-          --env ID           an environment id (purepg list)
-          --algo NAME        ppo, a2c, trpo, npg, reinforce, a3c
-          --seed N           the seed (default 0): fixes the whole run, except for a3c
-          --steps N          environment steps to train (default 100000)
-          --envs N           environment copies (a3c: worker threads); default: the algorithm's own
-          --config FILE      a JSON object of settings (names as in purepg list) applied over the defaults
-          --set key=value    a setting applied after the config; repeatable
-          --normalize        running normalization of observations and rewards (VecNormalize)
-          --out DIR          where the run folder is made (default runs/)
-          --checkpoints N    checkpoints written during the run, evenly spaced (default 10)
+          --env ID              an environment id (purepg list)
+          --algo NAME           ppo, a2c, trpo, npg, reinforce, a3c
+          --seed N              the seed (default 0): fixes the whole run, except for a3c (setting Seed)
+          --steps N             environment steps to train (default 100000; setting TotalTimesteps); schedules such
+                                as PPO's learning-rate anneal follow this length
+          --envs N              environment copies (a3c: worker threads); default 8 (a3c: 4) (setting NumEnvs/Workers)
+          --config FILE         a JSON object of settings (names as in purepg list) applied over the defaults
+          --set key=value       a setting applied after the config file, the last one winning; repeatable
+          --normalize           running normalization of observations and rewards (VecNormalize)
+          --eval-every N        every N steps, evaluate the deterministic policy on separate environment copies
+                                (their own seeds) and keep the best policy as checkpoints/best.ckpt
+          --eval-episodes N     episodes per evaluation during training (default 10)
+          --stop-at-threshold   end the run when an evaluation reaches the environment's threshold
+          --checkpoints N       checkpoints written during the run, evenly spaced (default 10)
+          --keep N              how many of them are kept, newest first (default 3; best.ckpt is kept apart)
+          --out DIR             where the run folder is made (default runs/)
+        Precedence: defaults < --config < --set. --seed, --steps and --envs win over the config file; given together
+        with a --set of the same setting they must agree.
         """;
 
     private const string EvalHelp = """
-        purepg eval --run DIR [--episodes N] [--deterministic] [--json]
-          loads the run's newest valid checkpoint and reports the mean ± std return over N episodes (default 20);
-          --deterministic takes the policy's mode; --json prints {"mean":…,"std":…,"episodes":…,"steps":…}
+        purepg eval --run DIR [--episodes N] [--deterministic] [--best] [--json]
+          loads the run's newest valid checkpoint (--best: checkpoints/best.ckpt, the best evaluation during training)
+          and reports the mean ± std return over N episodes (default 20); --deterministic takes the policy's mode,
+          otherwise actions are sampled; --json prints {"mean":…,"std":…,"episodes":…,"steps":…,"deterministic":…}
         """;
 
     private const string ResumeHelp = """
         purepg resume --run DIR [--steps N]
-          continues a run from its newest valid checkpoint, to the run's target or N more steps
+          continues a run from its newest valid checkpoint: to its planned steps, or N more steps. A run extended past
+          its plan gets the new plan (the run's steps + N): schedules continue from where the run is, over the new
+          length, as Stable-Baselines3's learn(reset_num_timesteps=False) does — PPO's annealed rate goes on at
+          α·(1 − steps/new plan) instead of staying at 0.
         """;
 
     private static int Print(string text, int code)
@@ -90,12 +118,13 @@ public static class Program
                 $"threshold {spec.RewardThreshold?.ToString(CultureInfo.InvariantCulture) ?? "none"} — {spec.Description}");
         }
         Console.WriteLine();
-        Console.WriteLine("Algorithms (settings = defaults; override with --config or --set key=value; --envs sets NumEnvs,");
-        Console.WriteLine("default 8 copies, and a3c's Workers, default 4; --seed sets Seed):");
+        Console.WriteLine($"Algorithms, with the settings train uses when given none (override with --config or --set key=value;");
+        Console.WriteLine($"--envs sets NumEnvs or a3c's Workers, --seed sets Seed, --steps sets TotalTimesteps = the run's length, {RunPlan.DefaultSteps}):");
         foreach (string name in AlgorithmCatalog.Names)
         {
             Console.WriteLine($"  {name}: {AlgorithmCatalog.Describe(name)}");
-            foreach (var (setting, _, value) in AlgorithmCatalog.Settings(name))
+            var settings = AlgorithmCatalog.Configure(name, RunPlan.DefaultEnvs(name), 0, RunPlan.DefaultSteps, []);
+            foreach (var (setting, value) in settings)
                 Console.WriteLine($"      {setting} = {Format(value)}");
         }
         return 0;
@@ -113,78 +142,52 @@ public static class Program
 
     private static int Train(Arguments a)
     {
-        a.AllowOnly("--env", "--algo", "--seed", "--steps", "--envs", "--config", "--set", "--normalize", "--out", "--checkpoints");
-        string env = a.Require("--env"), algo = a.Require("--algo");
-        long seed = a.GetLong("--seed", 0, 0), steps = a.GetLong("--steps", 100_000, 1);
-        int checkpoints = (int)a.GetLong("--checkpoints", 10, 1);
-        var overrides = new List<KeyValuePair<string, string>>();
-        if (a.Get("--config") is string configFile)
-        {
-            if (!File.Exists(configFile)) throw new UsageException($"Config file {configFile} does not exist.");
-            try { overrides.AddRange(SettingsBinder.FromJson(JsonDocument.Parse(File.ReadAllText(configFile)).RootElement)); }
-            catch (JsonException e) { throw new UsageException($"Config file {configFile} is not valid JSON: {e.Message}"); }
-        }
-        overrides.AddRange(a.Sets);
-        int envs = (int)a.GetLong("--envs", DefaultEnvs(algo, overrides), 1);
-        // validate everything before any folder is made or a step is taken
-        var (trainer, settings) = AlgorithmCatalog.Create(algo, env, envs, seed, overrides, a.Flag("--normalize"));
-        string parent = a.Get("--out") ?? "runs";
-        string folder = Path.Combine(parent, $"{env.Replace('/', '_')}-{algo}-{seed}-{DateTime.UtcNow:yyyyMMdd-HHmmss}");
-        try { Directory.CreateDirectory(folder); }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { throw new UsageException($"Cannot create the run folder {folder}: {e.Message}"); }
-        var run = new RunFolder(folder);
-        var config = new JsonObject
-        {
-            ["library"] = $"PurePg {RunFolder.Version}",
-            ["algorithm"] = algo,
-            ["env"] = env,
-            ["seed"] = seed,
-            ["steps"] = steps,
-            ["envs"] = envs,
-            ["normalize"] = a.Flag("--normalize"),
-            ["checkpoints"] = checkpoints,
-            ["overrides"] = new JsonObject(overrides.Select(kv => new KeyValuePair<string, JsonNode?>(kv.Key, kv.Value))),
-            ["settings"] = JsonSerializer.SerializeToNode(settings.ToDictionary(kv => kv.Key, kv => kv.Value is Enum e ? (object?)e.ToString() : kv.Value)),
-        };
+        a.AllowOnly("--env", "--algo", "--seed", "--steps", "--envs", "--config", "--set", "--normalize", "--out", "--checkpoints", "--keep",
+            "--eval-every", "--eval-episodes", "--stop-at-threshold");
+        // the whole configuration validates before a folder is made or a step is taken
+        var plan = RunPlan.FromArguments(a);
+        var (trainer, settings) = AlgorithmCatalog.Create(plan.Algorithm, plan.Env, plan.Envs, plan.Seed, plan.Steps, plan.Overrides, plan.Normalize);
+        trainer.PlannedSteps = plan.Steps;
+        var config = plan.ToConfig(settings);
+        var run = RunFolder.CreateUnique(a.Get("--out") ?? "runs", $"{plan.Env.Replace('/', '_')}-{plan.Algorithm}-{plan.Seed}-{DateTime.UtcNow:yyyyMMdd-HHmmss}");
         run.WriteConfig(config);
-        Console.WriteLine($"run folder: {folder}");
-        return Loop(run, trainer, config, steps, fresh: true);
+        Console.WriteLine($"run folder: {run.Path}");
+        if (plan.Steps < trainer.StepsPerIteration)
+            Console.WriteLine($"note: one {plan.Algorithm} iteration takes {trainer.StepsPerIteration:N0} steps, more than --steps {plan.Steps:N0}: the run will take {trainer.StepsPerIteration:N0} steps.");
+        return new TrainingLoop(run, trainer, plan, new RunProgress()).Run(plan.Steps);
     }
 
-    private static int DefaultEnvs(string algo, List<KeyValuePair<string, string>> overrides)
-    {
-        var given = overrides.LastOrDefault(kv => kv.Key.Equals("NumEnvs", StringComparison.OrdinalIgnoreCase) || kv.Key.Equals("Workers", StringComparison.OrdinalIgnoreCase));
-        if (given.Key is not null && int.TryParse(given.Value, CultureInfo.InvariantCulture, out int n)) return n;
-        return algo switch { "ppo" => 8, "a2c" => 8, "trpo" or "npg" => 8, "reinforce" => 8, "a3c" => 4, _ => 8 };
-    }
+    private static ITrainer Rebuild(RunPlan plan) =>
+        AlgorithmCatalog.Create(plan.Algorithm, plan.Env, plan.Envs, plan.Seed, plan.Steps, plan.Overrides, plan.Normalize).Trainer;
 
-    private static (ITrainer Trainer, long Target) Rebuild(RunFolder run, JsonObject config)
+    /// <summary>Loads <paramref name="file"/> into <paramref name="trainer"/>; returns its steps and header.</summary>
+    private static (long Steps, JsonNode Header) Load(string file, ITrainer trainer, RunPlan plan)
     {
-        var overrides = config["overrides"]!.AsObject().Select(kv => new KeyValuePair<string, string>(kv.Key, kv.Value!.GetValue<string>())).ToList();
-        var (trainer, _) = AlgorithmCatalog.Create(config["algorithm"]!.GetValue<string>(), config["env"]!.GetValue<string>(),
-            config["envs"]!.GetValue<int>(), config["seed"]!.GetValue<long>(), overrides, config["normalize"]!.GetValue<bool>());
-        return (trainer, config["steps"]!.GetValue<long>());
+        var (headerText, state) = Checkpoint.Read(file);
+        JsonNode h;
+        try { h = JsonNode.Parse(headerText)!; }
+        catch (JsonException) { throw new InvalidDataException($"{file} has a header that is not JSON."); }
+        if (h["env"]?.GetValue<string>() != plan.Env || h["algorithm"]?.GetValue<string>() != plan.Algorithm)
+            throw new InvalidDataException($"{file} is a checkpoint of {h["algorithm"]} on {h["env"]}, not of this run.");
+        try
+        {
+            using var reader = new BinaryReader(new MemoryStream(state));
+            trainer.ReadState(reader);
+        }
+        catch (Exception e) when (e is InvalidDataException or EndOfStreamException or ArgumentException)
+        {
+            throw new InvalidDataException($"{file} does not fit this run ({plan.Algorithm}, {plan.Envs} copies of {plan.Env}): {RunFolder.OneLine(e.Message)}");
+        }
+        return (h["steps"]?.GetValue<long>() ?? trainer.TotalSteps, h);
     }
 
     /// <summary>Loads the newest checkpoint that verifies; reports and skips the bad ones.</summary>
-    private static long LoadNewest(RunFolder run, ITrainer trainer, JsonObject config)
+    private static (long Steps, JsonNode Header) LoadNewest(RunFolder run, ITrainer trainer, RunPlan plan)
     {
-        foreach (var (steps, file) in run.Checkpoints())
+        foreach (var (_, file) in run.Checkpoints())
         {
-            try
-            {
-                var (header, state) = Checkpoint.Read(file);
-                var h = JsonNode.Parse(header)!;
-                if (h["env"]!.GetValue<string>() != config["env"]!.GetValue<string>() || h["algorithm"]!.GetValue<string>() != config["algorithm"]!.GetValue<string>())
-                    throw new InvalidDataException($"{file} is a checkpoint of {h["algorithm"]} on {h["env"]}, not of this run.");
-                using var reader = new BinaryReader(new MemoryStream(state));
-                trainer.ReadState(reader);
-                return steps;
-            }
-            catch (InvalidDataException e)
-            {
-                Console.Error.WriteLine($"purepg: skipping a bad checkpoint: {e.Message}");
-            }
+            try { return Load(file, trainer, plan); }
+            catch (InvalidDataException e) { Console.Error.WriteLine($"purepg: skipping a bad checkpoint: {RunFolder.OneLine(e.Message)}"); }
         }
         throw new UsageException($"{run.Path} has no loadable checkpoint.");
     }
@@ -194,145 +197,50 @@ public static class Program
         a.AllowOnly("--run", "--steps");
         var run = new RunFolder(a.Require("--run"));
         var config = run.ReadConfig();
-        var (trainer, target) = Rebuild(run, config);
-        long at = LoadNewest(run, trainer, config);
-        if (a.Get("--steps") is not null) target = at + a.GetLong("--steps", 0, 1);
+        var plan = RunPlan.FromConfig(config, run.ConfigPath);
+        var trainer = Rebuild(plan);
+        var (at, header) = LoadNewest(run, trainer, plan);
+        long target = a.Get("--steps") is null ? plan.Steps : at + a.GetLong("--steps", 0, 1);
+        if (target <= at)
+            throw new UsageException($"{run.Path} has reached its planned {plan.Steps:N0} steps (it is at {at:N0}): give --steps N to train N more.");
+        if (target > plan.Steps)
+        {
+            plan = plan with { Steps = target };
+            config["steps"] = target;
+        }
+        trainer.PlannedSteps = plan.Steps;
+        var resumes = config["resumes"] as JsonArray ?? new JsonArray();
+        resumes.Add(at);
+        config["resumes"] = resumes;
+        run.WriteConfig(config);
         run.TruncateMetrics(at);
         Console.WriteLine($"resuming {run.Path} at {at:N0} steps, to {target:N0}");
-        if (!trainer.ExactResume) Console.WriteLine("note: a3c resumes θ and φ only; its worker threads are not deterministic");
-        return Loop(run, trainer, config, target, fresh: false);
+        if (!trainer.ExactResume) Console.WriteLine($"note: {plan.Algorithm} resumes θ, φ, its optimizers and its step count; its worker threads are not deterministic");
+        return new TrainingLoop(run, trainer, plan, RunProgress.ReadFrom(header)).Run(target);
     }
 
     private static int Eval(Arguments a)
     {
-        a.AllowOnly("--run", "--episodes", "--deterministic", "--json");
+        a.AllowOnly("--run", "--episodes", "--deterministic", "--json", "--best");
         var run = new RunFolder(a.Require("--run"));
-        var config = run.ReadConfig();
-        var (trainer, _) = Rebuild(run, config);
-        long at = LoadNewest(run, trainer, config);
+        var plan = RunPlan.FromConfig(run.ReadConfig(), run.ConfigPath);
+        var trainer = Rebuild(plan);
+        long at;
+        if (a.Flag("--best"))
+        {
+            if (!File.Exists(run.BestCheckpointPath))
+                throw new UsageException($"{run.Path} has no best.ckpt: it was trained without --eval-every.");
+            at = Load(run.BestCheckpointPath, trainer, plan).Steps;
+        }
+        else at = LoadNewest(run, trainer, plan).Steps;
         int episodes = (int)a.GetLong("--episodes", 20, 1);
-        var env = EnvRegistry.Make(config["env"]!.GetValue<string>());
-        var (mean, std) = trainer.Evaluate(env, episodes, seed: 1_000_000, a.Flag("--deterministic"));
+        bool deterministic = a.Flag("--deterministic");
+        var (mean, std) = trainer.Evaluate(EnvRegistry.Make(plan.Env), episodes, TrainingLoop.FinalEvalSeed, deterministic);
         if (a.Flag("--json"))
-            Console.WriteLine(JsonSerializer.Serialize(new { mean, std, episodes, steps = at, deterministic = a.Flag("--deterministic") }));
-        else Console.WriteLine($"{config["env"]} {config["algorithm"]} at {at:N0} steps: return {mean:F2} ± {std:F2} over {episodes} episodes");
+            Console.WriteLine(JsonSerializer.Serialize(new { mean, std, episodes, steps = at, deterministic }));
+        else
+            Console.WriteLine($"{plan.Env} {plan.Algorithm} at {at:N0} steps{(a.Flag("--best") ? " (best)" : "")}: return {mean:F2} ± {std:F2} over {episodes} episodes, " +
+                (deterministic ? "deterministic (the policy's mode)" : "stochastic (sampled actions; --deterministic for the mode)"));
         return 0;
-    }
-
-    private static int Loop(RunFolder run, ITrainer trainer, JsonObject config, long target, bool fresh)
-    {
-        string envId = config["env"]!.GetValue<string>();
-        double? threshold = EnvRegistry.Spec(envId).RewardThreshold;
-        int checkpointCount = config["checkpoints"]!.GetValue<int>();
-        long every = Math.Max(1, config["steps"]!.GetValue<long>() / checkpointCount);
-        long nextCheckpoint = (trainer.TotalSteps / every + 1) * every;
-        bool interactive = !Console.IsOutputRedirected;
-        var interrupted = 0;
-        ConsoleCancelEventHandler onCancel = (_, e) => { e.Cancel = true; Interlocked.Exchange(ref interrupted, 1); };
-        Console.CancelKeyPress += onCancel;
-        using var sigterm = OperatingSystem.IsWindows() ? null : PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; Interlocked.Exchange(ref interrupted, 1); });
-        try
-        {
-            if (fresh) SaveCheckpoint(run, trainer, config); // step 0: a run is never without a loadable checkpoint
-            var clock = Stopwatch.StartNew();
-            long startSteps = trainer.TotalSteps;
-            double recent = double.NaN;
-            var lastPrint = TimeSpan.Zero;
-            var window = new Queue<double>();
-            int iteration = 0;
-            while (trainer.TotalSteps < target)
-            {
-                IterationMetrics m;
-                iteration++;
-                try { m = trainer.Update(); }
-                catch (Exception e) when (e is ArithmeticException or ArgumentException or InvalidOperationException)
-                {
-                    return Fail($"training stopped at iteration {iteration} ({trainer.TotalSteps:N0} steps): {e.Message} The last good checkpoint is kept.");
-                }
-                foreach (var (name, value) in m.Losses)
-                    if (!double.IsFinite(value))
-                        return Fail($"training stopped at iteration {iteration} ({m.Steps:N0} steps): {name} is {value}; the last good checkpoint is kept.");
-                if (!AllFinite(trainer))
-                    return Fail($"training stopped at iteration {iteration} ({m.Steps:N0} steps): the parameters became non-finite; the last good checkpoint is kept.");
-                if (double.IsFinite(m.MeanReturn))
-                {
-                    window.Enqueue(m.MeanReturn);
-                    if (window.Count > 10) window.Dequeue();
-                    recent = window.Average();
-                }
-                AppendMetrics(run, m, clock.Elapsed.TotalSeconds, (m.Steps - startSteps) / Math.Max(1e-9, clock.Elapsed.TotalSeconds));
-                if (trainer.TotalSteps >= nextCheckpoint || trainer.TotalSteps >= target)
-                {
-                    SaveCheckpoint(run, trainer, config);
-                    nextCheckpoint = (trainer.TotalSteps / every + 1) * every;
-                }
-                double sps = (trainer.TotalSteps - startSteps) / Math.Max(1e-9, clock.Elapsed.TotalSeconds);
-                double remaining = (target - trainer.TotalSteps) / Math.Max(1e-9, sps);
-                string losses = string.Join(" ", m.Losses.Take(3).Select(l => $"{l.Name} {l.Value:G3}"));
-                string line = $"{trainer.TotalSteps,9:N0}/{target:N0} steps  {sps,8:N0} steps/s  {clock.Elapsed:mm\\:ss} elapsed  {TimeSpan.FromSeconds(remaining):mm\\:ss} left  return {recent,7:F1}  {losses}";
-                if (interactive) Console.Write($"\r{line}   ");
-                else if (clock.Elapsed - lastPrint >= TimeSpan.FromSeconds(2) || trainer.TotalSteps >= target)
-                {
-                    Console.WriteLine(line);
-                    lastPrint = clock.Elapsed;
-                }
-                if (Volatile.Read(ref interrupted) == 1)
-                {
-                    SaveCheckpoint(run, trainer, config);
-                    run.WriteCurve($"{envId} — {config["algorithm"]}", threshold);
-                    Console.WriteLine();
-                    Console.Error.WriteLine($"purepg: interrupted at {trainer.TotalSteps:N0} steps; checkpoint written. Continue with: purepg resume --run {run.Path}");
-                    return 130;
-                }
-            }
-            if (interactive) Console.WriteLine();
-            run.WriteCurve($"{envId} — {config["algorithm"]}", threshold);
-            var evalEnv = EnvRegistry.Make(envId);
-            var (mean, std) = trainer.Evaluate(evalEnv, 20, seed: 1_000_000, deterministic: true);
-            string verdict = threshold is double t ? (mean >= t ? $" — solved (threshold {t})" : $" — below the threshold {t}") : "";
-            Console.WriteLine($"evaluation (20 episodes, deterministic): {mean:F1} ± {std:F1}{verdict}");
-            Console.WriteLine($"run folder: {run.Path} (config.json, metrics.csv, checkpoints/, curve.svg)");
-            return 0;
-        }
-        finally
-        {
-            Console.CancelKeyPress -= onCancel;
-        }
-    }
-
-    private static int Fail(string message)
-    {
-        Console.WriteLine();
-        Console.Error.WriteLine($"purepg: {message}");
-        return 2;
-    }
-
-    private static bool AllFinite(ITrainer trainer) => float.IsFinite(System.Numerics.Tensors.TensorPrimitives.SumOfSquares(trainer.PolicyParameters));
-
-    private static void SaveCheckpoint(RunFolder run, ITrainer trainer, JsonObject config)
-    {
-        Directory.CreateDirectory(run.CheckpointDirectory);
-        string header = new JsonObject
-        {
-            ["algorithm"] = config["algorithm"]!.GetValue<string>(),
-            ["env"] = config["env"]!.GetValue<string>(),
-            ["steps"] = trainer.TotalSteps,
-            ["library"] = $"PurePg {RunFolder.Version}",
-        }.ToJsonString();
-        Checkpoint.Write(run.CheckpointPath(trainer.TotalSteps), header, trainer.WriteState);
-        run.Prune(keep: 3);
-    }
-
-    private static void AppendMetrics(RunFolder run, IterationMetrics m, double wall, double sps)
-    {
-        bool header = !File.Exists(run.MetricsPath);
-        using var w = new StreamWriter(run.MetricsPath, append: true);
-        if (header) w.WriteLine("steps,wall_time_s,mean_return,mean_length,episodes,sps" + string.Concat(m.Losses.Select(l => "," + l.Name)));
-        var inv = CultureInfo.InvariantCulture;
-        w.WriteLine(string.Join(",", new[]
-        {
-            m.Steps.ToString(inv), wall.ToString("F3", inv), m.MeanReturn.ToString("R", inv), m.MeanLength.ToString("R", inv),
-            m.EpisodesFinished.ToString(inv), sps.ToString("F0", inv),
-        }.Concat(m.Losses.Select(l => l.Value.ToString("R", inv)))));
     }
 }

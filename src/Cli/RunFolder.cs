@@ -6,94 +6,121 @@ using System.Text.Json.Nodes;
 namespace PurePg.Cli;
 
 /// <summary>
-/// A run folder (shared/DESIGN.md): config.json (every effective setting, the seed, the library version),
-/// metrics.csv (one row per iteration), checkpoints/ (atomic, checksummed) and curve.svg (return against steps).
+/// A run folder (shared/DESIGN.md): config.json (every effective setting, the seed, the library version, the planned
+/// steps and where the run was resumed), metrics.csv (one row per iteration), checkpoints/ (atomic, checksummed:
+/// step-N.ckpt, the newest <c>--keep</c> of them, and best.ckpt, the best evaluation so far), eval.json (the final
+/// evaluation) and curve.svg (return against steps).
 /// </summary>
 internal sealed class RunFolder
 {
+    /// <summary>The file whose exclusive creation claims a folder for one run.</summary>
+    private const string ClaimFile = ".purepg-run";
+
     public RunFolder(string path) => Path = path;
 
     public string Path { get; }
     public string ConfigPath => System.IO.Path.Combine(Path, "config.json");
     public string MetricsPath => System.IO.Path.Combine(Path, "metrics.csv");
     public string CurvePath => System.IO.Path.Combine(Path, "curve.svg");
+    public string EvaluationPath => System.IO.Path.Combine(Path, "eval.json");
     public string CheckpointDirectory => System.IO.Path.Combine(Path, "checkpoints");
+    public string BestCheckpointPath => System.IO.Path.Combine(CheckpointDirectory, "best.ckpt");
 
     public static string Version => typeof(RunFolder).Assembly.GetName().Version?.ToString(3) ?? "0.0.0";
 
-    public void WriteConfig(JsonObject config)
+    /// <summary>
+    /// Makes a new run folder <c>parent/name</c>, or <c>parent/name-2</c>, <c>-3</c>, … when that one is taken. A folder is
+    /// taken once a run has created its claim file in it; the claim is an exclusive create (O_EXCL), so of any number of
+    /// processes racing for one name exactly one gets it and the others move on to the next suffix.
+    /// </summary>
+    public static RunFolder CreateUnique(string parent, string name)
     {
-        string text = config.ToJsonString(new JsonSerializerOptions { WriteIndented = true });
-        File.WriteAllText(ConfigPath + ".tmp", text);
-        File.Move(ConfigPath + ".tmp", ConfigPath, overwrite: true);
+        for (int suffix = 1; ; suffix++)
+        {
+            string path = System.IO.Path.Combine(parent, suffix == 1 ? name : $"{name}-{suffix}");
+            try
+            {
+                Directory.CreateDirectory(path);
+                using (new FileStream(System.IO.Path.Combine(path, ClaimFile), FileMode.CreateNew, FileAccess.Write)) { }
+                return new RunFolder(path);
+            }
+            catch (IOException) when (File.Exists(System.IO.Path.Combine(path, ClaimFile)))
+            {
+                // another run has this one
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                throw new UsageException($"Cannot create the run folder {path}: {e.Message}");
+            }
+        }
     }
+
+    /// <summary>Writes <paramref name="text"/> to <paramref name="path"/> atomically: a temporary file beside it, flushed, renamed over it.</summary>
+    public static void WriteAtomically(string path, string text)
+    {
+        string temporary = path + ".tmp";
+        using (var file = new FileStream(temporary, FileMode.Create, FileAccess.Write, FileShare.None))
+        {
+            file.Write(Encoding.UTF8.GetBytes(text));
+            file.Flush(flushToDisk: true);
+        }
+        File.Move(temporary, path, overwrite: true);
+    }
+
+    public void WriteConfig(JsonObject config) => WriteAtomically(ConfigPath, config.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
 
     public JsonObject ReadConfig()
     {
         if (!File.Exists(ConfigPath)) throw new UsageException($"{Path} is not a run folder: it has no config.json.");
         try { return JsonNode.Parse(File.ReadAllText(ConfigPath))!.AsObject(); }
-        catch (JsonException e) { throw new UsageException($"{ConfigPath} is not valid JSON: {e.Message}"); }
+        catch (Exception e) when (e is JsonException or InvalidOperationException) { throw new UsageException($"{ConfigPath} is not a valid run configuration: {OneLine(e.Message)}"); }
     }
 
-    /// <summary>Checkpoint files, newest (most steps) first.</summary>
+    public void WriteEvaluation(JsonObject evaluation) => WriteAtomically(EvaluationPath, evaluation.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+
+    /// <summary>Step checkpoint files, newest (most steps) first.</summary>
     public IEnumerable<(long Steps, string File)> Checkpoints() =>
         !Directory.Exists(CheckpointDirectory) ? []
         : Directory.GetFiles(CheckpointDirectory, "step-*.ckpt")
-            .Select(f => (Steps: long.Parse(System.IO.Path.GetFileNameWithoutExtension(f)[5..], CultureInfo.InvariantCulture), File: f))
+            .Select(f => (Name: System.IO.Path.GetFileNameWithoutExtension(f), File: f))
+            .Where(c => long.TryParse(c.Name.AsSpan(5), NumberStyles.None, CultureInfo.InvariantCulture, out _))
+            .Select(c => (Steps: long.Parse(c.Name.AsSpan(5), NumberStyles.None, CultureInfo.InvariantCulture), c.File))
             .OrderByDescending(c => c.Steps);
 
     public string CheckpointPath(long steps) => System.IO.Path.Combine(CheckpointDirectory, $"step-{steps:D10}.ckpt");
 
-    /// <summary>Keeps the newest <paramref name="keep"/> checkpoints.</summary>
+    /// <summary>Keeps the newest <paramref name="keep"/> step checkpoints (best.ckpt is separate and always kept).</summary>
     public void Prune(int keep)
     {
         foreach (var (_, file) in Checkpoints().Skip(keep)) File.Delete(file);
     }
 
-    /// <summary>Keeps only the metrics rows up to <paramref name="steps"/> (a resume continues from there).</summary>
+    /// <summary>Keeps only the metrics rows up to <paramref name="steps"/> (a resume continues from there), atomically.</summary>
     public void TruncateMetrics(long steps)
     {
         if (!File.Exists(MetricsPath)) return;
         var lines = File.ReadAllLines(MetricsPath);
-        var kept = lines.Take(1).Concat(lines.Skip(1).Where(l => long.Parse(l.Split(',')[0], CultureInfo.InvariantCulture) <= steps));
-        File.WriteAllLines(MetricsPath, kept);
+        var kept = lines.Take(1).Concat(lines.Skip(1).Where(l => long.TryParse(l.Split(',')[0], CultureInfo.InvariantCulture, out long s) && s <= steps));
+        WriteAtomically(MetricsPath, string.Concat(kept.Select(l => l + "\n")));
     }
 
-    /// <summary>Draws return against steps as an SVG polyline with the threshold as a dashed line.</summary>
-    public void WriteCurve(string title, double? threshold)
+    /// <summary>metrics.csv as columns by name (values parsed; empty cells are NaN).</summary>
+    public Dictionary<string, double[]> ReadMetrics()
     {
-        if (!File.Exists(MetricsPath)) return;
-        var rows = File.ReadAllLines(MetricsPath).Skip(1).Select(l => l.Split(','))
-            .Select(c => (Steps: double.Parse(c[0], CultureInfo.InvariantCulture), Return: double.Parse(c[2], CultureInfo.InvariantCulture)))
-            .Where(r => double.IsFinite(r.Return)).ToList();
-        const double w = 720, h = 400, left = 70, right = 20, top = 40, bottom = 50;
-        double maxX = Math.Max(1, rows.Count > 0 ? rows.Max(r => r.Steps) : 1);
-        var ys = rows.Select(r => r.Return).Concat(threshold is double t ? [t] : []).ToList();
-        double minY = ys.Count > 0 ? ys.Min() : 0, maxY = ys.Count > 0 ? ys.Max() : 1;
-        if (maxY - minY < 1e-9) { minY -= 1; maxY += 1; }
-        double pad = 0.05 * (maxY - minY);
-        minY -= pad; maxY += pad;
-        string X(double x) => (left + x / maxX * (w - left - right)).ToString("F1", CultureInfo.InvariantCulture);
-        string Y(double y) => (top + (maxY - y) / (maxY - minY) * (h - top - bottom)).ToString("F1", CultureInfo.InvariantCulture);
-        var svg = new StringBuilder();
-        svg.AppendLine($"<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{w}\" height=\"{h}\" viewBox=\"0 0 {w} {h}\" font-family=\"sans-serif\" font-size=\"12\">");
-        svg.AppendLine($"<rect width=\"{w}\" height=\"{h}\" fill=\"white\"/>");
-        svg.AppendLine($"<text x=\"{w / 2}\" y=\"22\" text-anchor=\"middle\" font-size=\"15\">{System.Security.SecurityElement.Escape(title)}</text>");
-        svg.AppendLine($"<line x1=\"{left}\" y1=\"{h - bottom}\" x2=\"{w - right}\" y2=\"{h - bottom}\" stroke=\"black\"/>");
-        svg.AppendLine($"<line x1=\"{left}\" y1=\"{top}\" x2=\"{left}\" y2=\"{h - bottom}\" stroke=\"black\"/>");
-        for (int k = 0; k <= 4; k++)
-        {
-            double xv = maxX * k / 4, yv = minY + (maxY - minY) * k / 4;
-            svg.AppendLine($"<text x=\"{X(xv)}\" y=\"{h - bottom + 18}\" text-anchor=\"middle\">{xv.ToString("N0", CultureInfo.InvariantCulture)}</text>");
-            svg.AppendLine($"<text x=\"{left - 6}\" y=\"{Y(yv)}\" text-anchor=\"end\" dominant-baseline=\"middle\">{yv.ToString("G4", CultureInfo.InvariantCulture)}</text>");
-        }
-        svg.AppendLine($"<text x=\"{(left + w - right) / 2}\" y=\"{h - 10}\" text-anchor=\"middle\">environment steps</text>");
-        svg.AppendLine($"<text x=\"16\" y=\"{(top + h - bottom) / 2}\" text-anchor=\"middle\" transform=\"rotate(-90 16 {(top + h - bottom) / 2})\">mean episode return</text>");
-        if (threshold is double th)
-            svg.AppendLine($"<line x1=\"{left}\" y1=\"{Y(th)}\" x2=\"{w - right}\" y2=\"{Y(th)}\" stroke=\"#d62728\" stroke-dasharray=\"6 4\"/><text x=\"{w - right}\" y=\"{double.Parse(Y(th), CultureInfo.InvariantCulture) - 6}\" text-anchor=\"end\" fill=\"#d62728\">threshold {th}</text>");
-        if (rows.Count > 0)
-            svg.AppendLine($"<polyline fill=\"none\" stroke=\"#1f77b4\" stroke-width=\"2\" points=\"{string.Join(" ", rows.Select(r => $"{X(r.Steps)},{Y(r.Return)}"))}\"/>");
-        svg.AppendLine("</svg>");
-        File.WriteAllText(CurvePath, svg.ToString());
+        if (!File.Exists(MetricsPath)) return new();
+        var lines = File.ReadAllLines(MetricsPath);
+        if (lines.Length == 0) return new();
+        var names = lines[0].Split(',');
+        var rows = lines.Skip(1).Select(l => l.Split(',')).Where(c => c.Length == names.Length).ToArray();
+        return names.Select((name, k) => (name, values: rows.Select(r => double.TryParse(r[k], NumberStyles.Float, CultureInfo.InvariantCulture, out double v) ? v : double.NaN).ToArray()))
+            .ToDictionary(c => c.name, c => c.values);
+    }
+
+    /// <summary>The first line of a message, without .NET's "(Parameter 'x')" suffix.</summary>
+    public static string OneLine(string message)
+    {
+        string line = message.Split('\n')[0].Trim();
+        int parameter = line.LastIndexOf(" (Parameter '", StringComparison.Ordinal);
+        return parameter > 0 && line.EndsWith("')", StringComparison.Ordinal) ? line[..parameter] : line;
     }
 }

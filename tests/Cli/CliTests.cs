@@ -3,14 +3,11 @@ using PurePg.Rl.Training;
 
 namespace PurePg.Cli.Tests;
 
-/// <summary>The purepg program, run in-process (one class: the tests share the console).</summary>
-public class CliTests : IDisposable
+/// <summary>Runs the program in-process with its console captured. The classes that use it share one collection: the
+/// console is process-wide.</summary>
+internal static class Cli
 {
-    private readonly string _root = Directory.CreateTempSubdirectory("purepg-cli-").FullName;
-
-    public void Dispose() => Directory.Delete(_root, recursive: true);
-
-    private static (int Code, string Out, string Err) Run(params string[] args)
+    public static (int Code, string Out, string Err) Run(params string[] args)
     {
         var stdout = new StringWriter();
         var stderr = new StringWriter();
@@ -21,17 +18,39 @@ public class CliTests : IDisposable
         finally { Console.SetOut(oldOut); Console.SetError(oldErr); }
     }
 
-    private string RunFolderOf(string output) =>
+    public static string RunFolderOf(string output) =>
         output.Split('\n').First(l => l.StartsWith("run folder: ")).Substring("run folder: ".Length).Trim().Split(' ')[0];
 
-    /// <summary>The final checkpoint's full state, and the metrics without the wall-clock columns.</summary>
-    private static (byte[] State, string[] Metrics) Outcome(string run)
+    /// <summary>metrics.csv as columns by name ("" → NaN).</summary>
+    public static Dictionary<string, double[]> Metrics(string run) => new RunFolder(run).ReadMetrics();
+
+    /// <summary>The final checkpoint's full state, and the metrics without the wall-clock columns (wall_time_s, sps).</summary>
+    public static (byte[] State, string[] Metrics) Outcome(string run)
     {
         var newest = Directory.GetFiles(Path.Combine(run, "checkpoints"), "step-*.ckpt").Max()!;
-        var metrics = File.ReadAllLines(Path.Combine(run, "metrics.csv"))
-            .Select(l => { var c = l.Split(','); return string.Join(",", c.Take(1).Concat(c.Skip(2).Take(3)).Concat(c.Skip(6))); }).ToArray();
+        var lines = File.ReadAllLines(Path.Combine(run, "metrics.csv"));
+        var names = lines[0].Split(',');
+        var metrics = lines.Select(l => string.Join(",", l.Split(',').Where((_, k) => names[k] is not ("wall_time_s" or "sps")))).ToArray();
         return (Checkpoint.Read(newest).State, metrics);
     }
+}
+
+[CollectionDefinition("console", DisableParallelization = true)]
+public sealed class ConsoleCollection;
+
+/// <summary>The purepg program, run in-process.</summary>
+[Collection("console")]
+public class CliTests : IDisposable
+{
+    private readonly string _root = Directory.CreateTempSubdirectory("purepg-cli-").FullName;
+
+    public void Dispose() => Directory.Delete(_root, recursive: true);
+
+    private static (int Code, string Out, string Err) Run(params string[] args) => Cli.Run(args);
+
+    private static string RunFolderOf(string output) => Cli.RunFolderOf(output);
+
+    private static (byte[] State, string[] Metrics) Outcome(string run) => Cli.Outcome(run);
 
     // the halves are whole numbers of iterations (4 copies × StepsPerEnv steps each)
     public static TheoryData<string, long, string[]> DeterministicAlgorithms() => new()
@@ -77,7 +96,7 @@ public class CliTests : IDisposable
             (["train", "--env", "CartPole-v1", "--algo", "ppo", "--steps", "lots"], "--steps must be an integer, got 'lots'"),
             (["train", "--env", "CartPole-v1", "--algo", "ppo", "--config", Path.Combine(_root, "missing.json")], "does not exist"),
             (["train", "--env", "CartPole-v1", "--algo", "ppo", "--config", malformed], "is not valid JSON"),
-            (["train", "--env", "CartPole-v1", "--algo", "ppo", "--set", "Epohcs=3"], "Unknown setting 'Epohcs' for PpoSettings. Valid:"),
+            (["train", "--env", "CartPole-v1", "--algo", "ppo", "--set", "Epohcs=3"], "Unknown setting 'Epohcs' for ppo (--set). Did you mean Epochs? Valid:"),
             (["train", "--env", "CartPole-v1", "--algo", "ppo", "--set", "Epochs=many"], "Setting 'Epochs': 'many' is not a valid integer"),
             (["train", "--env", "CartPole-v1", "--algo", "ppo", "--steps", "256", "--out", file], "Cannot create the run folder"),
             (["eval", "--run", Path.Combine(_root, "nowhere")], "has no config.json"),
@@ -123,7 +142,8 @@ public class CliTests : IDisposable
     public void A_run_leaves_config_metrics_checkpoints_and_a_curve_and_eval_reports_json()
     {
         string config = Path.Combine(AppContext.BaseDirectory, "configs", "ppo-CartPole-v1.json");
-        var trained = Run("train", "--env", "CartPole-v1", "--algo", "ppo", "--steps", "60000", "--config", config, "--out", _root);
+        // the README's main command
+        var trained = Run("train", "--env", "CartPole-v1", "--algo", "ppo", "--config", config, "--out", _root);
         Assert.True(trained.Code == 0, trained.Err);
         Assert.Contains("solved (threshold 475)", trained.Out);
         string run = RunFolderOf(trained.Out);
@@ -131,7 +151,8 @@ public class CliTests : IDisposable
         Assert.Equal(20, cfg["settings"]!["Epochs"]!.GetValue<int>());
         Assert.Equal(0, cfg["settings"]!["Seed"]!.GetValue<int>());
         Assert.StartsWith("PurePg ", cfg["library"]!.GetValue<string>());
-        Assert.StartsWith("steps,wall_time_s,mean_return,mean_length,episodes,sps,policy_loss", File.ReadLines(Path.Combine(run, "metrics.csv")).First());
+        Assert.StartsWith("steps,wall_time_s,sps,episodes,ep_return_mean,ep_return_std,ep_length_mean,iter_return_mean,iter_episodes,eval_return_mean,eval_return_std,policy_loss",
+            File.ReadLines(Path.Combine(run, "metrics.csv")).First());
         string svg = File.ReadAllText(Path.Combine(run, "curve.svg"));
         Assert.Contains("<polyline", svg);
         Assert.Contains("threshold 475", svg);
@@ -197,7 +218,7 @@ public class CliTests : IDisposable
         while ((line = process.StandardOutput.ReadLine()) is not null)
         {
             if (line.StartsWith("run folder: ")) run = line["run folder: ".Length..].Trim();
-            else if (line.Contains("steps/s") && ++progress == 2) break; // checkpoints are being written every iteration now
+            else if (line.Contains("/s ") && ++progress == 2) break; // checkpoints are being written every iteration now
         }
         process.Kill(); // SIGKILL: no chance to clean up
         process.WaitForExit();
@@ -222,7 +243,7 @@ public class CliTests : IDisposable
         while ((line = process.StandardOutput.ReadLine()) is not null)
         {
             if (line.StartsWith("run folder: ")) run = line["run folder: ".Length..].Trim();
-            else if (line.Contains("steps/s")) break; // training is under way
+            else if (line.Contains("/s ")) break; // training is under way
         }
         Assert.NotNull(run);
         Process.Start("kill", [signal, process.Id.ToString()])!.WaitForExit();

@@ -1,7 +1,9 @@
 using PurePg.Autodiff;
 using PurePg.Autodiff.Modules;
 using PurePg.Envs;
+using System.Collections.Concurrent;
 using PurePg.Rl.Optimizers;
+using PurePg.Rl.Rollouts;
 
 namespace PurePg.Rl.Algorithms;
 
@@ -44,7 +46,8 @@ public sealed record A3cSettings
     /// <summary>log σ at initialization for Box actions.</summary>
     public double InitialLogStd { get; init; }
 
-    /// <summary>The seed of the initialization and of each worker's environment and exploration stream (worker i: seed + i).
+    /// <summary>The seed of the initialization and of each worker's environment and exploration stream (worker i: seed + i;
+    /// a worker's environment is seeded once, at its first episode).
     /// It does not make a run reproducible: the threads interleave differently each time.</summary>
     public long Seed { get; init; }
 }
@@ -63,6 +66,8 @@ public sealed class A3c
     private readonly A3cSettings _settings;
     private readonly RmsProp<float> _policyOptimizer, _valueOptimizer;
     private readonly Worker[] _workers;
+    private readonly ConcurrentQueue<EpisodeStatistics> _finished = new();
+    private readonly List<EpisodeStatistics> _lastEpisodes = new();
     private long _totalSteps;
 
     /// <summary>Builds the shared agent and one worker per thread, each with an environment from <paramref name="makeEnv"/>.</summary>
@@ -88,6 +93,10 @@ public sealed class A3c
     /// <summary>Environment steps taken by all workers together.</summary>
     public long TotalSteps => Interlocked.Read(ref _totalSteps);
 
+    /// <summary>The episodes that finished during the last <see cref="Train"/> call, in the order the workers finished them
+    /// (an episode cut by the end of a call finishes in a later call).</summary>
+    public IReadOnlyList<EpisodeStatistics> LastEpisodes => _lastEpisodes;
+
     /// <summary>Runs every worker on its own thread until the workers together have taken <paramref name="steps"/> more
     /// environment steps, then returns (the workers finish their current segment).</summary>
     public void Train(long steps)
@@ -96,7 +105,34 @@ public sealed class A3c
         var threads = _workers.Select(w => new Thread(() => w.Run(target)) { IsBackground = true, Name = $"A3C worker {w.Index}" }).ToArray();
         foreach (var t in threads) t.Start();
         foreach (var t in threads) t.Join();
+        _lastEpisodes.Clear();
+        while (_finished.TryDequeue(out var episode)) _lastEpisodes.Add(episode);
         foreach (var w in _workers) w.Failure?.Throw();
+    }
+
+    /// <summary>Writes the step count, θ, φ and both shared optimizers' moments (not the workers' environments and
+    /// streams: an A3C run does not resume exactly, as it does not run exactly).</summary>
+    public void WriteState(BinaryWriter w)
+    {
+        ArgumentNullException.ThrowIfNull(w);
+        w.Write(TotalSteps);
+        Training.StateIo.WriteFloats(w, Agent.Theta.Values);
+        Training.StateIo.WriteFloats(w, Agent.Phi.Values);
+        _policyOptimizer.WriteState(w);
+        _valueOptimizer.WriteState(w);
+    }
+
+    /// <summary>Restores what <see cref="WriteState"/> wrote; the step count continues from the saved one.</summary>
+    public void ReadState(BinaryReader r)
+    {
+        ArgumentNullException.ThrowIfNull(r);
+        long steps = r.ReadInt64();
+        if (steps < 0) throw new InvalidDataException($"The checkpoint's A3C step count is {steps}.");
+        Training.StateIo.ReadFloats(r, Agent.Theta.Values, "θ");
+        Training.StateIo.ReadFloats(r, Agent.Phi.Values, "φ");
+        _policyOptimizer.ReadState(r);
+        _valueOptimizer.ReadState(r);
+        Interlocked.Exchange(ref _totalSteps, steps);
     }
 
     private sealed class Worker
@@ -110,6 +146,8 @@ public sealed class A3c
         private readonly int[] _discrete;
         private readonly float[] _one = new float[1];
         private bool _needsReset = true;
+        private double _episodeReturn;
+        private int _episodeLength;
 
         public Worker(A3c owner, int index)
         {
@@ -155,9 +193,9 @@ public sealed class A3c
             // θ' ← θ, φ' ← φ
             _owner.Agent.Theta.Values.CopyTo(_local.Theta.Values);
             _owner.Agent.Phi.Values.CopyTo(_local.Phi.Values);
-            if (_needsReset)
+            if (_needsReset) // once: later episodes continue the environment's stream, as Gymnasium's autoreset does
             {
-                _env.Reset(_owner._settings.Seed * 1000 + Index).CopyTo(_obs);
+                _env.Reset(_owner._settings.Seed + Index).CopyTo(_obs);
                 _needsReset = false;
             }
             int t = 0;
@@ -181,11 +219,14 @@ public sealed class A3c
                 _rewards[t] = (float)r.Reward;
                 r.Observation.CopyTo(_obs);
                 Interlocked.Increment(ref _owner._totalSteps);
+                _episodeReturn += r.Reward;
+                _episodeLength++;
                 if (r.Terminated || r.Truncated)
                 {
                     if (!r.Terminated) bootstrap = PredictValue(_obs); // truncated: bootstrap from V(s_final)
                     ended = true;
-                    _needsReset = true;
+                    _owner._finished.Enqueue(new EpisodeStatistics(_episodeReturn, _episodeLength));
+                    (_episodeReturn, _episodeLength) = (0, 0);
                     _env.Reset().CopyTo(_obs);
                     t++;
                     break;

@@ -25,10 +25,13 @@ public sealed record PpoSettings
     /// <summary>Adam step size α (SB3: 3e-4).</summary>
     public double LearningRate { get; init; } = 3e-4;
 
-    /// <summary>Anneal α linearly to 0 over <see cref="TotalTimesteps"/> (CleanRL: on; SB3: constant).</summary>
+    /// <summary>Anneal α linearly over the run, once per iteration as CleanRL does: iteration i, starting at step S_i, runs at
+    /// α·(1 − S_i/S), where S is <see cref="Ppo.PlannedSteps"/> (initially <see cref="TotalTimesteps"/>); the first iteration
+    /// runs at α and the last at about α/iterations, never at 0 (CleanRL: on; SB3: constant unless given a schedule).</summary>
     public bool AnnealLearningRate { get; init; }
 
-    /// <summary>The planned training length, for the anneal.</summary>
+    /// <summary>S, the planned training length in environment steps, which the anneal follows; the program sets it from
+    /// <c>--steps</c>, and <see cref="Ppo.PlannedSteps"/> changes it for a run that is extended.</summary>
     public long TotalTimesteps { get; init; } = 1_000_000;
 
     /// <summary>Adam ε (SB3 sets 1e-5).</summary>
@@ -88,12 +91,13 @@ public sealed record PpoSettings
         if (!(MaxGradientNorm > 0)) throw new ArgumentOutOfRangeException(nameof(MaxGradientNorm), MaxGradientNorm, "MaxGradientNorm must be positive.");
         if (TargetKl is <= 0) throw new ArgumentOutOfRangeException(nameof(TargetKl), TargetKl, "TargetKl must be positive.");
         if (Seed < 0) throw new ArgumentOutOfRangeException(nameof(Seed), Seed, "Seed must be ≥ 0.");
+        if (TotalTimesteps <= 0) throw new ArgumentOutOfRangeException(nameof(TotalTimesteps), TotalTimesteps, "TotalTimesteps must be positive.");
     }
 }
 
 /// <summary>What one <see cref="Ppo.Update"/> did (means over its minibatches).</summary>
 public readonly record struct PpoUpdate(long TotalSteps, int EpisodesFinished, double MeanEpisodeReturn, double PolicyLoss, double ValueLoss,
-    double Entropy, double ApproxKl, double ClipFraction, int EpochsRun);
+    double Entropy, double ApproxKl, double ClipFraction, int EpochsRun, double LearningRate);
 
 /// <summary>
 /// Proximal policy optimization with the clipped surrogate (Schulman et al. 2017), as Stable-Baselines3 and CleanRL run it:
@@ -117,6 +121,8 @@ public sealed class Ppo
     private readonly int[] _order;
     private readonly float[] _mbObs, _mbContinuous, _mbOldLogProb, _mbAdvantages, _mbReturns, _mbOldValues, _thetaGradient, _phiGradient;
     private readonly int[] _mbDiscrete;
+    private readonly IterationRate _rate;
+    private long _plannedSteps;
 
     /// <summary>Builds the agent for <paramref name="env"/> and resets it with the seed.</summary>
     public Ppo(VectorEnv env, PpoSettings settings)
@@ -128,11 +134,11 @@ public sealed class Ppo
         _settings = settings;
         var init = new Rng((ulong)settings.Seed);
         _agent = new ActorCritic(env.SingleObservationSpace, env.SingleActionSpace, settings.HiddenSizes, settings.Activation, settings.InitialLogStd, init);
-        int n = settings.NumEnvs * settings.StepsPerEnv, minibatches = n / settings.BatchSize;
-        long plannedSteps = Math.Max(1, settings.TotalTimesteps / n) * settings.Epochs * minibatches;
-        var rate = settings.AnnealLearningRate ? Optimizers.LearningRate.Linear(settings.LearningRate, plannedSteps) : Optimizers.LearningRate.Constant(settings.LearningRate);
-        _policyOptimizer = new Adam<float>(_agent.Theta.Count, rate, epsilon: settings.AdamEpsilon);
-        _valueOptimizer = new Adam<float>(_agent.Phi.Count, rate, epsilon: settings.AdamEpsilon);
+        int n = settings.NumEnvs * settings.StepsPerEnv;
+        PlannedSteps = settings.TotalTimesteps;
+        _rate = new IterationRate(settings.LearningRate);
+        _policyOptimizer = new Adam<float>(_agent.Theta.Count, _rate, epsilon: settings.AdamEpsilon);
+        _valueOptimizer = new Adam<float>(_agent.Phi.Count, _rate, epsilon: settings.AdamEpsilon);
         _order = Enumerable.Range(0, n).ToArray();
         int b = settings.BatchSize, o = _agent.ObservationSize;
         _mbObs = new float[b * o];
@@ -150,6 +156,19 @@ public sealed class Ppo
 
     /// <summary>The agent (θ, φ and the networks).</summary>
     public ActorCritic Agent => _agent;
+
+    /// <summary>S, the planned length of the run in environment steps, which the learning-rate anneal follows (see
+    /// <see cref="PpoSettings.AnnealLearningRate"/>); starts at <see cref="PpoSettings.TotalTimesteps"/>. Set it when a run is
+    /// extended: from S_i steps to a new plan S′ the rate continues as α·(1 − S_i/S′), as Stable-Baselines3's
+    /// <c>learn(reset_num_timesteps=False)</c> does. Not part of the saved state: the caller that plans the run sets it.</summary>
+    public long PlannedSteps
+    {
+        get => _plannedSteps;
+        set => _plannedSteps = value > 0 ? value : throw new ArgumentOutOfRangeException(nameof(value), value, "PlannedSteps must be positive.");
+    }
+
+    /// <summary>The step size the next update's minibatches use: α, or α·(1 − S_i/S) when annealing.</summary>
+    public double CurrentLearningRate => _settings.AnnealLearningRate ? _settings.LearningRate * (1 - (double)TotalSteps / _plannedSteps) : _settings.LearningRate;
 
     /// <summary>1 − Var[R − V]/Var[R] over the last rollout (computed before the update).</summary>
     public double ExplainedVariance => _rollout.ExplainedVariance;
@@ -184,8 +203,13 @@ public sealed class Ppo
     }
 
     /// <summary>One rollout and its epochs of minibatch updates.</summary>
+    /// <exception cref="InvalidOperationException">The anneal is on and the run is at or past <see cref="PlannedSteps"/>
+    /// (the rate would be 0: raise PlannedSteps to train further).</exception>
     public PpoUpdate Update()
     {
+        if (_settings.AnnealLearningRate && TotalSteps >= _plannedSteps)
+            throw new InvalidOperationException($"PPO's learning rate anneals to 0 at the planned {_plannedSteps:N0} steps and the run is at {TotalSteps:N0}: raise PlannedSteps to train further.");
+        _rate.Alpha = CurrentLearningRate;
         // collect, then GAE(γ, λ) advantages bootstrapping truncated episodes and the rollout's end from V
         _rollout.CollectAndEstimate(_settings.Gamma, _settings.GaeLambda);
 
@@ -195,7 +219,7 @@ public sealed class Ppo
             if (!Epoch(ref totals)) break;
         int steps = Math.Max(1, totals.Steps);
         return new PpoUpdate(TotalSteps, _rollout.Buffer.Episodes.Count, _rollout.MeanEpisodeReturn, totals.Policy / steps, totals.Value / steps, totals.Entropy / steps,
-            totals.ApproxKl / steps, totals.ClipFraction / steps, totals.Epochs);
+            totals.ApproxKl / steps, totals.ClipFraction / steps, totals.Epochs, _rate.Alpha);
     }
 
     internal struct EpochTotals
@@ -277,6 +301,13 @@ public sealed class Ppo
         GradientClipping.ClipJointly(_tape.GradientOf(_agent.Theta), _tape.GradientOf(_agent.Phi), _thetaGradient, _phiGradient, _settings.MaxGradientNorm);
         _policyOptimizer.Ascend(_agent.Theta.Values, _thetaGradient);
         _valueOptimizer.Ascend(_agent.Phi.Values, _phiGradient);
+    }
+
+    /// <summary>The step size of the current iteration, set once per iteration (the optimizers' update count does not enter).</summary>
+    private sealed record IterationRate(double Initial) : Optimizers.LearningRate
+    {
+        public double Alpha { get; set; } = Initial;
+        public override double At(long update) => Alpha;
     }
 
     private void Shuffle(int[] order)

@@ -46,8 +46,10 @@ public static class Checkpoint
     public static (string Header, byte[] State) Read(string path)
     {
         byte[] bytes = File.ReadAllBytes(path);
-        if (bytes.Length < Magic.Length + 4 + 32 || !bytes.AsSpan(0, Magic.Length).SequenceEqual(Magic))
-            throw new InvalidDataException($"{path} is not a PurePg checkpoint (or is truncated to {bytes.Length} bytes).");
+        if (bytes.Length < Magic.Length + 4 + 32)
+            throw new InvalidDataException($"{path} is truncated: {bytes.Length} bytes, shorter than any checkpoint.");
+        if (!bytes.AsSpan(0, Magic.Length).SequenceEqual(Magic))
+            throw new InvalidDataException($"{path} is not a PurePg checkpoint: it does not start with PUREPGCK.");
         var body = bytes.AsSpan(0, bytes.Length - 32);
         if (!SHA256.HashData(body).AsSpan().SequenceEqual(bytes.AsSpan(bytes.Length - 32)))
             throw new InvalidDataException($"{path} fails its checksum: the file is truncated or corrupted.");

@@ -1,0 +1,147 @@
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using PurePg.Envs;
+using PurePg.Rl.Training;
+
+namespace PurePg.Cli;
+
+/// <summary>
+/// Everything a run is made of, resolved from the command line and validated before anything touches the disk: the
+/// environment, the algorithm, the seed, the planned steps, the copies, the settings (defaults &lt; config file &lt;
+/// <c>--set</c>, a later <c>--set</c> of a name replacing an earlier one) and the program's own options. Seed,
+/// TotalTimesteps and NumEnvs (a3c: Workers) are the program's: <c>--seed</c>, <c>--steps</c> and <c>--envs</c> set
+/// them, and so may a config file or <c>--set</c>, with the option winning over the file and disagreeing with a
+/// <c>--set</c> being an error.
+/// </summary>
+internal sealed record RunPlan(string Env, string Algorithm, long Seed, long Steps, int Envs, bool Normalize, int Checkpoints, int Keep,
+    long? EvalEvery, int EvalEpisodes, bool StopAtThreshold, IReadOnlyList<KeyValuePair<string, string>> Overrides)
+{
+    public const long DefaultSteps = 100_000;
+
+    /// <summary>The copies <c>train</c> uses unless told: 8 environments, or 4 worker threads for a3c.</summary>
+    public static int DefaultEnvs(string algorithm) => algorithm == "a3c" ? 4 : 8;
+
+    private static readonly string[] SeedNames = ["Seed"], StepsNames = ["TotalTimesteps"], EnvsNames = ["NumEnvs", "Workers"];
+
+    public static RunPlan FromArguments(Arguments a)
+    {
+        string env = a.Require("--env"), algorithm = a.Require("--algo");
+        CheckNames(env, algorithm);
+        var fromFile = new List<KeyValuePair<string, string>>();
+        if (a.Get("--config") is string configFile)
+        {
+            if (!File.Exists(configFile)) throw new UsageException($"Config file {configFile} does not exist.");
+            try { fromFile.AddRange(SettingsBinder.FromJson(JsonDocument.Parse(File.ReadAllText(configFile)).RootElement)); }
+            catch (JsonException e) { throw new UsageException($"Config file {configFile} is not valid JSON: {RunFolder.OneLine(e.Message)}"); }
+            catch (ArgumentException e) { throw new UsageException($"Config file {configFile}: {RunFolder.OneLine(e.Message)}"); }
+        }
+        var file = Canonical(algorithm, fromFile, $"config file {a.Get("--config")}");
+        var sets = Canonical(algorithm, a.Sets, "--set");
+        long seed = Owned(a, "--seed", SeedNames, file, sets, 0, 0);
+        long steps = Owned(a, "--steps", StepsNames, file, sets, DefaultSteps, 1);
+        int envs = (int)Owned(a, "--envs", EnvsNames, file, sets, DefaultEnvs(algorithm), 1);
+        // later wins: the file's values, then --set's, each name once, in first-given order
+        var merged = new List<KeyValuePair<string, string>>();
+        foreach (var (key, value) in file.Concat(sets))
+        {
+            if (SeedNames.Concat(StepsNames).Concat(EnvsNames).Contains(key)) continue;
+            int at = merged.FindIndex(kv => kv.Key == key);
+            if (at >= 0) merged[at] = new(key, value);
+            else merged.Add(new(key, value));
+        }
+        long? evalEvery = a.Get("--eval-every") is null ? null : a.GetLong("--eval-every", 0, 1);
+        bool stop = a.Flag("--stop-at-threshold");
+        if (stop && evalEvery is null) throw new UsageException("--stop-at-threshold needs --eval-every N: the threshold is checked on the evaluations.");
+        if (stop && EnvRegistry.Spec(env).RewardThreshold is null) throw new UsageException($"--stop-at-threshold: {env} has no reward threshold.");
+        var plan = new RunPlan(env, algorithm, seed, steps, envs, a.Flag("--normalize"), (int)a.GetLong("--checkpoints", 10, 1), (int)a.GetLong("--keep", 3, 1),
+            evalEvery, (int)a.GetLong("--eval-episodes", 10, 1), stop, merged);
+        AlgorithmCatalog.Configure(algorithm, envs, seed, steps, merged); // every setting parses and validates, or this throws
+        return plan;
+    }
+
+    /// <summary>An unknown environment or algorithm, with the closest valid name.</summary>
+    public static void CheckNames(string env, string algorithm)
+    {
+        var ids = EnvRegistry.All.Select(s => s.Id).ToArray();
+        if (!ids.Contains(env))
+            throw new UsageException($"No environment with id '{env}'.{Suggestions.DidYouMean(env, ids)} Registered: {string.Join(", ", ids)}.");
+        if (!AlgorithmCatalog.Names.Contains(algorithm))
+            throw new UsageException($"Unknown algorithm '{algorithm}'.{Suggestions.DidYouMean(algorithm, AlgorithmCatalog.Names)} Valid: {string.Join(", ", AlgorithmCatalog.Names)}.");
+    }
+
+    /// <summary>The pairs with each name spelled as the setting is (names match case-insensitively); an unknown name is an
+    /// error with the closest valid one.</summary>
+    private static List<KeyValuePair<string, string>> Canonical(string algorithm, IEnumerable<KeyValuePair<string, string>> pairs, string source)
+    {
+        var names = AlgorithmCatalog.Settings(algorithm).Select(s => s.Name).Concat(SeedNames).Concat(StepsNames).Concat(EnvsNames).Distinct().ToArray();
+        return pairs.Select(kv =>
+        {
+            string? name = names.FirstOrDefault(n => n.Equals(kv.Key, StringComparison.OrdinalIgnoreCase));
+            return name is not null ? new KeyValuePair<string, string>(name, kv.Value)
+                : throw new UsageException($"Unknown setting '{kv.Key}' for {algorithm} ({source}).{Suggestions.DidYouMean(kv.Key, names)} Valid: {string.Join(", ", names)}.");
+        }).ToList();
+    }
+
+    /// <summary>A value the program owns: the option if given, else the last --set, else the file's, else the default.</summary>
+    private static long Owned(Arguments a, string option, string[] names, List<KeyValuePair<string, string>> file,
+        List<KeyValuePair<string, string>> sets, long fallback, long min)
+    {
+        long? Parse(KeyValuePair<string, string>? kv, string source)
+        {
+            if (kv is not { } pair) return null;
+            if (!long.TryParse(pair.Value, NumberStyles.Integer, CultureInfo.InvariantCulture, out long v))
+                throw new UsageException($"{source} {pair.Key}={pair.Value}: an integer is needed.");
+            if (v < min) throw new UsageException($"{source} {pair.Key}={v}: it must be ≥ {min}.");
+            return v;
+        }
+        KeyValuePair<string, string>? Last(List<KeyValuePair<string, string>> list) =>
+            list.LastOrDefault(kv => names.Contains(kv.Key)) is { Key: not null } found ? found : null;
+        long? fromSet = Parse(Last(sets), "--set"), fromFile = Parse(Last(file), "The config file's");
+        long? fromOption = a.Get(option) is null ? null : a.GetLong(option, 0, min);
+        if (fromOption is long o && fromSet is long s && o != s)
+            throw new UsageException($"{option} {o} and --set {Last(sets)!.Value.Key}={s} disagree: give one of them.");
+        return fromOption ?? fromSet ?? fromFile ?? fallback;
+    }
+
+    /// <summary>The plan as config.json records it (with the effective settings and the library version).</summary>
+    public JsonObject ToConfig(Dictionary<string, object?> settings) => new()
+    {
+        ["library"] = $"PurePg {RunFolder.Version}",
+        ["algorithm"] = Algorithm,
+        ["env"] = Env,
+        ["seed"] = Seed,
+        ["steps"] = Steps,
+        ["envs"] = Envs,
+        ["normalize"] = Normalize,
+        ["checkpoints"] = Checkpoints,
+        ["keep"] = Keep,
+        ["eval_every"] = EvalEvery,
+        ["eval_episodes"] = EvalEpisodes,
+        ["stop_at_threshold"] = StopAtThreshold,
+        ["resumes"] = new JsonArray(),
+        ["overrides"] = new JsonObject(Overrides.Select(kv => new KeyValuePair<string, JsonNode?>(kv.Key, kv.Value))),
+        ["settings"] = JsonSerializer.SerializeToNode(settings),
+    };
+
+    /// <summary>The plan a run folder's config.json records (runs made before an option existed get its default).</summary>
+    public static RunPlan FromConfig(JsonObject config, string file)
+    {
+        try
+        {
+            return new RunPlan(config["env"]!.GetValue<string>(), config["algorithm"]!.GetValue<string>(), config["seed"]!.GetValue<long>(),
+                config["steps"]!.GetValue<long>(), config["envs"]!.GetValue<int>(), config["normalize"]!.GetValue<bool>(),
+                config["checkpoints"]!.GetValue<int>(), config["keep"]?.GetValue<int>() ?? 3, config["eval_every"]?.GetValue<long>(),
+                config["eval_episodes"]?.GetValue<int>() ?? 10, config["stop_at_threshold"]?.GetValue<bool>() ?? false,
+                config["overrides"]!.AsObject().Select(kv => new KeyValuePair<string, string>(kv.Key, kv.Value!.GetValue<string>())).ToList());
+        }
+        catch (Exception e) when (e is NullReferenceException or InvalidOperationException or FormatException)
+        {
+            throw new UsageException($"{file} is not a valid run configuration: a field is missing or of the wrong type.");
+        }
+    }
+
+    /// <summary>Where the run was resumed, in steps.</summary>
+    public static IReadOnlyList<long> Resumes(JsonObject config) =>
+        config["resumes"] is JsonArray a ? a.Select(n => n!.GetValue<long>()).ToArray() : [];
+}

@@ -1,0 +1,201 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Runtime.InteropServices;
+using System.Text.Json.Nodes;
+using PurePg.Envs;
+using PurePg.Rl.Training;
+
+namespace PurePg.Cli;
+
+/// <summary>
+/// The program's training loop: iterations until the target, a metrics row per iteration (with the rolling mean of the
+/// last 100 episodes), evenly spaced checkpoints (the newest <c>--keep</c> kept), evaluations during training every
+/// <c>--eval-every</c> steps on environment copies of their own (the best policy kept as best.ckpt, and the run stopped
+/// at the threshold with <c>--stop-at-threshold</c>), a progress line, and on Ctrl-C or SIGTERM a final checkpoint.
+/// </summary>
+internal sealed class TrainingLoop(RunFolder run, ITrainer trainer, RunPlan plan, RunProgress progress)
+{
+    /// <summary>Evaluation k during training resets its environment with seed EvalSeedBase + k; the final evaluation and
+    /// <c>purepg eval</c> use <see cref="FinalEvalSeed"/>. Training seeds are small numbers; these streams are apart from them.</summary>
+    public const long EvalSeedBase = 2_000_000, FinalEvalSeed = 1_000_000;
+
+    private const string Columns = "steps,wall_time_s,sps,episodes,ep_return_mean,ep_return_std,ep_length_mean,iter_return_mean,iter_episodes,eval_return_mean,eval_return_std";
+    private static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
+
+    private int _interrupted;
+
+    public int Run(long target)
+    {
+        string title = $"{plan.Env} — {plan.Algorithm}";
+        double? threshold = EnvRegistry.Spec(plan.Env).RewardThreshold;
+        long every = Math.Max(1, plan.Steps / plan.Checkpoints);
+        long nextCheckpoint = (trainer.TotalSteps / every + 1) * every;
+        long? nextEval = plan.EvalEvery is long e ? (trainer.TotalSteps / e + 1) * e : null;
+        Env? evalEnv = plan.EvalEvery is null ? null : EnvRegistry.Make(plan.Env);
+        bool interactive = !Console.IsOutputRedirected;
+        ConsoleCancelEventHandler onCancel = (_, args) => { args.Cancel = true; Interlocked.Exchange(ref _interrupted, 1); };
+        Console.CancelKeyPress += onCancel;
+        using var sigterm = OperatingSystem.IsWindows() ? null : PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; Interlocked.Exchange(ref _interrupted, 1); });
+        try
+        {
+            if (trainer.TotalSteps == 0 && !run.Checkpoints().Any()) SaveCheckpoint(); // a run is never without a loadable checkpoint
+            var clock = Stopwatch.StartNew();
+            double wallAtStart = progress.WallSeconds;
+            long startSteps = trainer.TotalSteps;
+            var lastPrint = TimeSpan.Zero;
+            int iteration = 0;
+            bool reachedThreshold = false;
+            while (trainer.TotalSteps < target && !reachedThreshold)
+            {
+                IterationMetrics m;
+                iteration++;
+                try { m = trainer.Update(); }
+                catch (Exception ex) when (ex is ArithmeticException or ArgumentException or InvalidOperationException)
+                {
+                    return Fail($"training stopped at iteration {iteration} ({trainer.TotalSteps:N0} steps): {RunFolder.OneLine(ex.Message)} The last good checkpoint is kept.");
+                }
+                foreach (var (name, value) in m.Losses)
+                    if (!double.IsFinite(value) && name != "explained_variance")
+                        return Fail($"training stopped at iteration {iteration} ({m.Steps:N0} steps): {name} is {value}; the last good checkpoint is kept.");
+                if (!float.IsFinite(System.Numerics.Tensors.TensorPrimitives.SumOfSquares(trainer.PolicyParameters)))
+                    return Fail($"training stopped at iteration {iteration} ({m.Steps:N0} steps): the parameters became non-finite; the last good checkpoint is kept.");
+                progress.Add(m.Episodes);
+                progress.WallSeconds = wallAtStart + clock.Elapsed.TotalSeconds;
+                double sps = (trainer.TotalSteps - startSteps) / Math.Max(1e-9, clock.Elapsed.TotalSeconds);
+
+                (double Mean, double Std)? evaluation = null;
+                if (nextEval is long due && trainer.TotalSteps >= due)
+                {
+                    evaluation = trainer.Evaluate(evalEnv!, plan.EvalEpisodes, EvalSeedBase + progress.Evaluations, deterministic: true);
+                    progress.Evaluations++;
+                    nextEval = (trainer.TotalSteps / plan.EvalEvery!.Value + 1) * plan.EvalEvery.Value;
+                    if (progress.BestEvaluation is not double best || evaluation.Value.Mean > best)
+                    {
+                        (progress.BestEvaluation, progress.BestEvaluationSteps) = (evaluation.Value.Mean, trainer.TotalSteps);
+                        WriteCheckpoint(run.BestCheckpointPath);
+                    }
+                    reachedThreshold = plan.StopAtThreshold && evaluation.Value.Mean >= threshold!.Value;
+                }
+                AppendMetrics(m, sps, evaluation);
+                if (trainer.TotalSteps >= nextCheckpoint || trainer.TotalSteps >= target || reachedThreshold)
+                {
+                    SaveCheckpoint();
+                    nextCheckpoint = (trainer.TotalSteps / every + 1) * every;
+                }
+                string line = ProgressLine(target, sps, clock.Elapsed, m);
+                if (interactive) Console.Write($"\r{line}");
+                else if (clock.Elapsed - lastPrint >= TimeSpan.FromSeconds(2) || trainer.TotalSteps >= target || reachedThreshold)
+                {
+                    Console.WriteLine(line.TrimEnd());
+                    lastPrint = clock.Elapsed;
+                }
+                if (Volatile.Read(ref _interrupted) == 1)
+                {
+                    SaveCheckpoint();
+                    Curve.Write(run, title, threshold, RunPlan.Resumes(run.ReadConfig()));
+                    Console.WriteLine();
+                    Console.Error.WriteLine($"purepg: interrupted at {trainer.TotalSteps:N0} steps; checkpoint written. Continue with: purepg resume --run {run.Path}");
+                    return 130;
+                }
+            }
+            if (interactive) Console.WriteLine();
+            if (reachedThreshold)
+                Console.WriteLine($"the evaluation reached the threshold {threshold} at {trainer.TotalSteps:N0} steps: training stopped (--stop-at-threshold)");
+            Curve.Write(run, title, threshold, RunPlan.Resumes(run.ReadConfig()));
+            FinalEvaluation(threshold);
+            Console.WriteLine($"run folder: {run.Path} (config.json, metrics.csv, eval.json, checkpoints/, curve.svg)");
+            return 0;
+        }
+        finally
+        {
+            Console.CancelKeyPress -= onCancel;
+        }
+    }
+
+    private void FinalEvaluation(double? threshold)
+    {
+        const int episodes = 20;
+        var (mean, std) = trainer.Evaluate(EnvRegistry.Make(plan.Env), episodes, FinalEvalSeed, deterministic: true);
+        string verdict = threshold is double t ? (mean >= t ? $" — solved (threshold {t})" : $" — below the threshold {t}") : "";
+        Console.WriteLine($"evaluation ({episodes} episodes, deterministic): {mean:F1} ± {std:F1}{verdict}");
+        run.WriteEvaluation(new JsonObject
+        {
+            ["env"] = plan.Env,
+            ["algorithm"] = plan.Algorithm,
+            ["steps"] = trainer.TotalSteps,
+            ["episodes"] = episodes,
+            ["deterministic"] = true,
+            ["seed"] = FinalEvalSeed,
+            ["mean"] = mean,
+            ["std"] = std,
+            ["threshold"] = threshold,
+            ["solved"] = threshold is double th ? mean >= th : null,
+        });
+    }
+
+    /// <summary>At most 79 characters: steps, speed, elapsed and remaining time, the rolling return, the last evaluation.</summary>
+    private string ProgressLine(long target, double sps, TimeSpan elapsed, IterationMetrics m)
+    {
+        double remaining = (target - trainer.TotalSteps) / Math.Max(1e-9, sps);
+        var (mean, _, _) = progress.Rolling();
+        string eval = progress.BestEvaluation is double best ? $" best eval {best:F1}" : "";
+        string line = $"{Steps(trainer.TotalSteps),6}/{Steps(target)} {Steps((long)sps),5}/s {Clock(elapsed)} +{Clock(TimeSpan.FromSeconds(remaining))} return {mean,6:F1}{eval}";
+        if (m.Losses.FirstOrDefault(l => l.Name is "approx_kl" or "kl") is { Name: not null } kl) line += $" {kl.Name} {kl.Value:G2}";
+        return line.Length > 79 ? line[..79] : line.PadRight(79);
+    }
+
+    private static string Steps(long n) => n switch
+    {
+        >= 10_000_000 => $"{n / 1e6:F0}M",
+        >= 1_000_000 => $"{n / 1e6:F1}M",
+        >= 10_000 => $"{n / 1e3:F0}k",
+        _ => n.ToString(Inv),
+    };
+
+    private static string Clock(TimeSpan t) => t.TotalHours >= 1 ? $"{(int)t.TotalHours}h{t.Minutes:D2}" : $"{t.Minutes:D2}:{t.Seconds:D2}";
+
+    private void AppendMetrics(IterationMetrics m, double sps, (double Mean, double Std)? evaluation)
+    {
+        bool header = !File.Exists(run.MetricsPath);
+        using var w = new StreamWriter(run.MetricsPath, append: true);
+        if (header) w.WriteLine(Columns + string.Concat(m.Losses.Select(l => "," + l.Name)));
+        var (mean, std, length) = progress.Rolling();
+        w.WriteLine(string.Join(",", new[]
+        {
+            m.Steps.ToString(Inv), progress.WallSeconds.ToString("F3", Inv), sps.ToString("F0", Inv), progress.Episodes.ToString(Inv),
+            Number(mean), Number(std), Number(length), Number(m.MeanReturn), m.EpisodesFinished.ToString(Inv),
+            Number(evaluation?.Mean ?? double.NaN), Number(evaluation?.Std ?? double.NaN),
+        }.Concat(m.Losses.Select(l => Number(l.Value)))));
+    }
+
+    /// <summary>A value as metrics.csv writes it: round-trip digits, empty for "none" (no episode ended, no evaluation).</summary>
+    private static string Number(double v) => double.IsNaN(v) ? "" : v.ToString("R", Inv);
+
+    private void SaveCheckpoint()
+    {
+        Directory.CreateDirectory(run.CheckpointDirectory);
+        WriteCheckpoint(run.CheckpointPath(trainer.TotalSteps));
+        run.Prune(plan.Keep);
+    }
+
+    private void WriteCheckpoint(string path)
+    {
+        Directory.CreateDirectory(run.CheckpointDirectory);
+        var header = new JsonObject
+        {
+            ["algorithm"] = plan.Algorithm,
+            ["env"] = plan.Env,
+            ["steps"] = trainer.TotalSteps,
+            ["library"] = $"PurePg {RunFolder.Version}",
+        };
+        progress.WriteTo(header);
+        Checkpoint.Write(path, header.ToJsonString(), trainer.WriteState);
+    }
+
+    private static int Fail(string message)
+    {
+        Console.WriteLine();
+        Console.Error.WriteLine($"purepg: {message}");
+        return 2;
+    }
+}
