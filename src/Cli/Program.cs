@@ -147,7 +147,6 @@ public static class Program
         // the whole configuration validates before a folder is made or a step is taken
         var plan = RunPlan.FromArguments(a);
         var (trainer, settings) = AlgorithmCatalog.Create(plan.Algorithm, plan.Env, plan.Envs, plan.Seed, plan.Steps, plan.Overrides, plan.Normalize);
-        trainer.PlannedSteps = plan.Steps;
         var config = plan.ToConfig(settings);
         var run = RunFolder.CreateUnique(a.Get("--out") ?? "runs", $"{plan.Env.Replace('/', '_')}-{plan.Algorithm}-{plan.Seed}-{DateTime.UtcNow:yyyyMMdd-HHmmss}");
         run.WriteConfig(config);

@@ -143,6 +143,14 @@ public static class AlgorithmCatalog
     public static (ITrainer Trainer, Dictionary<string, object?> Settings) Create(string algorithm, string envId, int numEnvs, long seed,
         long plannedSteps, IEnumerable<KeyValuePair<string, string>> overrides, bool normalize)
     {
+        var (trainer, settings) = Build(algorithm, envId, numEnvs, seed, plannedSteps, overrides, normalize);
+        trainer.PlannedSteps = plannedSteps;
+        return (trainer, settings);
+    }
+
+    private static (ITrainer Trainer, Dictionary<string, object?> Settings) Build(string algorithm, string envId, int numEnvs, long seed,
+        long plannedSteps, IEnumerable<KeyValuePair<string, string>> overrides, bool normalize)
+    {
         EnvRegistry.Spec(envId); // throws with the valid ids
         if (normalize && algorithm is "reinforce" or "a3c")
             throw new ArgumentException($"Normalization (--normalize) is available for ppo, a2c, trpo and npg, not {algorithm}.");

@@ -1,0 +1,57 @@
+using PurePg.Envs;
+using PurePg.Envs.Vector;
+using PurePg.Rl.Algorithms;
+
+namespace PurePg.Rl.Tests;
+
+public class ScheduleTests
+{
+    private static Ppo Small(long planned) => new(new CartPoleVectorEnv(2), new PpoSettings
+    {
+        NumEnvs = 2, StepsPerEnv = 64, BatchSize = 64, Epochs = 1, LearningRate = 0.002, AnnealLearningRate = true, TotalTimesteps = planned, Seed = 1,
+    });
+
+    [Fact]
+    public void Ppo_anneals_once_per_iteration_over_the_planned_steps_and_refuses_to_train_at_rate_zero()
+    {
+        var ppo = Small(planned: 512);
+        var rates = new List<double>();
+        while (ppo.TotalSteps < 512) rates.Add(ppo.Update().LearningRate);
+        Assert.Equal([0.002, 0.0015, 0.001, 0.0005], rates); // α(1 − S_i/S) at S_i = 0, 128, 256, 384
+        var e = Assert.Throws<InvalidOperationException>(() => ppo.Update());
+        Assert.Contains("planned 512 steps", e.Message);
+        ppo.PlannedSteps = 1024; // extended: the rate goes on from where the run is, over the new plan
+        Assert.Equal(0.002 * (1 - 512.0 / 1024), ppo.Update().LearningRate);
+        Assert.Throws<ArgumentOutOfRangeException>(() => ppo.PlannedSteps = 0);
+    }
+
+    [Fact]
+    public void A3c_workers_seed_their_environment_once_so_episodes_start_from_different_states()
+    {
+        var starts = new HashSet<float>();
+        var a3c = new A3c(() => new FirstObservationRecorder(starts), new A3cSettings { Workers = 1, Seed = 3 });
+        a3c.Train(3_000);
+        Assert.True(a3c.LastEpisodes.Count > 20);
+        Assert.True(starts.Count >= a3c.LastEpisodes.Count, $"{a3c.LastEpisodes.Count} episodes began from {starts.Count} distinct states");
+    }
+
+    /// <summary>Episodes of 5 steps whose first observation is a uniform draw from the environment's own stream, recorded.</summary>
+    private sealed class FirstObservationRecorder(HashSet<float> starts) : Env(new Box([-1f, -1f], [1f, 1f]), new Discrete(2))
+    {
+        private int _t;
+
+        protected override void ResetCore(Envs.Random.NumpyRandom random, Span<float> observation)
+        {
+            observation[0] = (float)random.Uniform(-1, 1);
+            observation[1] = 0;
+            _t = 0;
+            lock (starts) starts.Add(observation[0]);
+        }
+
+        protected override (double Reward, bool Terminated) StepCore(int action, Envs.Random.NumpyRandom random, Span<float> observation)
+        {
+            observation[1] = ++_t / 5f;
+            return (action, _t == 5);
+        }
+    }
+}
