@@ -5,5 +5,5 @@
 set -euo pipefail
 run=${1:?usage: bash bench/render-curve.sh RUN_DIR [out.png]}
 out=${2:-$run/curve.png}
-chromium --headless --no-sandbox --disable-gpu --window-size=760,440 --screenshot="$out" "file://$(realpath "$run")/curve.svg" 2>/dev/null
+chromium --headless --no-sandbox --disable-gpu --window-size=760,460 --hide-scrollbars --screenshot="$out" "file://$(realpath "$run")/curve.svg" 2>/dev/null
 echo "$out"

@@ -11,7 +11,7 @@ namespace PurePg.Cli;
 /// </summary>
 internal static class Curve
 {
-    private const double Width = 760, Height = 440, Left = 72, Right = 24, Top = 44, Bottom = 96;
+    private const double Width = 760, Height = 460, Left = 72, Right = 28, Top = 44, Bottom = 112;
     private static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
 
     public static void Write(RunFolder run, string title, double? threshold, IReadOnlyList<long> resumes)
@@ -25,8 +25,10 @@ internal static class Curve
         var ys = raw.Concat(rolling).Concat(eval).Select(p => p.Y).Concat(threshold is double t ? [t] : []).ToList();
         double lo = ys.Count > 0 ? ys.Min() : 0, hi = ys.Count > 0 ? ys.Max() : 1;
         var (yTicks, yStep) = Ticks(lo, hi);
-        var (xTicks, xStep) = Ticks(0, Math.Max(1, maxX));
-        double x0 = 0, x1 = xTicks[^1], y0 = yTicks[0], y1 = yTicks[^1];
+        // y: from a tick at or below the data to one at or above; x: the steps the run took, ticks within them
+        var (xAll, xStep) = Ticks(0, Math.Max(1, maxX));
+        var xTicks = xAll.Where(v => v <= Math.Max(1, maxX)).ToArray();
+        double x0 = 0, x1 = Math.Max(1, maxX), y0 = yTicks[0], y1 = yTicks[^1];
         double X(double x) => Left + (x - x0) / (x1 - x0) * (Width - Left - Right);
         double Y(double y) => Top + (y1 - y) / (y1 - y0) * (Height - Top - Bottom);
         string F(double v) => v.ToString("0.#", Inv);
@@ -75,11 +77,14 @@ internal static class Curve
             foreach (var p in eval) svg.AppendLine($"<circle cx=\"{F(X(p.X))}\" cy=\"{F(Y(p.Y))}\" r=\"3\" fill=\"#ff7f0e\"/>");
             legend.Add(("<line x1=\"0\" y1=\"0\" x2=\"22\" y2=\"0\" stroke=\"#ff7f0e\" stroke-width=\"1.5\"/><circle cx=\"11\" cy=\"0\" r=\"3\" fill=\"#ff7f0e\"/>", "evaluation (deterministic)"));
         }
-        double lx = Left;
+        // the legend in rows below the axis title, wrapped before an entry would pass the right edge (≤ 7 px a character)
+        double lx = Left, ly = Height - Bottom + 62;
         foreach (var (swatch, text) in legend)
         {
-            svg.AppendLine($"<g transform=\"translate({F(lx)} {Height - 22})\">{swatch}<text x=\"28\" y=\"0\" dominant-baseline=\"middle\">{SecurityElement.Escape(text)}</text></g>");
-            lx += 40 + 6.5 * text.Length;
+            double width = 44 + 7 * text.Length;
+            if (lx > Left && lx + width > Width - Right) (lx, ly) = (Left, ly + 20);
+            svg.AppendLine($"<g transform=\"translate({F(lx)} {F(ly)})\">{swatch}<text x=\"28\" y=\"0\" dominant-baseline=\"middle\">{SecurityElement.Escape(text)}</text></g>");
+            lx += width;
         }
         svg.AppendLine("</svg>");
         RunFolder.WriteAtomically(run.CurvePath, svg.ToString());
