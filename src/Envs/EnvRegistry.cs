@@ -8,7 +8,10 @@ namespace PurePg.Envs;
 /// <param name="RewardThreshold">The mean episode return at which the task counts as solved, or null if none is defined.</param>
 /// <param name="Description">One line for listings.</param>
 /// <param name="Create">Makes the bare environment (no time limit).</param>
-public sealed record EnvSpec(string Id, int? MaxEpisodeSteps, double? RewardThreshold, string Description, Func<Env> Create);
+/// <param name="CreateWithNumerics">Makes it under a given NumPy generation's promotion rules, for the environments whose
+/// numbers depend on them (null: the same under both).</param>
+public sealed record EnvSpec(string Id, int? MaxEpisodeSteps, double? RewardThreshold, string Description, Func<Env> Create,
+    Func<GymNumerics, Env>? CreateWithNumerics = null);
 
 /// <summary>Makes environments from their ids, as <c>gymnasium.make</c> does: the environment with its registered
 /// time limit applied as truncation.</summary>
@@ -19,10 +22,12 @@ public static class EnvRegistry
     static EnvRegistry()
     {
         Register(new("CartPole-v1", 500, 475.0, "balance a pole on a cart; 2 actions, 4-d observation", () => new CartPole()));
-        Register(new("Pendulum-v1", 200, null, "swing a pendulum up; torque in [-2, 2], 3-d observation", () => new Pendulum()));
+        Register(new("Pendulum-v1", 200, null, "swing a pendulum up; torque in [-2, 2], 3-d observation", () => new Pendulum(),
+            n => new Pendulum(numerics: n)));
         Register(new("Acrobot-v1", 500, -100.0, "swing a two-link arm above a line; 3 actions, 6-d observation", () => new Acrobot()));
         Register(new("MountainCar-v0", 200, -110.0, "drive an underpowered car up a hill; 3 actions, 2-d observation", () => new MountainCar()));
-        Register(new("MountainCarContinuous-v0", 999, 90.0, "the same with a continuous force in [-1, 1]", () => new MountainCarContinuous()));
+        Register(new("MountainCarContinuous-v0", 999, 90.0, "the same with a continuous force in [-1, 1]", () => new MountainCarContinuous(),
+            n => new MountainCarContinuous(n)));
         // The lectures' teaching environments, with exact answers (their own horizons end episodes as terminations).
         Register(new("PurePg/OneStepGaussian-v0", null, null, "maximize E[-(x-1)^2] in one step; exact gradients in mu and sigma",
             () => new Teaching.OneStepGaussian()));
@@ -66,11 +71,12 @@ public static class EnvRegistry
         }
     }
 
-    /// <summary>Makes the environment registered under <paramref name="id"/> with its time limit applied.</summary>
-    public static Env Make(string id)
+    /// <summary>Makes the environment registered under <paramref name="id"/> with its time limit applied, computing as
+    /// Gymnasium does under <paramref name="numerics"/> (NumPy 2's promotion rules by default; see <see cref="GymNumerics"/>).</summary>
+    public static Env Make(string id, GymNumerics numerics = GymNumerics.NumPy2)
     {
         var spec = Spec(id);
-        var env = spec.Create();
+        var env = numerics != GymNumerics.NumPy2 && spec.CreateWithNumerics is { } create ? create(numerics) : spec.Create();
         env.Id = spec.Id;
         env.MaxEpisodeSteps = spec.MaxEpisodeSteps;
         return env;

@@ -33,7 +33,15 @@ public sealed class Acrobot : Env
     protected override void ResetCore(NumpyRandom random, Span<float> observation)
     {
         for (int i = 0; i < 4; i++) _s[i] = (float)random.Uniform(-0.1, 0.1);
-        Observe(observation);
+        // Gymnasium's state is a float32 array here, so NumPy takes float32 cos/sin (the C library's cosf/sinf, which MathF
+        // calls); rounding the float64 cos to float32 differs in the last bit for some inputs (seen in the traces)
+        for (int i = 0; i < 2; i++)
+        {
+            observation[2 * i] = MathF.Cos((float)_s[i]);
+            observation[2 * i + 1] = MathF.Sin((float)_s[i]);
+        }
+        observation[4] = (float)_s[2];
+        observation[5] = (float)_s[3];
     }
 
     /// <inheritdoc/>

@@ -1,5 +1,4 @@
 using PurePg.Envs.Random;
-using static PurePg.Envs.ClassicControl.NpScalar;
 
 namespace PurePg.Envs.ClassicControl;
 
@@ -9,19 +8,30 @@ namespace PurePg.Envs.ClassicControl;
 /// Reward −0.1 a² per step (of the unclipped action, as Gymnasium computes it) plus 100 on reaching x ≥ 0.45 with
 /// v ≥ 0, which terminates; truncated at 999 steps when made by id. s₀: x ~ U(−0.6, −0.4), v = 0.
 /// Gymnasium stores the state as float32 after every step (float64 after reset), so most of its arithmetic runs in
-/// float32 under NumPy 2's promotion rules (NEP 50); this class follows those types operation by operation.
+/// float32 under NumPy 2's promotion rules (NEP 50); this class follows those types operation by operation. Under NumPy 1's
+/// legacy rules (<see cref="GymNumerics.NumPy1"/>) a Python float or int meeting a float32 scalar makes the operation
+/// float64, so the same source computes in float64 until each step's result is stored as float32.
 /// State: (x, v).
 /// </summary>
 public sealed class MountainCarContinuous : Env
 {
     const double MinPosition = -1.2, MaxPosition = 0.6, MaxSpeed = 0.07, GoalPosition = 0.45, Power = 0.0015;
+    readonly NpScalar.Kind _pythonNumber;
     NpScalar _position, _velocity;
 
-    /// <summary>Creates the environment (no time limit; <see cref="EnvRegistry.Make"/> applies the 999-step one).</summary>
-    public MountainCarContinuous()
+    /// <summary>Creates the environment (no time limit; <see cref="EnvRegistry.Make"/> applies the 999-step one), computing
+    /// as Gymnasium does under <paramref name="numerics"/>.</summary>
+    public MountainCarContinuous(GymNumerics numerics = GymNumerics.NumPy2)
         : base(new Box([(float)MinPosition, (float)-MaxSpeed], [(float)MaxPosition, (float)MaxSpeed]), Box.Uniform(1, -1f, 1f))
     {
+        // NumPy 1's legacy promotion treats a Python number met by a NumPy scalar as float64 (an int as int64, which
+        // float32 also promotes to float64); NumPy 2's treats it as weak
+        _pythonNumber = numerics == GymNumerics.NumPy1 ? NpScalar.Kind.Float64 : NpScalar.Kind.Python;
     }
+
+    NpScalar Py(double value) => NpScalar.Of(value, _pythonNumber);
+    static NpScalar F32(float value) => NpScalar.F32(value);
+    static NpScalar F64(double value) => NpScalar.F64(value);
 
     /// <inheritdoc/>
     public override int StateLength => 2;

@@ -1,6 +1,8 @@
 """Records reference trajectories from Gymnasium's classic-control environments for GymnasiumTraceTests.
 
-Run with Gymnasium 1.x and NumPy 2.x:  python3 make_gymnasium_traces.py > gymnasium_traces.json
+Run it through record.sh beside it, which says exactly which Gymnasium, which NumPy and which settings; every file it
+writes carries that provenance in its header (gymnasium version and commit, numpy version, promotion state, the
+NumPy CPU features switched off).
 Every float is stored as its IEEE bit pattern (observations float32 -> uint32; rewards and states float64 -> uint64),
 so the C# test compares to the last bit. Each trace is a list of events: reset (with or without a seed), set_state
 (assigning env.unwrapped.state), and step (action, observation, reward, terminated, and the new physical state).
@@ -40,6 +42,17 @@ def trace(env_id, seed, steps, policy, set_state=None):
     return {"id": env_id, "events": events}
 
 
+def resets(env_id, seed, count):
+    """Many initial states: the first reset seeded, the rest continuing the stream (Acrobot's observation after a reset
+    is computed from a float32 state with NumPy's float32 cos/sin)."""
+    env = gym.make(env_id)
+    events = []
+    for k in range(count):
+        obs, _ = env.reset(seed=seed if k == 0 else None)
+        events.append({"op": "reset", "seed": seed if k == 0 else None, "obs": obs_bits(obs), "state": state_bits(env.unwrapped.state)})
+    return {"id": env_id, "events": events}
+
+
 def random_discrete(n): return lambda s, rng: int(rng.integers(n))
 def random_box(low, high): return lambda s, rng: rng.uniform(low, high, size=(1,)).astype(np.float32)
 def pump_discrete(s, rng):  # push with the velocity, with some noise: reaches the goal of MountainCar
@@ -68,9 +81,19 @@ traces = [
     trace("Pendulum-v1", 2, 60, random_box(-2.5, 2.5), set_state=[3.1, 7.9]),
     trace("Acrobot-v1", 3, 400, pump_acrobot),
     trace("Acrobot-v1", 4, 60, random_discrete(3), set_state=[3.0, -3.0, 12.0, -27.0]),
+    resets("Acrobot-v1", 9, 2000),
     trace("MountainCar-v0", 5, 400, pump_discrete),
     trace("MountainCar-v0", 6, 40, random_discrete(3), set_state=[-1.19, -0.06]),
     trace("MountainCarContinuous-v0", 7, 400, pump_box),
     trace("MountainCarContinuous-v0", 8, 40, random_box(-3.0, 3.0), set_state=[-1.19, -0.069]),
 ]
-json.dump({"gymnasium": gym.__version__, "numpy": np.__version__, "traces": traces}, sys.stdout, separators=(",", ":"))
+import os
+json.dump({
+    "gymnasium": gym.__version__,
+    "gymnasium_commit": os.environ.get("GYMNASIUM_COMMIT", "unknown"),
+    "numpy": np.__version__,
+    "promotion": os.environ.get("NPY_PROMOTION_STATE", "legacy"),
+    "npy_disable_cpu_features": os.environ.get("NPY_DISABLE_CPU_FEATURES", ""),
+    "python": sys.version.split()[0],
+    "traces": traces,
+}, sys.stdout, separators=(",", ":"))
