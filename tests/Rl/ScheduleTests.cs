@@ -26,6 +26,34 @@ public class ScheduleTests
     }
 
     [Fact]
+    public void Rmsprop_in_the_A3C_papers_form_puts_epsilon_inside_the_root()
+    {
+        var paper = new Optimizers.RmsProp<double>(1, Optimizers.LearningRate.Constant(0.5), rho: 0.9, epsilon: 0.1, epsilonInsideRoot: true);
+        var pytorch = new Optimizers.RmsProp<double>(1, Optimizers.LearningRate.Constant(0.5), rho: 0.9, epsilon: 0.1);
+        double[] a = [1.0], b = [1.0];
+        paper.Ascend(a, [2.0]);
+        pytorch.Ascend(b, [2.0]);
+        double v = 0.1 * 4.0; // v = ρ·0 + (1 − ρ)g²
+        Assert.Equal(1.0 + 0.5 * 2.0 / Math.Sqrt(v + 0.1), a[0], 14);
+        Assert.Equal(1.0 + 0.5 * 2.0 / (Math.Sqrt(v) + 0.1), b[0], 14);
+    }
+
+    [Fact]
+    public void A3c_anneals_its_shared_step_size_to_zero_at_the_planned_steps()
+    {
+        float[] Trained(bool anneal, long planned)
+        {
+            var a3c = new A3c(() => EnvRegistry.Make("CartPole-v1"), new A3cSettings { Workers = 1, Seed = 2, AnnealLearningRate = anneal, TotalTimesteps = planned });
+            a3c.Train(300);
+            return a3c.Agent.Theta.Values.ToArray();
+        }
+        var initial = new A3c(() => EnvRegistry.Make("CartPole-v1"), new A3cSettings { Workers = 1, Seed = 2 }).Agent.Theta.Values.ToArray();
+        Assert.Equal(initial, Trained(anneal: true, planned: 1));    // every update at T ≥ T_max: η = 0
+        Assert.NotEqual(initial, Trained(anneal: true, planned: 1_000_000));
+        Assert.NotEqual(initial, Trained(anneal: false, planned: 1));
+    }
+
+    [Fact]
     public void A3c_workers_seed_their_environment_once_so_episodes_start_from_different_states()
     {
         var starts = new HashSet<float>();

@@ -19,13 +19,22 @@ public sealed record A3cSettings
     /// <summary>γ.</summary>
     public double Gamma { get; init; } = 0.99;
 
-    /// <summary>Shared RMSProp step size.</summary>
+    /// <summary>η, the shared RMSProp step size.</summary>
     public double LearningRate { get; init; } = 7e-4;
 
-    /// <summary>Shared RMSProp decay (the paper: 0.99).</summary>
+    /// <summary>Anneal η linearly to 0 over the run, as the paper does: an update made when the workers together have
+    /// taken T steps uses η·max(0, 1 − T/T_max), T_max = <see cref="A3c.PlannedSteps"/> (initially
+    /// <see cref="TotalTimesteps"/>). Default on (the paper).</summary>
+    public bool AnnealLearningRate { get; init; } = true;
+
+    /// <summary>T_max, the planned length of the run in environment steps, which the anneal follows; the program sets it
+    /// from <c>--steps</c>.</summary>
+    public long TotalTimesteps { get; init; } = 1_000_000;
+
+    /// <summary>Shared RMSProp decay α (the paper: 0.99).</summary>
     public double RmsPropRho { get; init; } = 0.99;
 
-    /// <summary>Shared RMSProp ε (the paper: 0.1).</summary>
+    /// <summary>Shared RMSProp ε, inside the root as in the paper's update θ ← θ − η Δθ/√(g + ε) (the paper: 0.1).</summary>
     public double RmsPropEpsilon { get; init; } = 0.1;
 
     /// <summary>β of the entropy bonus (the paper: 0.01).</summary>
@@ -81,14 +90,33 @@ public sealed class A3c
         var probe = makeEnv();
         var init = new Rng((ulong)settings.Seed);
         Agent = new ActorCritic(probe.ObservationSpace, probe.ActionSpace, settings.HiddenSizes, settings.Activation, settings.InitialLogStd, init);
-        var rate = LearningRate.Constant(settings.LearningRate);
-        _policyOptimizer = new RmsProp<float>(Agent.Theta.Count, rate, settings.RmsPropRho, settings.RmsPropEpsilon);
-        _valueOptimizer = new RmsProp<float>(Agent.Phi.Count, rate, settings.RmsPropRho, settings.RmsPropEpsilon);
+        if (settings.TotalTimesteps <= 0) throw new ArgumentOutOfRangeException(nameof(settings), settings.TotalTimesteps, "TotalTimesteps must be positive.");
+        PlannedSteps = settings.TotalTimesteps;
+        LearningRate rate = settings.AnnealLearningRate ? new AnnealedRate(this, settings.LearningRate) : LearningRate.Constant(settings.LearningRate);
+        _policyOptimizer = new RmsProp<float>(Agent.Theta.Count, rate, settings.RmsPropRho, settings.RmsPropEpsilon, epsilonInsideRoot: true);
+        _valueOptimizer = new RmsProp<float>(Agent.Phi.Count, rate, settings.RmsPropRho, settings.RmsPropEpsilon, epsilonInsideRoot: true);
         _workers = Enumerable.Range(0, settings.Workers).Select(i => new Worker(this, i)).ToArray();
     }
 
     /// <summary>The shared agent (θ, φ).</summary>
     public ActorCritic Agent { get; }
+
+    /// <summary>T_max, the planned length of the run that the annealed step size follows (see
+    /// <see cref="A3cSettings.AnnealLearningRate"/>); starts at <see cref="A3cSettings.TotalTimesteps"/>. Set it when a run
+    /// is extended.</summary>
+    public long PlannedSteps
+    {
+        get => Interlocked.Read(ref _plannedSteps);
+        set => Interlocked.Exchange(ref _plannedSteps, value > 0 ? value : throw new ArgumentOutOfRangeException(nameof(value), value, "PlannedSteps must be positive."));
+    }
+
+    private long _plannedSteps;
+
+    /// <summary>η·max(0, 1 − T/T_max) at the moment of each update, T the workers' shared step count.</summary>
+    private sealed record AnnealedRate(A3c Owner, double Eta) : LearningRate
+    {
+        public override double At(long update) => Eta * Math.Max(0.0, 1.0 - (double)Owner.TotalSteps / Owner.PlannedSteps);
+    }
 
     /// <summary>Environment steps taken by all workers together.</summary>
     public long TotalSteps => Interlocked.Read(ref _totalSteps);

@@ -209,8 +209,11 @@ public sealed class AdaGrad<T>(int size, LearningRate learningRate, double epsil
     }
 }
 
-/// <summary>RMSProp: v ← ρv + (1−ρ)g², θ ← θ + α g/(√v + ε). Defaults ρ = 0.99, ε = 1e-5 (Stable-Baselines3's A2C).</summary>
-public sealed class RmsProp<T>(int size, LearningRate learningRate, double rho = 0.99, double epsilon = 1e-5, double? maxGradientNorm = null)
+/// <summary>RMSProp: v ← ρv + (1−ρ)g², θ ← θ + α g/(√v + ε) (PyTorch's and Stable-Baselines3's form), or with
+/// <paramref name="epsilonInsideRoot"/> θ ← θ + α g/√(v + ε) (the A3C paper's and TensorFlow's form). Defaults ρ = 0.99,
+/// ε = 1e-5 (Stable-Baselines3's A2C).</summary>
+public sealed class RmsProp<T>(int size, LearningRate learningRate, double rho = 0.99, double epsilon = 1e-5, double? maxGradientNorm = null,
+    bool epsilonInsideRoot = false)
     : Optimizer<T>(size, learningRate, maxGradientNorm) where T : unmanaged, IBinaryFloatingPointIeee754<T>
 {
     private readonly T[] _v = new T[size];
@@ -226,7 +229,7 @@ public sealed class RmsProp<T>(int size, LearningRate learningRate, double rho =
         {
             T g = scale * gradient[i];
             _v[i] = r * _v[i] + (T.One - r) * g * g;
-            theta[i] += a * g / (T.Sqrt(_v[i]) + eps);
+            theta[i] += a * g / (epsilonInsideRoot ? T.Sqrt(_v[i] + eps) : T.Sqrt(_v[i]) + eps);
         }
     }
 }

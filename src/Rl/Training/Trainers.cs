@@ -131,7 +131,7 @@ public static class AlgorithmCatalog
                 s.Validate();
                 return s;
             }
-            default: return SettingsBinder.With(new A3cSettings(), forced.Concat([new("Workers", numEnvs.ToString(inv))]));
+            default: return SettingsBinder.With(new A3cSettings(), forced.Concat([new("Workers", numEnvs.ToString(inv)), new("TotalTimesteps", plannedSteps.ToString(inv))]));
         }
     }
 
@@ -209,7 +209,7 @@ public static class AlgorithmCatalog
                 var a3c = new A3c(() => EnvRegistry.Make(envId), s);
                 const long chunk = 2_000;
                 return (new Adapter("a3c", () => a3c.TotalSteps, () => { a3c.Train(chunk); return Metrics(a3c.TotalSteps, a3c.LastEpisodes, []); }, a3c.Agent,
-                    a3c.WriteState, a3c.ReadState, false, null, chunk), SettingsBinder.ToDictionary(s));
+                    a3c.WriteState, a3c.ReadState, false, null, chunk, p => a3c.PlannedSteps = p), SettingsBinder.ToDictionary(s));
             }
             case var other: throw new InvalidOperationException(other.GetType().Name);
         }
