@@ -147,7 +147,7 @@ public class RunLifecycleTests : IDisposable
             (["train", "--env", "CartPole-v1", "--algo", "ppo", "--set", "clip_range=0.1"], "Did you mean ClipRange?"),
             (["train", "--env", "CartPole-v1", "--algo", "ppo", "--steps", "100", "--eval-evry", "5"], "Did you mean --eval-every?"),
             (["trian"], "Unknown command 'trian'. Did you mean train?"),
-            (["train", "--env", "CartPole-v1", "--algo", "ppo", "--set", "LearningRate=-1"], "LearningRate must be positive: got -1."),
+            (["train", "--env", "CartPole-v1", "--algo", "ppo", "--set", "LearningRate=-1"], "LearningRate must be positive and finite: got -1."),
             (["train", "--env", "CartPole-v1", "--algo", "ppo", "--stop-at-threshold"], "--stop-at-threshold needs --eval-every"),
         ];
         foreach (var (args, message) in cases)

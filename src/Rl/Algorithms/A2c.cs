@@ -54,6 +54,24 @@ public sealed record A2cSettings
 
     /// <summary>The seed.</summary>
     public long Seed { get; init; }
+
+    /// <summary>Checks every setting, naming the first bad one.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">A setting is out of its range (the message names it and the rule).</exception>
+    public void Validate()
+    {
+        SettingsChecks.Positive(NumEnvs, nameof(NumEnvs));
+        SettingsChecks.Positive(StepsPerEnv, nameof(StepsPerEnv));
+        SettingsChecks.Positive(LearningRate, nameof(LearningRate));
+        SettingsChecks.OpenUnitInterval(RmsPropRho, nameof(RmsPropRho));
+        SettingsChecks.Positive(RmsPropEpsilon, nameof(RmsPropEpsilon));
+        SettingsChecks.Discount(Gamma, nameof(Gamma));
+        SettingsChecks.UnitInterval(GaeLambda, nameof(GaeLambda));
+        SettingsChecks.NonNegative(EntropyCoefficient, nameof(EntropyCoefficient));
+        SettingsChecks.NonNegative(ValueCoefficient, nameof(ValueCoefficient));
+        SettingsChecks.Positive(MaxGradientNorm, nameof(MaxGradientNorm));
+        SettingsChecks.Network(HiddenSizes, Activation, InitialLogStd);
+        SettingsChecks.Seed(Seed);
+    }
 }
 
 /// <summary>
@@ -75,8 +93,8 @@ public sealed class A2c
     {
         ArgumentNullException.ThrowIfNull(env);
         ArgumentNullException.ThrowIfNull(settings);
+        settings.Validate();
         if (env.NumEnvs != settings.NumEnvs) throw new ArgumentException($"The environment has {env.NumEnvs} copies but NumEnvs = {settings.NumEnvs}.");
-        if (settings.StepsPerEnv <= 0) throw new ArgumentOutOfRangeException(nameof(settings), settings.StepsPerEnv, "StepsPerEnv must be positive.");
         _settings = settings;
         var init = new Rng((ulong)settings.Seed);
         _agent = new ActorCritic(env.SingleObservationSpace, env.SingleActionSpace, settings.HiddenSizes, settings.Activation, settings.InitialLogStd, init);

@@ -59,6 +59,24 @@ public sealed record A3cSettings
     /// a worker's environment is seeded once, at its first episode).
     /// It does not make a run reproducible: the threads interleave differently each time.</summary>
     public long Seed { get; init; }
+
+    /// <summary>Checks every setting, naming the first bad one.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">A setting is out of its range (the message names it and the rule).</exception>
+    public void Validate()
+    {
+        SettingsChecks.Positive(Workers, nameof(Workers));
+        SettingsChecks.Positive(TMax, nameof(TMax));
+        SettingsChecks.Discount(Gamma, nameof(Gamma));
+        SettingsChecks.Positive(LearningRate, nameof(LearningRate));
+        SettingsChecks.Positive(TotalTimesteps, nameof(TotalTimesteps));
+        SettingsChecks.OpenUnitInterval(RmsPropRho, nameof(RmsPropRho));
+        SettingsChecks.Positive(RmsPropEpsilon, nameof(RmsPropEpsilon));
+        SettingsChecks.NonNegative(EntropyCoefficient, nameof(EntropyCoefficient));
+        SettingsChecks.NonNegative(ValueCoefficient, nameof(ValueCoefficient));
+        SettingsChecks.Positive(MaxGradientNorm, nameof(MaxGradientNorm));
+        SettingsChecks.Network(HiddenSizes, Activation, InitialLogStd);
+        SettingsChecks.Seed(Seed);
+    }
 }
 
 /// <summary>
@@ -84,13 +102,12 @@ public sealed class A3c
     {
         ArgumentNullException.ThrowIfNull(makeEnv);
         ArgumentNullException.ThrowIfNull(settings);
-        if (settings.Workers <= 0 || settings.TMax <= 0) throw new ArgumentOutOfRangeException(nameof(settings), "Workers and TMax must be positive.");
+        settings.Validate();
         _makeEnv = makeEnv;
         _settings = settings;
         var probe = makeEnv();
         var init = new Rng((ulong)settings.Seed);
         Agent = new ActorCritic(probe.ObservationSpace, probe.ActionSpace, settings.HiddenSizes, settings.Activation, settings.InitialLogStd, init);
-        if (settings.TotalTimesteps <= 0) throw new ArgumentOutOfRangeException(nameof(settings), settings.TotalTimesteps, "TotalTimesteps must be positive.");
         PlannedSteps = settings.TotalTimesteps;
         LearningRate rate = settings.AnnealLearningRate ? new AnnealedRate(this, settings.LearningRate) : LearningRate.Constant(settings.LearningRate);
         _policyOptimizer = new RmsProp<float>(Agent.Theta.Count, rate, settings.RmsPropRho, settings.RmsPropEpsilon, epsilonInsideRoot: true);

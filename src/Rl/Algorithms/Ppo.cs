@@ -76,22 +76,29 @@ public sealed record PpoSettings
     /// <summary>The seed: fixes initialization, environments, sampling and minibatch order.</summary>
     public long Seed { get; init; }
 
-    /// <summary>Checks the settings, naming the first bad one.</summary>
+    /// <summary>Checks every setting, naming the first bad one.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">A setting is out of its range (the message names it and the rule).</exception>
     public void Validate()
     {
-        if (NumEnvs <= 0 || StepsPerEnv <= 0) throw new ArgumentOutOfRangeException(nameof(NumEnvs), "NumEnvs and StepsPerEnv must be positive.");
-        if (BatchSize <= 0 || NumEnvs * StepsPerEnv % BatchSize != 0)
-            throw new ArgumentOutOfRangeException(nameof(BatchSize), BatchSize, $"BatchSize must divide NumEnvs × StepsPerEnv = {NumEnvs * StepsPerEnv}.");
-        if (Epochs <= 0) throw new ArgumentOutOfRangeException(nameof(Epochs), Epochs, "Epochs must be positive.");
-        if (!(LearningRate > 0)) throw new ArgumentOutOfRangeException(nameof(LearningRate), LearningRate, "LearningRate must be positive.");
-        if (!(Gamma > 0 && Gamma <= 1)) throw new ArgumentOutOfRangeException(nameof(Gamma), Gamma, "Gamma must be in (0, 1].");
-        if (!(GaeLambda >= 0 && GaeLambda <= 1)) throw new ArgumentOutOfRangeException(nameof(GaeLambda), GaeLambda, "GaeLambda must be in [0, 1].");
-        if (!(ClipRange > 0)) throw new ArgumentOutOfRangeException(nameof(ClipRange), ClipRange, "ClipRange must be positive.");
-        if (ClipRangeValue is <= 0) throw new ArgumentOutOfRangeException(nameof(ClipRangeValue), ClipRangeValue, "ClipRangeValue must be positive.");
-        if (!(MaxGradientNorm > 0)) throw new ArgumentOutOfRangeException(nameof(MaxGradientNorm), MaxGradientNorm, "MaxGradientNorm must be positive.");
-        if (TargetKl is <= 0) throw new ArgumentOutOfRangeException(nameof(TargetKl), TargetKl, "TargetKl must be positive.");
-        if (Seed < 0) throw new ArgumentOutOfRangeException(nameof(Seed), Seed, "Seed must be ≥ 0.");
-        if (TotalTimesteps <= 0) throw new ArgumentOutOfRangeException(nameof(TotalTimesteps), TotalTimesteps, "TotalTimesteps must be positive.");
+        SettingsChecks.Positive(NumEnvs, nameof(NumEnvs));
+        SettingsChecks.Positive(StepsPerEnv, nameof(StepsPerEnv));
+        SettingsChecks.Positive(BatchSize, nameof(BatchSize));
+        if ((long)NumEnvs * StepsPerEnv % BatchSize != 0)
+            throw new ArgumentOutOfRangeException(nameof(BatchSize), BatchSize, $"BatchSize must divide NumEnvs × StepsPerEnv = {(long)NumEnvs * StepsPerEnv}.");
+        SettingsChecks.Positive(Epochs, nameof(Epochs));
+        SettingsChecks.Positive(LearningRate, nameof(LearningRate));
+        SettingsChecks.Positive(TotalTimesteps, nameof(TotalTimesteps));
+        SettingsChecks.Positive(AdamEpsilon, nameof(AdamEpsilon));
+        SettingsChecks.Discount(Gamma, nameof(Gamma));
+        SettingsChecks.UnitInterval(GaeLambda, nameof(GaeLambda));
+        SettingsChecks.Positive(ClipRange, nameof(ClipRange));
+        SettingsChecks.Positive(ClipRangeValue, nameof(ClipRangeValue));
+        SettingsChecks.NonNegative(EntropyCoefficient, nameof(EntropyCoefficient));
+        SettingsChecks.NonNegative(ValueCoefficient, nameof(ValueCoefficient));
+        SettingsChecks.Positive(MaxGradientNorm, nameof(MaxGradientNorm));
+        SettingsChecks.Positive(TargetKl, nameof(TargetKl));
+        SettingsChecks.Network(HiddenSizes, Activation, InitialLogStd);
+        SettingsChecks.Seed(Seed);
     }
 }
 

@@ -61,14 +61,16 @@ public sealed record ReinforceSettings
     /// <summary>Checks every setting, naming the first bad one.</summary>
     public void Validate()
     {
-        if (NumEnvs <= 0) throw new ArgumentOutOfRangeException(nameof(NumEnvs), NumEnvs, "NumEnvs must be positive.");
-        if (StepsPerEnv <= 0) throw new ArgumentOutOfRangeException(nameof(StepsPerEnv), StepsPerEnv, "StepsPerEnv must be positive.");
-        if (!(Gamma > 0 && Gamma <= 1)) throw new ArgumentOutOfRangeException(nameof(Gamma), Gamma, "Gamma must be in (0, 1].");
-        if (!(PolicyLearningRate > 0)) throw new ArgumentOutOfRangeException(nameof(PolicyLearningRate), PolicyLearningRate, "PolicyLearningRate must be positive.");
-        if (!(ValueLearningRate > 0)) throw new ArgumentOutOfRangeException(nameof(ValueLearningRate), ValueLearningRate, "ValueLearningRate must be positive.");
-        if (ValueIterations < 0) throw new ArgumentOutOfRangeException(nameof(ValueIterations), ValueIterations, "ValueIterations must be ≥ 0.");
-        if (!(EntropyCoefficient >= 0)) throw new ArgumentOutOfRangeException(nameof(EntropyCoefficient), EntropyCoefficient, "EntropyCoefficient must be ≥ 0.");
-        if (Seed < 0) throw new ArgumentOutOfRangeException(nameof(Seed), Seed, "Seed must be ≥ 0.");
+        SettingsChecks.Positive(NumEnvs, nameof(NumEnvs));
+        SettingsChecks.Positive(StepsPerEnv, nameof(StepsPerEnv));
+        SettingsChecks.Discount(Gamma, nameof(Gamma));
+        SettingsChecks.Positive(PolicyLearningRate, nameof(PolicyLearningRate));
+        SettingsChecks.Positive(ValueLearningRate, nameof(ValueLearningRate));
+        SettingsChecks.NonNegative(ValueIterations, nameof(ValueIterations));
+        SettingsChecks.NonNegative(EntropyCoefficient, nameof(EntropyCoefficient));
+        SettingsChecks.Positive(MaxGradientNorm, nameof(MaxGradientNorm));
+        SettingsChecks.Network(HiddenSizes, Activation, InitialLogStd);
+        SettingsChecks.Seed(Seed);
     }
 }
 

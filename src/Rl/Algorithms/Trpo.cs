@@ -67,6 +67,27 @@ public sealed record TrpoSettings
 
     /// <summary>The seed.</summary>
     public long Seed { get; init; }
+
+    /// <summary>Checks every setting, naming the first bad one.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">A setting is out of its range (the message names it and the rule).</exception>
+    public void Validate()
+    {
+        SettingsChecks.Positive(NumEnvs, nameof(NumEnvs));
+        SettingsChecks.Positive(StepsPerEnv, nameof(StepsPerEnv));
+        SettingsChecks.Discount(Gamma, nameof(Gamma));
+        SettingsChecks.UnitInterval(GaeLambda, nameof(GaeLambda));
+        SettingsChecks.Positive(MaxKl, nameof(MaxKl));
+        SettingsChecks.NonNegative(Damping, nameof(Damping));
+        SettingsChecks.Positive(CgIterations, nameof(CgIterations));
+        SettingsChecks.OpenUnitInterval(BacktrackCoefficient, nameof(BacktrackCoefficient));
+        SettingsChecks.Positive(BacktrackIterations, nameof(BacktrackIterations));
+        SettingsChecks.Positive(NaturalStepSize, nameof(NaturalStepSize));
+        SettingsChecks.Defined(ValueTargets, nameof(ValueTargets));
+        SettingsChecks.Positive(ValueLearningRate, nameof(ValueLearningRate));
+        SettingsChecks.NonNegative(ValueIterations, nameof(ValueIterations));
+        SettingsChecks.Network(HiddenSizes, Activation, InitialLogStd);
+        SettingsChecks.Seed(Seed);
+    }
 }
 
 /// <summary>The regression targets of the value function.</summary>
@@ -184,8 +205,8 @@ internal sealed class TrustRegionRunner
     {
         ArgumentNullException.ThrowIfNull(env);
         ArgumentNullException.ThrowIfNull(settings);
+        settings.Validate();
         if (env.NumEnvs != settings.NumEnvs) throw new ArgumentException($"The environment has {env.NumEnvs} copies but NumEnvs = {settings.NumEnvs}.");
-        if (!(settings.MaxKl > 0)) throw new ArgumentOutOfRangeException(nameof(settings), settings.MaxKl, "MaxKl must be positive.");
         _settings = settings;
         _natural = natural;
         var init = new Rng((ulong)settings.Seed);

@@ -123,15 +123,30 @@ public static class AlgorithmCatalog
                 s.Validate();
                 return s;
             }
-            case "a2c": return SettingsBinder.With(new A2cSettings(), withEnvs);
-            case "trpo" or "npg": return SettingsBinder.With(new TrpoSettings(), withEnvs);
+            case "a2c":
+            {
+                var s = SettingsBinder.With(new A2cSettings(), withEnvs);
+                s.Validate();
+                return s;
+            }
+            case "trpo" or "npg":
+            {
+                var s = SettingsBinder.With(new TrpoSettings(), withEnvs);
+                s.Validate();
+                return s;
+            }
             case "reinforce":
             {
                 var s = SettingsBinder.With(new ReinforceSettings(), withEnvs);
                 s.Validate();
                 return s;
             }
-            default: return SettingsBinder.With(new A3cSettings(), forced.Concat([new("Workers", numEnvs.ToString(inv)), new("TotalTimesteps", plannedSteps.ToString(inv))]));
+            default:
+            {
+                var s = SettingsBinder.With(new A3cSettings(), forced.Concat([new("Workers", numEnvs.ToString(inv)), new("TotalTimesteps", plannedSteps.ToString(inv))]));
+                s.Validate();
+                return s;
+            }
         }
     }
 
