@@ -81,6 +81,35 @@ public class CliTests : IDisposable
         Assert.True(stateWhole.AsSpan().SequenceEqual(stateHalves), $"{algo}: the final states differ");
     }
 
+    // a run with checkpoints at its middle, resumed from there after its later checkpoints are gone (an interruption);
+    // Box actions, running normalization of observations and rewards, and PPO's learning-rate anneal
+    public static TheoryData<string, string, long, string[]> InterruptedRuns() => new()
+    {
+        { "ppo", "Pendulum-v1", 1024, ["--normalize", "--set", "StepsPerEnv=64", "--set", "BatchSize=64", "--set", "Epochs=2", "--set", "AnnealLearningRate=true"] },
+        { "a2c", "Pendulum-v1", 1000, ["--normalize"] },
+        { "trpo", "MountainCarContinuous-v0", 1024, ["--normalize", "--set", "StepsPerEnv=64", "--set", "ValueIterations=5"] },
+    };
+
+    [Theory]
+    [MemberData(nameof(InterruptedRuns))]
+    public void Resuming_an_interrupted_run_is_bit_identical_to_the_uninterrupted_one(string algo, string env, long half, string[] settings)
+    {
+        string[] args = ["train", "--env", env, "--algo", algo, "--seed", "4", "--envs", "4", "--steps", (2 * half).ToString(), "--checkpoints", "2", .. settings];
+        var whole = Run([.. args, "--out", Path.Combine(_root, "whole")]);
+        Assert.True(whole.Code == 0, whole.Err);
+        var cut = Run([.. args, "--out", Path.Combine(_root, "cut")]);
+        Assert.True(cut.Code == 0, cut.Err);
+        string run = RunFolderOf(cut.Out);
+        foreach (var (steps, file) in new RunFolder(run).Checkpoints().Where(c => c.Steps > half)) File.Delete(file);
+        var resumed = Run("resume", "--run", run);
+        Assert.True(resumed.Code == 0, resumed.Err);
+        Assert.Contains($"resuming {run} at {half:N0} steps", resumed.Out);
+        var (stateWhole, metricsWhole) = Outcome(RunFolderOf(whole.Out));
+        var (stateResumed, metricsResumed) = Outcome(run);
+        Assert.Equal(metricsWhole, metricsResumed);
+        Assert.True(stateWhole.AsSpan().SequenceEqual(stateResumed), $"{algo} on {env}: the final states differ");
+    }
+
     [Fact]
     public void Bad_input_gets_its_own_message_and_a_nonzero_exit()
     {
