@@ -147,6 +147,61 @@ public class FisherTests
     }
 
     [Fact]
+    public void Fisher_vector_product_equals_the_assembled_Fisher_of_a_Gaussian_policy()
+    {
+        // F = (1/N) Σ_s E_{a~π(·|s)}[∇log π(a|s) ∇log π(a|s)ᵀ]. The score of a Gaussian is quadratic in a, so the outer
+        // product is a polynomial of degree 4 and three-point Gauss–Hermite quadrature per action dimension (nodes 0, ±√3,
+        // weights 2/3, 1/6, 1/6 for a standard normal) gives the expectation exactly: one backward pass per node.
+        double[] nodes = [-Math.Sqrt(3), 0, Math.Sqrt(3)], weights = [1.0 / 6, 2.0 / 3, 1.0 / 6];
+        var arb = Gen.Choose(0, 50_000).ToArbitrary();
+        Check.One(Config.QuickThrowOnFailure.WithMaxTest(20), Prop.ForAll(arb, seed =>
+        {
+            var rng = new Rng((ulong)seed);
+            int obs = 1 + rng.NextInt(3), batch = 1 + rng.NextInt(4), dims = 1 + rng.NextInt(2);
+            var theta = new ParameterSet<double>();
+            var policy = new GaussianMlpPolicy<double>(theta, obs, [3], dims, Activation.Tanh);
+            policy.Initialize(rng, initialLogStd: -0.5 + rng.NextDouble());
+            for (int i = 0; i < theta.Count; i++) theta.Values[i] += rng.NextDouble() - 0.5; // log σ too: the weight 2 matters
+            double[] states = Uniform(rng, batch * obs, -2, 2);
+            int d = theta.Count;
+            var fisher = new double[d, d];
+            var action = new double[dims];
+            for (int s = 0; s < batch; s++)
+            {
+                var t0 = new Tape<double>();
+                var pi = policy.Distribution(t0, t0.Constant(states.AsSpan(s * obs, obs), 1, obs));
+                double[] mean = t0.Value(pi.Mean).ToArray(), logStd = t0.Value(pi.LogStd).ToArray();
+                int points = (int)Math.Pow(3, dims);
+                for (int q = 0; q < points; q++)
+                {
+                    double w = 1;
+                    for (int k = 0, code = q; k < dims; k++, code /= 3)
+                    {
+                        action[k] = mean[k] + Math.Exp(logStd[k]) * nodes[code % 3];
+                        w *= weights[code % 3];
+                    }
+                    var t = new Tape<double>();
+                    var logProb = policy.Distribution(t, t.Constant(states.AsSpan(s * obs, obs), 1, obs)).LogProb(action);
+                    t.Backward(logProb);
+                    double[] g = t.GradientOf(theta).ToArray();
+                    for (int i = 0; i < d; i++)
+                        for (int j = 0; j < d; j++) fisher[i, j] += w * g[i] * g[j] / batch;
+                }
+            }
+            var fvp = FisherVectorProduct<double>.For(policy, damping: 0.1);
+            fvp.Prepare(states);
+            double[] v = Uniform(rng, d, -1, 1);
+            double[] fv = Product(fvp, v);
+            for (int i = 0; i < d; i++)
+            {
+                double expected = 0.1 * v[i];
+                for (int j = 0; j < d; j++) expected += fisher[i, j] * v[j];
+                Assert.True(Math.Abs(expected - fv[i]) <= 1e-11 * (1 + Math.Abs(expected)), $"seed {seed}, element {i}: {fv[i]:R} vs assembled {expected:R}");
+            }
+        }));
+    }
+
+    [Fact]
     public void Fisher_vector_product_is_symmetric_and_positive_semidefinite()
     {
         var arb = Gen.Choose(0, 100_000).ToArbitrary();
