@@ -216,8 +216,11 @@ public class CliTests : IDisposable
         Assert.Contains("training stopped at iteration", err);
         Assert.Contains("observation value NaN", err);
         string run = Directory.GetDirectories(_root).Single();
+        // the step-0 checkpoint is intact and loads; evaluating on this environment meets its NaN after 300 steps and names it
         var eval = Run("eval", "--run", run, "--episodes", "1");
-        Assert.True(eval.Code == 0, eval.Err); // the step-0 checkpoint is intact and loads
+        Assert.DoesNotContain("bad checkpoint", eval.Err);
+        Assert.Equal(1, eval.Code);
+        Assert.Contains("Observation 0, feature 1, is NaN", eval.Err);
     }
 
     private sealed class NaNAfter(int steps) : PurePg.Envs.Env(new PurePg.Envs.ClassicControl.CartPole().ObservationSpace, new PurePg.Envs.Discrete(2))

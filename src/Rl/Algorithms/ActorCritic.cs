@@ -71,7 +71,8 @@ public sealed class ActorCritic
     public void PredictValues(Tape<float> tape, ReadOnlyMemory<float> observations, Span<float> values)
     {
         ArgumentNullException.ThrowIfNull(tape);
-        int batch = observations.Length / ObservationSize;
+        int batch = Policies.PolicyChecks.FiniteBatch(observations.Span, ObservationSize);
+        if (values.Length != batch) throw new ArgumentException($"values has {values.Length} elements for a batch of {batch} observations.", nameof(values));
         tape.Reset();
         using var _ = tape.NoGrad();
         tape.Value(Value.Forward(tape, tape.Borrow(observations, batch, ObservationSize))).CopyTo(values);

@@ -46,7 +46,7 @@ public sealed class CategoricalMlpPolicy<T> where T : unmanaged, IBinaryFloating
     public void Act(Tape<T> tape, ReadOnlyMemory<T> observations, Rng rng, Span<int> actions, Span<T> logProbs, bool deterministic = false)
     {
         ArgumentNullException.ThrowIfNull(tape);
-        int batch = PolicyChecks.Batch(observations.Length, ObservationSize);
+        int batch = PolicyChecks.FiniteBatch(observations.Span, ObservationSize);
         tape.Reset();
         using var _ = tape.NoGrad();
         var pi = Distribution(tape, tape.Borrow(observations, batch, ObservationSize));
@@ -103,7 +103,7 @@ public sealed class GaussianMlpPolicy<T> where T : unmanaged, IBinaryFloatingPoi
     public void Act(Tape<T> tape, ReadOnlyMemory<T> observations, Rng rng, Span<T> actions, Span<T> logProbs, bool deterministic = false)
     {
         ArgumentNullException.ThrowIfNull(tape);
-        int batch = PolicyChecks.Batch(observations.Length, ObservationSize);
+        int batch = PolicyChecks.FiniteBatch(observations.Span, ObservationSize);
         tape.Reset();
         using var _ = tape.NoGrad();
         var pi = Distribution(tape, tape.Borrow(observations, batch, ObservationSize));
@@ -138,5 +138,16 @@ internal static class PolicyChecks
         if (length == 0 || length % observationSize != 0)
             throw new ArgumentException($"{length} observation values do not make whole rows of {observationSize} features.");
         return length / observationSize;
+    }
+
+    /// <summary>The batch size of <paramref name="observations"/>, after checking every value is finite: a NaN or ±∞
+    /// observation is named (row and feature) instead of turning into a NaN log-probability or a wrong action.</summary>
+    public static int FiniteBatch<T>(ReadOnlySpan<T> observations, int observationSize) where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        int batch = Batch(observations.Length, observationSize);
+        for (int k = 0; k < observations.Length; k++)
+            if (!T.IsFinite(observations[k]))
+                throw new ArgumentException($"Observation {k / observationSize}, feature {k % observationSize}, is {observations[k]}: a policy acts on finite observations only.");
+        return batch;
     }
 }

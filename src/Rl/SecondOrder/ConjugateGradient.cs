@@ -17,7 +17,8 @@ public static class ConjugateGradient
 {
     /// <summary>Solves A x = b into <paramref name="x"/>, stopping after <paramref name="maxIterations"/> products or when
     /// ‖r‖₂ ≤ <paramref name="relativeTolerance"/>·‖b‖₂.</summary>
-    /// <exception cref="ArithmeticException">pᵀA p ≤ 0 or non-finite: A is not positive definite along p (names the iteration).</exception>
+    /// <exception cref="ArgumentException">b holds a NaN or ±∞ (named by index).</exception>
+    /// <exception cref="ArithmeticException">A·p is NaN, or pᵀA p ≤ 0: A is not positive definite along p (names the iteration).</exception>
     public static ConjugateGradientResult Solve(Action<ReadOnlySpan<double>, Span<double>> multiply, ReadOnlySpan<double> b, Span<double> x,
         int maxIterations = 10, double relativeTolerance = 1e-10) =>
         Solve(multiply, b, x, new double[3 * b.Length], maxIterations, relativeTolerance);
@@ -41,12 +42,17 @@ public static class ConjugateGradient
         b.CopyTo(p);
         x.Clear();
         double rr = TensorPrimitives.Dot<double>(r, r);
+        if (!double.IsFinite(rr))
+            for (int i = 0; i < n; i++)
+                if (!double.IsFinite(b[i])) throw new ArgumentException($"Conjugate gradient: b[{i}] is {b[i]}; the right-hand side (the gradient) must be finite.", nameof(b));
         double target = relativeTolerance * Math.Sqrt(rr);
         if (Math.Sqrt(rr) <= target || rr == 0) return new(0, Math.Sqrt(rr), true);
         for (int k = 1; k <= maxIterations; k++)
         {
             multiply(p, ap);
             double pAp = TensorPrimitives.Dot<double>(p, ap);
+            if (double.IsNaN(pAp))
+                throw new ArithmeticException($"Conjugate gradient, iteration {k}: the product A·p is not finite (a NaN in the Fisher-vector product or the policy).");
             if (!(pAp > 0) || !double.IsFinite(pAp))
                 throw new ArithmeticException($"Conjugate gradient, iteration {k}: pᵀAp = {pAp}; the matrix is not positive definite along p (add damping).");
             double alpha = rr / pAp;
