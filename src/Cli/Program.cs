@@ -172,6 +172,8 @@ public static class Program
         {
             using var reader = new BinaryReader(new MemoryStream(state));
             trainer.ReadState(reader);
+            if (reader.BaseStream.Position != state.Length)
+                throw new InvalidDataException($"{state.Length - reader.BaseStream.Position} bytes follow the state");
         }
         catch (Exception e) when (e is InvalidDataException or EndOfStreamException or ArgumentException)
         {

@@ -282,8 +282,60 @@ public class RunLifecycleTests : IDisposable
     }
 }
 
+[Collection("console")]
 public class RunProgressTests
 {
+    [Fact]
+    public void A_checkpoint_whose_state_is_damaged_behind_a_valid_checksum_is_refused_in_one_line()
+    {
+        string root = Directory.CreateTempSubdirectory("purepg-fuzz-").FullName;
+        try
+        {
+            var trained = Run("train", "--env", "Pendulum-v1", "--algo", "ppo", "--envs", "2", "--set", "StepsPerEnv=32", "--set", "BatchSize=32",
+                "--set", "Epochs=1", "--steps", "64", "--normalize", "--checkpoints", "1", "--out", root);
+            Assert.True(trained.Code == 0, trained.Err);
+            string run = RunFolderOf(trained.Out);
+            var newest = new RunFolder(run).Checkpoints().First().File;
+            byte[] valid = File.ReadAllBytes(newest), body = valid[..^32];
+            foreach (var (_, f) in new RunFolder(run).Checkpoints()) File.Delete(f);
+            // the layout Checkpoint.Write makes: magic, version, header (7-bit length prefix), state length, state
+            int at = 12, headerLength = 0, shift = 0;
+            while (true) { byte b = body[at++]; headerLength |= (b & 0x7F) << shift; shift += 7; if (b < 0x80) break; }
+            int stateAt = at + headerLength + 8;
+            byte[] prefix = body[..(stateAt - 8)], state = body[stateAt..];
+            var rng = new Random(7);
+            int refused = 0, mustRefuse = 0;
+            for (int k = 0; k < 60; k++)
+            {
+                byte[] damaged = (byte[])state.Clone();
+                switch (k % 3)
+                {
+                    case 0: // a flipped bit anywhere in the state: loads (a changed number) or is refused (a count, a flag)
+                        damaged[rng.Next(damaged.Length)] ^= (byte)(1 << rng.Next(8));
+                        break;
+                    case 1: // cut short
+                        damaged = damaged[..rng.Next(damaged.Length)];
+                        mustRefuse++;
+                        break;
+                    default: // bytes after the end
+                        damaged = [.. damaged, .. Enumerable.Range(0, 1 + rng.Next(16)).Select(_ => (byte)rng.Next(256))];
+                        mustRefuse++;
+                        break;
+                }
+                byte[] file = [.. prefix, .. BitConverter.GetBytes((long)damaged.Length), .. damaged];
+                File.WriteAllBytes(newest, [.. file, .. System.Security.Cryptography.SHA256.HashData(file)]);
+                var eval = Run("eval", "--run", run, "--episodes", "1");
+                Assert.True(eval.Code is 0 or 1, $"case {k}: exit {eval.Code}: {eval.Err}");
+                Assert.DoesNotContain("   at ", eval.Err);
+                if (k % 3 != 0) Assert.True(eval.Code == 1, $"case {k}: a state of {damaged.Length} bytes (valid: {state.Length}) was loaded");
+                if (eval.Code == 1) Assert.All(eval.Err.Trim().Split('\n'), line => Assert.StartsWith("purepg: ", line));
+                refused += eval.Code;
+            }
+            Assert.InRange(refused, mustRefuse, 60);
+        }
+        finally { Directory.Delete(root, recursive: true); }
+    }
+
     [Fact]
     public void The_rolling_statistics_cover_the_last_100_episodes_and_survive_a_checkpoint_header()
     {

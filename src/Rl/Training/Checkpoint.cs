@@ -53,14 +53,24 @@ public static class Checkpoint
         var body = bytes.AsSpan(0, bytes.Length - 32);
         if (!SHA256.HashData(body).AsSpan().SequenceEqual(bytes.AsSpan(bytes.Length - 32)))
             throw new InvalidDataException($"{path} fails its checksum: the file is truncated or corrupted.");
-        using var reader = new BinaryReader(new MemoryStream(bytes, 0, bytes.Length - 32), Encoding.UTF8);
-        reader.ReadBytes(Magic.Length);
-        int version = reader.ReadInt32();
-        if (version != Version) throw new InvalidDataException($"{path} has checkpoint format {version}; this program reads format {Version}.");
-        string header = reader.ReadString();
-        long length = reader.ReadInt64();
-        byte[] state = reader.ReadBytes((int)length);
-        if (state.Length != length) throw new InvalidDataException($"{path} is truncated inside its state.");
-        return (header, state);
+        // the checksum holds, so what follows was written by Write; still, lengths are checked against what is there
+        // before anything is allocated, and a parse failure is reported as damage, not as a stream error
+        var stream = new MemoryStream(bytes, 0, bytes.Length - 32);
+        using var reader = new BinaryReader(stream, new UTF8Encoding(false, throwOnInvalidBytes: true));
+        try
+        {
+            reader.ReadBytes(Magic.Length);
+            int version = reader.ReadInt32();
+            if (version != Version) throw new InvalidDataException($"{path} has checkpoint format {version}; this program reads format {Version}.");
+            string header = reader.ReadString();
+            long length = reader.ReadInt64();
+            if (length < 0 || length != stream.Length - stream.Position)
+                throw new InvalidDataException($"{path} declares a state of {length} bytes where {stream.Length - stream.Position} remain.");
+            return (header, reader.ReadBytes((int)length));
+        }
+        catch (Exception e) when (e is EndOfStreamException or DecoderFallbackException or FormatException)
+        {
+            throw new InvalidDataException($"{path} is damaged: its header cannot be read ({e.GetType().Name}).");
+        }
     }
 }
