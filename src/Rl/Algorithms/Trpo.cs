@@ -124,6 +124,9 @@ public sealed class Trpo
 {
     private readonly TrustRegionRunner _runner;
 
+    /// <summary>The last rollout and its advantages (as the surrogate used them), for tests that check an update from outside.</summary>
+    internal OnPolicyRollout Rollout => _runner.Rollout;
+
     /// <summary>Builds the agent for <paramref name="env"/> and resets it with the seed.</summary>
     public Trpo(VectorEnv env, TrpoSettings settings) => _runner = new TrustRegionRunner(env, settings, natural: false);
 
@@ -197,6 +200,8 @@ internal sealed class TrustRegionRunner
     private readonly TrpoSettings _settings;
     private readonly bool _natural;
     private readonly OnPolicyRollout _rollout;
+
+    public OnPolicyRollout Rollout => _rollout;
     private readonly Tape<float> _tape = new();
     private readonly Adam<float> _valueOptimizer;
     private readonly float[] _thetaOld;
