@@ -254,6 +254,29 @@ public class RunLifecycleTests : IDisposable
         Assert.All(lines, l => Assert.True(l.TrimEnd().Length <= 80, $"{l.Length} columns: {l}"));
     }
 
+    [Fact]
+    public void Value_targets_without_variance_give_an_empty_explained_variance_and_training_goes_on()
+    {
+        // one-step episodes with reward 0: every target R is 0, Var[R] = 0, and 1 − Var[R − V]/Var[R] is undefined
+        if (!PurePg.Envs.EnvRegistry.All.Any(s => s.Id == "Test/Flat-v0"))
+            PurePg.Envs.EnvRegistry.Register(new("Test/Flat-v0", null, null, "one step, reward 0", () => new Flat()));
+        var trained = Run("train", "--env", "Test/Flat-v0", "--algo", "a2c", "--steps", "200", "--out", _root);
+        Assert.True(trained.Code == 0, trained.Err);
+        var m = Metrics(RunFolderOf(trained.Out));
+        Assert.Equal(200, m["steps"][^1]);
+        Assert.All(m["explained_variance"], v => Assert.True(double.IsNaN(v))); // written as an empty cell
+    }
+
+    private sealed class Flat() : PurePg.Envs.Env(new PurePg.Envs.Box([-1f], [1f]), new PurePg.Envs.Discrete(2))
+    {
+        protected override void ResetCore(PurePg.Envs.Random.NumpyRandom random, Span<float> observation) => observation[0] = 0.5f;
+        protected override (double Reward, bool Terminated) StepCore(int action, PurePg.Envs.Random.NumpyRandom random, Span<float> observation)
+        {
+            observation[0] = 0.5f;
+            return (0.0, true);
+        }
+    }
+
     [Theory]
     [InlineData(9.3, 500, new[] { 0.0, 100, 200, 300, 400, 500 })]
     [InlineData(-16.6, 254, new[] { -100.0, 0, 100, 200, 300 })]

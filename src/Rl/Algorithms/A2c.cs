@@ -110,7 +110,8 @@ public sealed class A2c
     /// <summary>The agent.</summary>
     public ActorCritic Agent => _agent;
 
-    /// <summary>1 − Var[R − V]/Var[R] over the last rollout (computed before the update).</summary>
+    /// <summary>1 − Var[R − V]/Var[R] over the last rollout (computed before the update); NaN when Var[R] = 0, where it is
+    /// undefined (Stable-Baselines3 returns NaN too; the program writes an empty cell).</summary>
     public double ExplainedVariance => _rollout.ExplainedVariance;
 
     /// <summary>The episodes that finished during the last update.</summary>

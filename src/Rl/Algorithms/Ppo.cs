@@ -46,7 +46,9 @@ public sealed record PpoSettings
     /// <summary>ε of the clipped surrogate min(r Â, clip(r, 1 − ε, 1 + ε) Â) (SB3 clip_range: 0.2).</summary>
     public double ClipRange { get; init; } = 0.2;
 
-    /// <summary>Clip V around its rollout value by ±this (SB3 clip_range_vf: none).</summary>
+    /// <summary>c, clipping V around its rollout value (default: none). The loss is CleanRL's form,
+    /// mean(max((V − R)², (V_old + clip(V − V_old, −c, c) − R)²)); Stable-Baselines3's clip_range_vf differs: it takes only
+    /// the clipped prediction's error, mean((V_old + clip(V − V_old, −c, c) − R)²).</summary>
     public double? ClipRangeValue { get; init; }
 
     /// <summary>Standardize Â per minibatch (SB3: true).</summary>
@@ -70,7 +72,8 @@ public sealed record PpoSettings
     /// <summary>Hidden nonlinearity (SB3: tanh).</summary>
     public Activation Activation { get; init; } = Activation.Tanh;
 
-    /// <summary>log σ at initialization for Box actions (SB3: 0).</summary>
+    /// <summary>log σ at initialization for Box actions (SB3: 0). log σ is clamped to [−20, 2] in every Gaussian policy (SAC's
+    /// range; Stable-Baselines3's and CleanRL's PPO do not clamp), so beyond it its gradient is 0.</summary>
     public double InitialLogStd { get; init; }
 
     /// <summary>The seed: fixes initialization, environments, sampling and minibatch order.</summary>
@@ -177,7 +180,8 @@ public sealed class Ppo
     /// <summary>The step size the next update's minibatches use: α, or α·(1 − S_i/S) when annealing.</summary>
     public double CurrentLearningRate => _settings.AnnealLearningRate ? _settings.LearningRate * (1 - (double)TotalSteps / _plannedSteps) : _settings.LearningRate;
 
-    /// <summary>1 − Var[R − V]/Var[R] over the last rollout (computed before the update).</summary>
+    /// <summary>1 − Var[R − V]/Var[R] over the last rollout (computed before the update); NaN when Var[R] = 0, where it is
+    /// undefined (Stable-Baselines3 returns NaN too; the program writes an empty cell).</summary>
     public double ExplainedVariance => _rollout.ExplainedVariance;
 
     /// <summary>The episodes that finished during the last update.</summary>

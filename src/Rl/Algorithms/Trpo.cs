@@ -37,14 +37,17 @@ public sealed record TrpoSettings
     /// <summary>Backtracking coefficient: step j tries 0.8^j of the full step.</summary>
     public double BacktrackCoefficient { get; init; } = 0.8;
 
-    /// <summary>Backtracking steps before giving up (θ restored).</summary>
+    /// <summary>Backtracking steps before giving up (θ restored). A step is accepted when KL ≤ δ and the surrogate strictly
+    /// improved, L(θ) − L(θ_old) &gt; 0; Spinning Up accepts a surrogate that did not fall (≥ 0), so it also takes steps
+    /// that change nothing.</summary>
     public int BacktrackIterations { get; init; } = 10;
 
     /// <summary>Natural policy gradient only: a fixed step size α (θ ← θ + α x); null for the normalized step √(2δ / gᵀx).</summary>
     public double? NaturalStepSize { get; init; }
 
-    /// <summary>What V_φ is regressed on: the GAE targets Â + V (default), Monte Carlo returns (λ = 1: the reward-to-go,
-    /// bootstrapped only where an episode was cut), or TD targets r + γ V_old(s') (λ = 0: fitted V iteration).</summary>
+    /// <summary>What V_φ is regressed on: the GAE targets Â + V (default, as sb3-contrib's TRPO), Monte Carlo returns
+    /// (λ = 1: the reward-to-go, bootstrapped only where an episode was cut — what Spinning Up's TRPO regresses on), or TD
+    /// targets r + γ V_old(s') (λ = 0: fitted V iteration).</summary>
     public ValueTargets ValueTargets { get; init; } = ValueTargets.Gae;
 
     /// <summary>Adam step size of V_φ.</summary>
@@ -116,7 +119,8 @@ public readonly record struct TrustRegionUpdate(long TotalSteps, double MeanEpis
 /// <item>x ≈ (F + λI)⁻¹ g by 10 CG steps on exact Fisher-vector products; full step Δ = √(2δ / xᵀFx) · x;</item>
 /// <item>backtracking: θ = θ_old + 0.8^j Δ for j = 0 … 9, accepting the first with mean KL(π_old ‖ π_θ) ≤ δ and
 /// L(θ) − L(θ_old) &gt; 0; if none qualifies θ is restored to θ_old;</item>
-/// <item>V_φ fitted by regression on the GAE targets.</item>
+/// <item>V_φ fitted by regression on the GAE targets (Spinning Up: on the reward-to-go; see
+/// <see cref="TrpoSettings.ValueTargets"/>).</item>
 /// </list>
 /// Deterministic for a seed.
 /// </summary>
@@ -151,7 +155,7 @@ public sealed class Trpo
     /// <summary>The episodes that finished during the last update.</summary>
     public IReadOnlyList<EpisodeStatistics> LastEpisodes => _runner.LastEpisodes;
 
-    /// <summary>1 − Var[R − V]/Var[R] over the last rollout.</summary>
+    /// <summary>1 − Var[R − V]/Var[R] over the last rollout; NaN when Var[R] = 0, where it is undefined.</summary>
     public double ExplainedVariance => _runner.ExplainedVariance;
 
     /// <summary>Writes the state needed for an exact resume.</summary>
@@ -179,7 +183,7 @@ public sealed class NaturalPolicyGradient
     /// <summary>Environment steps taken.</summary>
     public long TotalSteps => _runner.TotalSteps;
 
-    /// <summary>1 − Var[R − V]/Var[R] over the last rollout.</summary>
+    /// <summary>1 − Var[R − V]/Var[R] over the last rollout; NaN when Var[R] = 0, where it is undefined.</summary>
     public double ExplainedVariance => _runner.ExplainedVariance;
 
     /// <summary>One iteration.</summary>
