@@ -84,15 +84,15 @@ public class CheckpointFuzzTests : IDisposable
         Check.One(Config.QuickThrowOnFailure.WithMaxTest(400), Prop.ForAll(gen.ToArbitrary(), c => LoadsOrIsRefused(c.Item1, c.Item2)));
     }
 
-    [Fact]
-    public void A_damaged_header_names_the_file_and_not_a_stream_error()
+    [Theory]
+    [InlineData(0xFF)] // a 7-bit length prefix too long for an int
+    [InlineData(0x0F)] // one that decodes to a negative length
+    [InlineData(0x07)] // one far longer than the file
+    public void A_damaged_header_names_the_file_and_not_a_stream_error(int last)
     {
         var body = Valid()[..^32];
-        body[12] = 0xFF; // a 7-bit length prefix that never ends within the file
-        body[13] = 0xFF;
-        body[14] = 0xFF;
-        body[15] = 0xFF;
-        body[16] = 0xFF;
+        for (int k = 12; k < 16; k++) body[k] = 0xFF;
+        body[16] = (byte)last;
         string path = Path.Combine(_dir, "header.ckpt");
         File.WriteAllBytes(path, Resigned(body));
         var e = Assert.Throws<InvalidDataException>(() => Checkpoint.Read(path));

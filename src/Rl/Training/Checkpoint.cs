@@ -68,7 +68,7 @@ public static class Checkpoint
                 throw new InvalidDataException($"{path} declares a state of {length} bytes where {stream.Length - stream.Position} remain.");
             return (header, reader.ReadBytes((int)length));
         }
-        catch (Exception e) when (e is EndOfStreamException or DecoderFallbackException or FormatException)
+        catch (Exception e) when (e is IOException or DecoderFallbackException or FormatException) // EndOfStream, a negative string length
         {
             throw new InvalidDataException($"{path} is damaged: its header cannot be read ({e.GetType().Name}).");
         }
