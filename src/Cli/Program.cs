@@ -3,6 +3,8 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using PurePg.Envs;
+using PurePg.Rl.Algorithms;
+using PurePg.Rl.Policies;
 using PurePg.Rl.Training;
 
 namespace PurePg.Cli;
@@ -18,13 +20,14 @@ public static class Program
                       [--out DIR]
         purepg eval   --run DIR [--episodes N] [--deterministic] [--best] [--json]
         purepg resume --run DIR [--steps N]
+        purepg predict --policy FILE|RUN_DIR [--stochastic --seed N]
         purepg list
 
         Each command takes --help. Exit codes: 0 success, 1 bad input, 2 failure during training, 130 interrupted
         (a final checkpoint was written; continue with resume).
         """;
 
-    private static readonly string[] Commands = ["train", "eval", "resume", "list"];
+    private static readonly string[] Commands = ["train", "eval", "resume", "predict", "list"];
 
     public static int Main(string[] args)
     {
@@ -36,7 +39,7 @@ public static class Program
         }
         try
         {
-            var parsed = Arguments.Parse(args, new HashSet<string> { "--normalize", "--deterministic", "--json", "--stop-at-threshold", "--best" });
+            var parsed = Arguments.Parse(args, new HashSet<string> { "--normalize", "--deterministic", "--json", "--stop-at-threshold", "--best", "--stochastic" });
             return parsed.Command switch
             {
                 "" when parsed.Help => Print(Usage, 0),
@@ -44,6 +47,7 @@ public static class Program
                 "train" => parsed.Help ? Print(TrainHelp, 0) : Train(parsed),
                 "eval" => parsed.Help ? Print(EvalHelp, 0) : Eval(parsed),
                 "resume" => parsed.Help ? Print(ResumeHelp, 0) : Resume(parsed),
+                "predict" => parsed.Help ? Print(PredictHelp, 0) : Predict(parsed),
                 "list" => parsed.Help ? Print("purepg list: environments (spaces, time limits, thresholds) and algorithms (the settings train uses).", 0) : List(),
                 _ => throw new UsageException($"Unknown command '{parsed.Command}'.{Suggestions.DidYouMean(parsed.Command, Commands)} Valid: {string.Join(", ", Commands)}."),
             };
@@ -92,6 +96,14 @@ public static class Program
           loads the run's newest valid checkpoint (--best: checkpoints/best.ckpt, the best evaluation during training)
           and reports the mean ± std return over N episodes (default 20); --deterministic takes the policy's mode,
           otherwise actions are sampled; --json prints {"mean":…,"std":…,"episodes":…,"steps":…,"deterministic":…}
+        """;
+
+    private const string PredictHelp = """
+        purepg predict --policy FILE|RUN_DIR [--stochastic --seed N]
+          loads a policy file (a run folder: its best.pgp, else policy.pgp) and answers each line of standard input — one
+          observation, its features separated by commas — with the policy's action on a line of standard output: an
+          integer for a discrete policy, comma-separated floats (round-trip precision) for a continuous one. Deterministic
+          (the mode) unless --stochastic, whose samples come from a stream seeded with --seed (default 0).
         """;
 
     private const string ResumeHelp = """
@@ -156,11 +168,11 @@ public static class Program
         return new TrainingLoop(run, trainer, plan, new RunProgress()).Run(plan.Steps);
     }
 
-    private static ITrainer Rebuild(RunPlan plan) =>
-        AlgorithmCatalog.Create(plan.Algorithm, plan.Env, plan.Envs, plan.Seed, plan.Steps, plan.Overrides, plan.Normalize).Trainer;
+    private static IOnPolicyAlgorithm Rebuild(RunPlan plan) =>
+        AlgorithmCatalog.Create(plan.Algorithm, plan.Env, plan.Envs, plan.Seed, plan.Steps, plan.Overrides, plan.Normalize).Algorithm;
 
     /// <summary>Loads <paramref name="file"/> into <paramref name="trainer"/>; returns its steps and header.</summary>
-    private static (long Steps, JsonNode Header) Load(string file, ITrainer trainer, RunPlan plan)
+    private static (long Steps, JsonNode Header) Load(string file, IOnPolicyAlgorithm trainer, RunPlan plan)
     {
         var (headerText, state) = Checkpoint.Read(file);
         JsonNode h;
@@ -183,7 +195,7 @@ public static class Program
     }
 
     /// <summary>Loads the newest checkpoint that verifies; reports and skips the bad ones.</summary>
-    private static (long Steps, JsonNode Header) LoadNewest(RunFolder run, ITrainer trainer, RunPlan plan)
+    private static (long Steps, JsonNode Header) LoadNewest(RunFolder run, IOnPolicyAlgorithm trainer, RunPlan plan)
     {
         foreach (var (_, file) in run.Checkpoints())
         {
@@ -220,6 +232,36 @@ public static class Program
         return new TrainingLoop(run, trainer, plan, RunProgress.ReadFrom(header)).Run(target);
     }
 
+    private static int Predict(Arguments a)
+    {
+        a.AllowOnly("--policy", "--stochastic", "--seed");
+        var policy = TrainedPolicy.Load(a.Require("--policy"));
+        bool deterministic = !a.Flag("--stochastic");
+        policy.Reseed((ulong)a.GetLong("--seed", 0, 0));
+        var observation = new float[policy.ObservationSize];
+        var action = new float[policy.ActionSpace is Box box ? box.Size : 0];
+        string? line;
+        int number = 0;
+        while ((line = Console.In.ReadLine()) is not null)
+        {
+            number++;
+            if (line.Trim().Length == 0) continue;
+            var fields = line.Split(',');
+            if (fields.Length != observation.Length)
+                throw new UsageException($"Line {number} has {fields.Length} values; the policy takes {observation.Length} features.");
+            for (int k = 0; k < fields.Length; k++)
+                if (!float.TryParse(fields[k], NumberStyles.Float, CultureInfo.InvariantCulture, out observation[k]))
+                    throw new UsageException($"Line {number}, value {k + 1}: '{fields[k].Trim()}' is not a number.");
+            if (action.Length == 0) Console.WriteLine(policy.Predict(observation, deterministic).ToString(CultureInfo.InvariantCulture));
+            else
+            {
+                policy.Predict(observation, action, deterministic);
+                Console.WriteLine(string.Join(",", action.Select(v => v.ToString("R", CultureInfo.InvariantCulture))));
+            }
+        }
+        return 0;
+    }
+
     private static int Eval(Arguments a)
     {
         a.AllowOnly("--run", "--episodes", "--deterministic", "--json", "--best");
@@ -236,7 +278,7 @@ public static class Program
         else at = LoadNewest(run, trainer, plan).Steps;
         int episodes = (int)a.GetLong("--episodes", 20, 1);
         bool deterministic = a.Flag("--deterministic");
-        var (mean, std) = trainer.Evaluate(EnvRegistry.Make(plan.Env), episodes, TrainingLoop.FinalEvalSeed, deterministic);
+        var (mean, std) = TrainingLoop.Evaluate(trainer, plan.Env, episodes, TrainingLoop.FinalEvalSeed, deterministic);
         if (a.Flag("--json"))
             Console.WriteLine(JsonSerializer.Serialize(new { mean, std, episodes, steps = at, deterministic }));
         else

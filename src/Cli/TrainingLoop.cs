@@ -3,6 +3,8 @@ using System.Globalization;
 using System.Runtime.InteropServices;
 using System.Text.Json.Nodes;
 using PurePg.Envs;
+using PurePg.Rl.Algorithms;
+using PurePg.Rl.Policies;
 using PurePg.Rl.Training;
 
 namespace PurePg.Cli;
@@ -13,7 +15,7 @@ namespace PurePg.Cli;
 /// <c>--eval-every</c> steps on environment copies of their own (the best policy kept as best.ckpt, and the run stopped
 /// at the threshold with <c>--stop-at-threshold</c>), a progress line, and on Ctrl-C or SIGTERM a final checkpoint.
 /// </summary>
-internal sealed class TrainingLoop(RunFolder run, ITrainer trainer, RunPlan plan, RunProgress progress)
+internal sealed class TrainingLoop(RunFolder run, IOnPolicyAlgorithm trainer, RunPlan plan, RunProgress progress)
 {
     /// <summary>Evaluation k during training resets its environment with seed EvalSeedBase + k; the final evaluation and
     /// <c>purepg eval</c> use <see cref="FinalEvalSeed"/>. Training seeds are small numbers; these streams are apart from them.</summary>
@@ -49,7 +51,7 @@ internal sealed class TrainingLoop(RunFolder run, ITrainer trainer, RunPlan plan
             {
                 IterationMetrics m;
                 iteration++;
-                try { m = trainer.Update(); }
+                try { m = trainer.Iterate(); }
                 catch (Exception ex) when (ex is ArithmeticException or ArgumentException or InvalidOperationException)
                 {
                     return Fail($"training stopped at iteration {iteration} ({trainer.TotalSteps:N0} steps): {RunFolder.OneLine(ex.Message)} The last good checkpoint is kept.");
@@ -57,7 +59,7 @@ internal sealed class TrainingLoop(RunFolder run, ITrainer trainer, RunPlan plan
                 foreach (var (name, value) in m.Losses)
                     if (!double.IsFinite(value) && name != "explained_variance")
                         return Fail($"training stopped at iteration {iteration} ({m.Steps:N0} steps): {name} is {value}; the last good checkpoint is kept.");
-                if (!float.IsFinite(System.Numerics.Tensors.TensorPrimitives.SumOfSquares(trainer.PolicyParameters)))
+                if (!float.IsFinite(System.Numerics.Tensors.TensorPrimitives.SumOfSquares(trainer.Agent.Theta.Values)))
                     return Fail($"training stopped at iteration {iteration} ({m.Steps:N0} steps): the parameters became non-finite; the last good checkpoint is kept.");
                 progress.Add(m.Episodes);
                 progress.WallSeconds = wallAtStart + clock.Elapsed.TotalSeconds;
@@ -66,13 +68,14 @@ internal sealed class TrainingLoop(RunFolder run, ITrainer trainer, RunPlan plan
                 (double Mean, double Std)? evaluation = null;
                 if (nextEval is long due && trainer.TotalSteps >= due)
                 {
-                    evaluation = trainer.Evaluate(evalEnv!, plan.EvalEpisodes, EvalSeedBase + progress.Evaluations, deterministic: true);
+                    evaluation = Evaluate(trainer, plan.Env, plan.EvalEpisodes, EvalSeedBase + progress.Evaluations, deterministic: true, evalEnv);
                     progress.Evaluations++;
                     nextEval = (trainer.TotalSteps / plan.EvalEvery!.Value + 1) * plan.EvalEvery.Value;
                     if (progress.BestEvaluation is not double best || evaluation.Value.Mean > best)
                     {
                         (progress.BestEvaluation, progress.BestEvaluationSteps) = (evaluation.Value.Mean, trainer.TotalSteps);
                         WriteCheckpoint(run.BestCheckpointPath);
+                        TrainedPolicy.From(trainer, plan.Env).Save(System.IO.Path.Combine(run.Path, TrainedPolicy.RunFolderBestPolicy));
                     }
                     reachedThreshold = plan.StopAtThreshold && evaluation.Value.Mean >= threshold!.Value;
                 }
@@ -115,7 +118,7 @@ internal sealed class TrainingLoop(RunFolder run, ITrainer trainer, RunPlan plan
     private void FinalEvaluation(double? threshold)
     {
         const int episodes = 20;
-        var (mean, std) = trainer.Evaluate(EnvRegistry.Make(plan.Env), episodes, FinalEvalSeed, deterministic: true);
+        var (mean, std) = Evaluate(trainer, plan.Env, episodes, FinalEvalSeed, deterministic: true);
         string verdict = threshold is double t ? (mean >= t ? $" — solved (threshold {t})" : $" — below the threshold {t}") : "";
         Console.WriteLine($"evaluation ({episodes} episodes, deterministic): {mean:F1} ± {std:F1}{verdict}");
         run.WriteEvaluation(new JsonObject
@@ -176,6 +179,17 @@ internal sealed class TrainingLoop(RunFolder run, ITrainer trainer, RunPlan plan
         Directory.CreateDirectory(run.CheckpointDirectory);
         WriteCheckpoint(run.CheckpointPath(trainer.TotalSteps));
         run.Prune(plan.Keep);
+        TrainedPolicy.From(trainer, plan.Env).Save(System.IO.Path.Combine(run.Path, TrainedPolicy.RunFolderPolicy));
+    }
+
+    /// <summary>Mean and std of the return of <paramref name="algorithm"/>'s current policy over whole episodes: the first
+    /// reset with <paramref name="seed"/>, stochastic actions from a stream seeded with it too.</summary>
+    public static (double Mean, double Std) Evaluate(IOnPolicyAlgorithm algorithm, string envId, int episodes, long seed, bool deterministic, Env? env = null)
+    {
+        var policy = TrainedPolicy.From(algorithm, envId);
+        policy.Reseed((ulong)seed);
+        var result = Evaluation.Evaluate(policy, env ?? EnvRegistry.Make(envId), episodes, deterministic, seed);
+        return (result.Mean, result.Std);
     }
 
     private void WriteCheckpoint(string path)

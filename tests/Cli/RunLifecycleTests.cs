@@ -278,6 +278,48 @@ public class RunLifecycleTests : IDisposable
     }
 
     [Theory]
+    [InlineData("Pendulum-v1", "ppo")]
+    [InlineData("Acrobot-v1", "a2c")]
+    public async Task A_saved_policy_predicts_the_same_actions_bit_for_bit_in_a_new_process(string env, string algo)
+    {
+        var trained = Run("train", "--env", env, "--algo", algo, "--envs", "2", "--steps", "512", "--normalize", "--eval-every", "256", "--eval-episodes", "1",
+            "--set", "StepsPerEnv=64", "--out", _root);
+        Assert.True(trained.Code == 0, trained.Err);
+        string run = RunFolderOf(trained.Out);
+        Assert.True(File.Exists(Path.Combine(run, "policy.pgp")) && File.Exists(Path.Combine(run, "best.pgp")));
+        var policy = PurePg.Rl.Policies.TrainedPolicy.Load(run); // a run folder: its best policy
+        Assert.True(policy.NormalizesObservations);
+        var rng = new Random(11);
+        var lines = new List<string>();
+        var expected = new List<string>();
+        var action = new float[policy.ActionSpace is PurePg.Envs.Box b ? b.Size : 0];
+        for (int i = 0; i < 200; i++)
+        {
+            var obs = Enumerable.Range(0, policy.ObservationSize).Select(_ => (float)(rng.NextDouble() * 6 - 3)).ToArray();
+            lines.Add(string.Join(",", obs.Select(v => v.ToString("R", System.Globalization.CultureInfo.InvariantCulture))));
+            if (action.Length == 0) expected.Add(policy.Predict(obs).ToString(System.Globalization.CultureInfo.InvariantCulture));
+            else
+            {
+                policy.Predict(obs, action);
+                expected.Add(string.Join(",", action.Select(v => v.ToString("R", System.Globalization.CultureInfo.InvariantCulture))));
+            }
+        }
+        string dll = Path.Combine(AppContext.BaseDirectory, "purepg.dll");
+        var start = new System.Diagnostics.ProcessStartInfo("dotnet", ["exec", dll, "predict", "--policy", run])
+        {
+            RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true,
+        };
+        using var process = System.Diagnostics.Process.Start(start)!;
+        var output = process.StandardOutput.ReadToEndAsync();
+        foreach (var line in lines) process.StandardInput.WriteLine(line);
+        process.StandardInput.Close();
+        string printed = await output;
+        Assert.True(process.WaitForExit(60_000));
+        Assert.True(process.ExitCode == 0, await process.StandardError.ReadToEndAsync());
+        Assert.Equal(expected, printed.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => l.TrimEnd('\r')).ToList());
+    }
+
+    [Theory]
     [InlineData(9.3, 500, new[] { 0.0, 100, 200, 300, 400, 500 })]
     [InlineData(-16.6, 254, new[] { -100.0, 0, 100, 200, 300 })]
     [InlineData(0, 37_490, new[] { 0.0, 10_000, 20_000, 30_000, 40_000 })]

@@ -79,7 +79,7 @@ public sealed record A2cSettings
 /// bootstrapped from V(s_T)); one RMSProp step on θ and φ with the gradient of
 /// −[−mean(Â·log π_θ(a|s)) + c·mean((V_φ(s) − R)²) − β·mean H(π_θ)], clipped to a global norm. Deterministic for a seed.
 /// </summary>
-public sealed class A2c
+public sealed class A2c : IOnPolicyAlgorithm
 {
     private readonly A2cSettings _settings;
     private readonly ActorCritic _agent;
@@ -87,6 +87,7 @@ public sealed class A2c
     private readonly OnPolicyRollout _rollout;
     private readonly Tape<float> _tape = new();
     private readonly float[] _thetaGradient, _phiGradient;
+    private readonly VectorEnv _env;
 
     /// <summary>Builds the agent for <paramref name="env"/> and resets it with the seed.</summary>
     public A2c(VectorEnv env, A2cSettings settings)
@@ -96,6 +97,7 @@ public sealed class A2c
         settings.Validate();
         if (env.NumEnvs != settings.NumEnvs) throw new ArgumentException($"The environment has {env.NumEnvs} copies but NumEnvs = {settings.NumEnvs}.");
         _settings = settings;
+        _env = env;
         var init = new Rng((ulong)settings.Seed);
         _agent = new ActorCritic(env.SingleObservationSpace, env.SingleActionSpace, settings.HiddenSizes, settings.Activation, settings.InitialLogStd, init);
         var rate = LearningRate.Constant(settings.LearningRate);
@@ -109,6 +111,29 @@ public sealed class A2c
 
     /// <summary>The agent.</summary>
     public ActorCritic Agent => _agent;
+
+    /// <inheritdoc/>
+    public string Name => "a2c";
+
+    /// <inheritdoc/>
+    public VectorEnv Env => _env;
+
+    /// <inheritdoc/>
+    public long StepsPerIteration => (long)_settings.NumEnvs * _settings.StepsPerEnv;
+
+    /// <summary>Not used: A2C's step size is constant (Stable-Baselines3's default).</summary>
+    public long PlannedSteps { get; set; } = 1;
+
+    /// <inheritdoc/>
+    public bool ExactResume => true;
+
+    /// <inheritdoc/>
+    public IterationMetrics Iterate()
+    {
+        var u = Update();
+        return IterationMetrics.Of(u.TotalSteps, LastEpisodes, ("policy_loss", u.PolicyLoss), ("value_loss", u.ValueLoss), ("entropy", u.Entropy),
+            ("grad_norm", u.GradientNorm), ("explained_variance", ExplainedVariance));
+    }
 
     /// <summary>1 − Var[R − V]/Var[R] over the last rollout (computed before the update); NaN when Var[R] = 0, where it is
     /// undefined (Stable-Baselines3 returns NaN too; the program writes an empty cell).</summary>

@@ -87,7 +87,7 @@ public sealed record A3cSettings
 /// shared RMSProp without locks (Hogwild). <b>Not deterministic</b>: the seed fixes each worker's streams, but the order in
 /// which threads read and write the shared parameters depends on scheduling.
 /// </summary>
-public sealed class A3c
+public sealed class A3c : IOnPolicyAlgorithm
 {
     private readonly Func<Env> _makeEnv;
     private readonly A3cSettings _settings;
@@ -117,6 +117,26 @@ public sealed class A3c
 
     /// <summary>The shared agent (θ, φ).</summary>
     public ActorCritic Agent { get; }
+
+    /// <inheritdoc/>
+    public string Name => "a3c";
+
+    /// <summary>Null: each worker thread owns its environment.</summary>
+    public Envs.Vector.VectorEnv? Env => null;
+
+    /// <summary>The steps <see cref="Iterate"/> has the workers take (2,000; they finish their current segments).</summary>
+    public long StepsPerIteration => 2_000;
+
+    /// <summary>False: the threads interleave freely, so a resumed run differs from one that never stopped, as two runs
+    /// with the same seed differ.</summary>
+    public bool ExactResume => false;
+
+    /// <summary>Runs the workers for <see cref="StepsPerIteration"/> steps (see <see cref="Train"/>).</summary>
+    public IterationMetrics Iterate()
+    {
+        Train(StepsPerIteration);
+        return IterationMetrics.Of(TotalSteps, LastEpisodes);
+    }
 
     /// <summary>T_max, the planned length of the run that the annealed step size follows (see
     /// <see cref="A3cSettings.AnnealLearningRate"/>); starts at <see cref="A3cSettings.TotalTimesteps"/>. Set it when a run

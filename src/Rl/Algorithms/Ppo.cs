@@ -121,7 +121,7 @@ public readonly record struct PpoUpdate(long TotalSteps, int EpisodesFinished, d
 /// </list>
 /// Deterministic for a seed. Each minibatch allocates nothing.
 /// </summary>
-public sealed class Ppo
+public sealed class Ppo : IOnPolicyAlgorithm
 {
     private readonly PpoSettings _settings;
     private readonly ActorCritic _agent;
@@ -132,6 +132,7 @@ public sealed class Ppo
     private readonly float[] _mbObs, _mbContinuous, _mbOldLogProb, _mbAdvantages, _mbReturns, _mbOldValues, _thetaGradient, _phiGradient;
     private readonly int[] _mbDiscrete;
     private readonly IterationRate _rate;
+    private readonly VectorEnv _env;
     private long _plannedSteps;
 
     /// <summary>Builds the agent for <paramref name="env"/> and resets it with the seed.</summary>
@@ -142,6 +143,7 @@ public sealed class Ppo
         settings.Validate();
         if (env.NumEnvs != settings.NumEnvs) throw new ArgumentException($"The environment has {env.NumEnvs} copies but NumEnvs = {settings.NumEnvs}.");
         _settings = settings;
+        _env = env;
         var init = new Rng((ulong)settings.Seed);
         _agent = new ActorCritic(env.SingleObservationSpace, env.SingleActionSpace, settings.HiddenSizes, settings.Activation, settings.InitialLogStd, init);
         int n = settings.NumEnvs * settings.StepsPerEnv;
@@ -166,6 +168,27 @@ public sealed class Ppo
 
     /// <summary>The agent (θ, φ and the networks).</summary>
     public ActorCritic Agent => _agent;
+
+    /// <inheritdoc/>
+    public string Name => "ppo";
+
+    /// <inheritdoc/>
+    public VectorEnv Env => _env;
+
+    /// <inheritdoc/>
+    public long StepsPerIteration => (long)_settings.NumEnvs * _settings.StepsPerEnv;
+
+    /// <inheritdoc/>
+    public bool ExactResume => true;
+
+    /// <inheritdoc/>
+    public IterationMetrics Iterate()
+    {
+        double rate = CurrentLearningRate;
+        var u = Update();
+        return IterationMetrics.Of(u.TotalSteps, LastEpisodes, ("policy_loss", u.PolicyLoss), ("value_loss", u.ValueLoss), ("entropy", u.Entropy),
+            ("approx_kl", u.ApproxKl), ("clip_fraction", u.ClipFraction), ("explained_variance", ExplainedVariance), ("learning_rate", rate));
+    }
 
     /// <summary>S, the planned length of the run in environment steps, which the learning-rate anneal follows (see
     /// <see cref="PpoSettings.AnnealLearningRate"/>); starts at <see cref="PpoSettings.TotalTimesteps"/>. Set it when a run is

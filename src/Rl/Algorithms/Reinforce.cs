@@ -90,7 +90,7 @@ public readonly record struct ReinforceUpdate(long TotalSteps, int EpisodesFinis
 /// Discrete (categorical) or Box (diagonal Gaussian) actions, from the environment's action space. Deterministic for a
 /// seed.
 /// </summary>
-public sealed class Reinforce
+public sealed class Reinforce : IOnPolicyAlgorithm
 {
     private readonly VectorEnv _env;
     private readonly ReinforceSettings _settings;
@@ -130,6 +130,28 @@ public sealed class Reinforce
 
     /// <summary>The policy and value networks.</summary>
     public ActorCritic Agent => _agent;
+
+    /// <inheritdoc/>
+    public string Name => "reinforce";
+
+    /// <inheritdoc/>
+    public VectorEnv Env => _env;
+
+    /// <inheritdoc/>
+    public long StepsPerIteration => (long)_buffer.Steps * _buffer.NumEnvs;
+
+    /// <summary>Not used: REINFORCE's step sizes are constant.</summary>
+    public long PlannedSteps { get; set; } = 1;
+
+    /// <inheritdoc/>
+    public bool ExactResume => true;
+
+    /// <inheritdoc/>
+    public IterationMetrics Iterate()
+    {
+        var u = Update();
+        return IterationMetrics.Of(u.TotalSteps, LastEpisodes, ("grad_norm", u.GradientNorm), ("value_loss", u.ValueLoss), ("entropy", u.Entropy));
+    }
 
     /// <summary>θ, the policy's parameters.</summary>
     public ParameterSet<float> PolicyParameters => _agent.Theta;

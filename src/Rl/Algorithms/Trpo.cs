@@ -124,7 +124,7 @@ public readonly record struct TrustRegionUpdate(long TotalSteps, double MeanEpis
 /// </list>
 /// Deterministic for a seed.
 /// </summary>
-public sealed class Trpo
+public sealed class Trpo : IOnPolicyAlgorithm
 {
     private readonly TrustRegionRunner _runner;
 
@@ -133,6 +133,29 @@ public sealed class Trpo
 
     /// <summary>Builds the agent for <paramref name="env"/> and resets it with the seed.</summary>
     public Trpo(VectorEnv env, TrpoSettings settings) => _runner = new TrustRegionRunner(env, settings, natural: false);
+
+    /// <inheritdoc/>
+    public string Name => "trpo";
+
+    /// <inheritdoc/>
+    public VectorEnv Env => _runner.Env;
+
+    /// <inheritdoc/>
+    public long StepsPerIteration => _runner.StepsPerIteration;
+
+    /// <summary>Not used: the trust region sets the step, no schedule.</summary>
+    public long PlannedSteps { get; set; } = 1;
+
+    /// <inheritdoc/>
+    public bool ExactResume => true;
+
+    /// <inheritdoc/>
+    public IterationMetrics Iterate()
+    {
+        var u = Update();
+        return IterationMetrics.Of(u.TotalSteps, LastEpisodes, ("kl", u.Kl), ("improvement", u.Improvement), ("step_fraction", u.StepFraction),
+            ("cg_residual", u.CgResidual), ("explained_variance", ExplainedVariance));
+    }
 
     /// <summary>The agent.</summary>
     public ActorCritic Agent => _runner.Agent;
@@ -170,12 +193,35 @@ public sealed class Trpo
 /// (<see cref="TrpoSettings.NaturalStepSize"/>) or normalized, α = √(2δ / gᵀx); no line search. Otherwise as
 /// <see cref="Trpo"/>.
 /// </summary>
-public sealed class NaturalPolicyGradient
+public sealed class NaturalPolicyGradient : IOnPolicyAlgorithm
 {
     private readonly TrustRegionRunner _runner;
 
     /// <summary>Builds the agent for <paramref name="env"/> and resets it with the seed.</summary>
     public NaturalPolicyGradient(VectorEnv env, TrpoSettings settings) => _runner = new TrustRegionRunner(env, settings, natural: true);
+
+    /// <inheritdoc/>
+    public string Name => "npg";
+
+    /// <inheritdoc/>
+    public VectorEnv Env => _runner.Env;
+
+    /// <inheritdoc/>
+    public long StepsPerIteration => _runner.StepsPerIteration;
+
+    /// <summary>Not used: the trust region sets the step, no schedule.</summary>
+    public long PlannedSteps { get; set; } = 1;
+
+    /// <inheritdoc/>
+    public bool ExactResume => true;
+
+    /// <inheritdoc/>
+    public IterationMetrics Iterate()
+    {
+        var u = Update();
+        return IterationMetrics.Of(u.TotalSteps, LastEpisodes, ("kl", u.Kl), ("improvement", u.Improvement), ("cg_residual", u.CgResidual),
+            ("explained_variance", ExplainedVariance));
+    }
 
     /// <summary>The agent.</summary>
     public ActorCritic Agent => _runner.Agent;
@@ -206,6 +252,10 @@ internal sealed class TrustRegionRunner
     private readonly OnPolicyRollout _rollout;
 
     public OnPolicyRollout Rollout => _rollout;
+
+    public VectorEnv Env { get; }
+
+    public long StepsPerIteration => (long)_settings.NumEnvs * _settings.StepsPerEnv;
     private readonly Tape<float> _tape = new();
     private readonly Adam<float> _valueOptimizer;
     private readonly float[] _thetaOld;
@@ -217,6 +267,7 @@ internal sealed class TrustRegionRunner
         settings.Validate();
         if (env.NumEnvs != settings.NumEnvs) throw new ArgumentException($"The environment has {env.NumEnvs} copies but NumEnvs = {settings.NumEnvs}.");
         _settings = settings;
+        Env = env;
         _natural = natural;
         var init = new Rng((ulong)settings.Seed);
         Agent = new ActorCritic(env.SingleObservationSpace, env.SingleActionSpace, settings.HiddenSizes, settings.Activation, settings.InitialLogStd, init);

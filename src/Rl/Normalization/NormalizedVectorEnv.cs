@@ -52,15 +52,23 @@ public sealed class NormalizedVectorEnv : VectorEnv
     /// <summary>The last step's unnormalized rewards.</summary>
     public override ReadOnlySpan<float> RawRewards => _rawRewards;
 
+    /// <summary>The bound c of the normalized observations, clip(z, −c, c).</summary>
+    public double ClipObservation => _clipObservation;
+
     /// <summary>Normalizes one observation (or a batch) with the current statistics.</summary>
-    public void NormalizeObservation(ReadOnlySpan<float> raw, Span<float> normalized)
+    public void NormalizeObservation(ReadOnlySpan<float> raw, Span<float> normalized) =>
+        Normalize(raw, normalized, ObservationStatistics.Mean, ObservationStatistics.Variance, _clipObservation, NormalizeObservations);
+
+    /// <summary>z = clip((x − μ)/√(σ² + 10⁻⁸), −c, c) per component (only the clip when <paramref name="enabled"/> is
+    /// false), for a batch of observations laid out [batch, μ.Length]; what a trained policy's file replays.</summary>
+    public static void Normalize(ReadOnlySpan<float> raw, Span<float> normalized, ReadOnlySpan<double> mean, ReadOnlySpan<double> variance, double clip, bool enabled)
     {
-        int size = ObservationSize;
+        int size = mean.Length;
         for (int k = 0; k < raw.Length; k++)
         {
             int c = k % size;
-            double z = NormalizeObservations ? (raw[k] - ObservationStatistics.Mean[c]) / Math.Sqrt(ObservationStatistics.Variance[c] + 1e-8) : raw[k];
-            normalized[k] = (float)Math.Clamp(z, -_clipObservation, _clipObservation);
+            double z = enabled ? (raw[k] - mean[c]) / Math.Sqrt(variance[c] + 1e-8) : raw[k];
+            normalized[k] = (float)Math.Clamp(z, -clip, clip);
         }
     }
 

@@ -1,0 +1,137 @@
+using System.Diagnostics;
+using System.Text.Json.Nodes;
+using PurePg.Envs;
+using PurePg.Rl.Algorithms;
+using PurePg.Rl.Policies;
+using PurePg.Rl.Rollouts;
+
+namespace PurePg.Rl.Training;
+
+/// <summary>
+/// Stable-Baselines3's EvalCallback: every <paramref name="every"/> steps, <paramref name="episodes"/> episodes of the
+/// current policy on <paramref name="env"/> (copies of their own, not the training environments; evaluation k is reset
+/// with seed <paramref name="seed"/> + k), deterministic by default. Keeps the best policy (and saves it to
+/// <see cref="BestPolicyPath"/> when set); with <see cref="StopAtThreshold"/> ends training once an evaluation reaches it.
+/// </summary>
+public sealed class EvaluationCallback(Env env, long every, int episodes = 5, bool deterministic = true, long seed = 2_000_000) : TrainingCallback
+{
+    private readonly List<(long Steps, EvaluationResult Result)> _history = new();
+    private long _next;
+
+    /// <summary>A policy file to write the best policy to, atomically, each time it improves (null: keep it in memory only).</summary>
+    public string? BestPolicyPath { get; init; }
+
+    /// <summary>End training when an evaluation's mean return reaches this (null: never).</summary>
+    public double? StopAtThreshold { get; init; }
+
+    /// <summary>Every evaluation: the step count and the result.</summary>
+    public IReadOnlyList<(long Steps, EvaluationResult Result)> History => _history;
+
+    /// <summary>The best policy so far, and its evaluation's mean return and step count.</summary>
+    public (TrainedPolicy Policy, double Mean, long Steps)? Best { get; private set; }
+
+    /// <inheritdoc/>
+    public override void OnStart(IOnPolicyAlgorithm algorithm)
+    {
+        ArgumentNullException.ThrowIfNull(env);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(every);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(episodes);
+        _next = (algorithm.TotalSteps / every + 1) * every;
+    }
+
+    /// <inheritdoc/>
+    public override bool OnIteration(IOnPolicyAlgorithm algorithm, IterationMetrics metrics)
+    {
+        if (algorithm.TotalSteps < _next) return true;
+        _next = (algorithm.TotalSteps / every + 1) * every;
+        var policy = TrainedPolicy.From(algorithm, env.Id);
+        policy.Reseed((ulong)(seed + _history.Count));
+        var result = Evaluation.Evaluate(policy, env, episodes, deterministic, seed + _history.Count);
+        _history.Add((algorithm.TotalSteps, result));
+        if (Best is not { } best || result.Mean > best.Mean)
+        {
+            Best = (policy, result.Mean, algorithm.TotalSteps);
+            if (BestPolicyPath is not null) policy.Save(BestPolicyPath);
+        }
+        return !(StopAtThreshold is double threshold && result.Mean >= threshold);
+    }
+}
+
+/// <summary>Stable-Baselines3's CheckpointCallback: every <paramref name="every"/> steps writes the algorithm's full state
+/// (step-N.ckpt, a checkpoint to resume from with <see cref="IOnPolicyAlgorithm.ReadState"/>) and its policy (step-N.pgp)
+/// into <paramref name="directory"/>, both atomically.</summary>
+public sealed class CheckpointCallback(string directory, long every) : TrainingCallback
+{
+    private long _next;
+
+    /// <inheritdoc/>
+    public override void OnStart(IOnPolicyAlgorithm algorithm)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(every);
+        Directory.CreateDirectory(directory);
+        _next = (algorithm.TotalSteps / every + 1) * every;
+    }
+
+    /// <inheritdoc/>
+    public override bool OnIteration(IOnPolicyAlgorithm algorithm, IterationMetrics metrics)
+    {
+        if (algorithm.TotalSteps < _next) return true;
+        _next = (algorithm.TotalSteps / every + 1) * every;
+        string stem = Path.Combine(directory, $"step-{algorithm.TotalSteps:D10}");
+        var header = new JsonObject { ["algorithm"] = algorithm.Name, ["steps"] = algorithm.TotalSteps };
+        Checkpoint.Write(stem + ".ckpt", header.ToJsonString(), algorithm.WriteState);
+        TrainedPolicy.From(algorithm).Save(stem + ".pgp");
+        return true;
+    }
+}
+
+/// <summary>Ends training once the mean return of the last <paramref name="window"/> training episodes reaches
+/// <paramref name="threshold"/> (with at least <paramref name="window"/> episodes seen).</summary>
+public sealed class StopAtTrainingReturn(double threshold, int window = 100) : TrainingCallback
+{
+    private readonly Queue<double> _recent = new();
+
+    /// <inheritdoc/>
+    public override bool OnEpisode(IOnPolicyAlgorithm algorithm, EpisodeStatistics episode)
+    {
+        _recent.Enqueue(episode.Return);
+        if (_recent.Count > window) _recent.Dequeue();
+        return !(_recent.Count == window && _recent.Average() >= threshold);
+    }
+}
+
+/// <summary>A progress line at most every <paramref name="interval"/> (default 2 s): steps, steps per second and the mean
+/// return of the last 100 episodes.</summary>
+public sealed class ProgressCallback(TextWriter writer, TimeSpan? interval = null) : TrainingCallback
+{
+    private readonly Queue<double> _recent = new();
+    private readonly Stopwatch _clock = new();
+    private TimeSpan _last;
+    private long _startSteps;
+
+    /// <inheritdoc/>
+    public override void OnStart(IOnPolicyAlgorithm algorithm)
+    {
+        _clock.Restart();
+        _last = TimeSpan.Zero;
+        _startSteps = algorithm.TotalSteps;
+    }
+
+    /// <inheritdoc/>
+    public override bool OnEpisode(IOnPolicyAlgorithm algorithm, EpisodeStatistics episode)
+    {
+        _recent.Enqueue(episode.Return);
+        if (_recent.Count > 100) _recent.Dequeue();
+        return true;
+    }
+
+    /// <inheritdoc/>
+    public override bool OnIteration(IOnPolicyAlgorithm algorithm, IterationMetrics metrics)
+    {
+        if (_clock.Elapsed - _last < (interval ?? TimeSpan.FromSeconds(2))) return true;
+        _last = _clock.Elapsed;
+        double sps = (algorithm.TotalSteps - _startSteps) / Math.Max(1e-9, _clock.Elapsed.TotalSeconds);
+        writer.WriteLine($"{algorithm.TotalSteps,10:N0} steps  {sps,9:N0} steps/s  return {(_recent.Count > 0 ? _recent.Average() : double.NaN),7:F1}");
+        return true;
+    }
+}
