@@ -15,7 +15,7 @@ public static class Program
     private const string Usage = """
         purepg — policy-gradient reinforcement learning in pure .NET
 
-        purepg train  --env ID --algo NAME [--seed N] [--steps N] [--envs N] [--config FILE.json] [--set key=value ...]
+        purepg train  --env ID --algo NAME [--seed N] [--steps N] [--envs N] [--config FILE.json] [--set key=value ...] [--env-assembly DLL]
                       [--normalize] [--eval-every N [--eval-episodes N] [--stop-at-threshold]] [--checkpoints N] [--keep N]
                       [--out DIR]
         purepg eval   --run DIR [--episodes N] [--deterministic] [--best] [--json]
@@ -87,6 +87,8 @@ public static class Program
           --checkpoints N       checkpoints written during the run, evenly spaced (default 10)
           --keep N              how many of them are kept, newest first (default 3; best.ckpt is kept apart)
           --out DIR             where the run folder is made (default runs/)
+          --env-assembly DLL    load a .NET assembly whose Env subclasses carry [RegisterEnvironment("Id")] and train
+                                on one of them (the run remembers it for resume and eval)
         Precedence: defaults < --config < --set. --seed, --steps and --envs win over the config file; given together
         with a --set of the same setting they must agree.
         """;
@@ -155,7 +157,7 @@ public static class Program
     private static int Train(Arguments a)
     {
         a.AllowOnly("--env", "--algo", "--seed", "--steps", "--envs", "--config", "--set", "--normalize", "--out", "--checkpoints", "--keep",
-            "--eval-every", "--eval-episodes", "--stop-at-threshold");
+            "--eval-every", "--eval-episodes", "--stop-at-threshold", "--env-assembly");
         // the whole configuration validates before a folder is made or a step is taken
         var plan = RunPlan.FromArguments(a);
         var (trainer, settings) = AlgorithmCatalog.Create(plan.Algorithm, plan.Env, plan.Envs, plan.Seed, plan.Steps, plan.Overrides, plan.Normalize);

@@ -15,8 +15,22 @@ namespace PurePg.Cli;
 /// <c>--set</c> being an error.
 /// </summary>
 internal sealed record RunPlan(string Env, string Algorithm, long Seed, long Steps, int Envs, bool Normalize, int Checkpoints, int Keep,
-    long? EvalEvery, int EvalEpisodes, bool StopAtThreshold, IReadOnlyList<KeyValuePair<string, string>> Overrides)
+    long? EvalEvery, int EvalEpisodes, bool StopAtThreshold, IReadOnlyList<KeyValuePair<string, string>> Overrides, string? EnvAssembly = null)
 {
+    /// <summary>Registers the environments of a user's assembly (<c>--env-assembly</c>); a missing file, a file that is
+    /// not an assembly, or one without registrations is a one-line error.</summary>
+    public static string? LoadEnvironments(string? path)
+    {
+        if (path is null) return null;
+        try
+        {
+            EnvRegistry.RegisterAssembly(path);
+            return Path.GetFullPath(path);
+        }
+        catch (FileNotFoundException) { throw new UsageException($"--env-assembly: no file {path}."); }
+        catch (Exception e) when (e is ArgumentException or FileLoadException) { throw new UsageException($"--env-assembly: {RunFolder.OneLine(e.Message)}"); }
+    }
+
     public const long DefaultSteps = 100_000;
 
     /// <summary>The copies <c>train</c> uses unless told: 8 environments, or 4 worker threads for a3c.</summary>
@@ -27,6 +41,7 @@ internal sealed record RunPlan(string Env, string Algorithm, long Seed, long Ste
     public static RunPlan FromArguments(Arguments a)
     {
         string env = a.Require("--env"), algorithm = a.Require("--algo");
+        string? assembly = LoadEnvironments(a.Get("--env-assembly"));
         CheckNames(env, algorithm);
         var fromFile = new List<KeyValuePair<string, string>>();
         if (a.Get("--config") is string configFile)
@@ -55,7 +70,7 @@ internal sealed record RunPlan(string Env, string Algorithm, long Seed, long Ste
         if (stop && evalEvery is null) throw new UsageException("--stop-at-threshold needs --eval-every N: the threshold is checked on the evaluations.");
         if (stop && EnvRegistry.Spec(env).RewardThreshold is null) throw new UsageException($"--stop-at-threshold: {env} has no reward threshold.");
         var plan = new RunPlan(env, algorithm, seed, steps, envs, a.Flag("--normalize"), (int)a.GetLong("--checkpoints", 10, 1), (int)a.GetLong("--keep", 3, 1),
-            evalEvery, (int)a.GetLong("--eval-episodes", 10, 1), stop, merged);
+            evalEvery, (int)a.GetLong("--eval-episodes", 10, 1), stop, merged, assembly);
         AlgorithmCatalog.Configure(algorithm, envs, seed, steps, merged); // every setting parses and validates, or this throws
         return plan;
     }
@@ -119,6 +134,7 @@ internal sealed record RunPlan(string Env, string Algorithm, long Seed, long Ste
         ["eval_every"] = EvalEvery,
         ["eval_episodes"] = EvalEpisodes,
         ["stop_at_threshold"] = StopAtThreshold,
+        ["env_assembly"] = EnvAssembly,
         ["resumes"] = new JsonArray(),
         ["overrides"] = new JsonObject(Overrides.Select(kv => new KeyValuePair<string, JsonNode?>(kv.Key, kv.Value))),
         ["settings"] = JsonSerializer.SerializeToNode(settings),
@@ -129,11 +145,12 @@ internal sealed record RunPlan(string Env, string Algorithm, long Seed, long Ste
     {
         try
         {
+            string? assembly = LoadEnvironments(config["env_assembly"]?.GetValue<string>());
             return new RunPlan(config["env"]!.GetValue<string>(), config["algorithm"]!.GetValue<string>(), config["seed"]!.GetValue<long>(),
                 config["steps"]!.GetValue<long>(), config["envs"]!.GetValue<int>(), config["normalize"]!.GetValue<bool>(),
                 config["checkpoints"]!.GetValue<int>(), config["keep"]?.GetValue<int>() ?? 3, config["eval_every"]?.GetValue<long>(),
                 config["eval_episodes"]?.GetValue<int>() ?? 10, config["stop_at_threshold"]?.GetValue<bool>() ?? false,
-                config["overrides"]!.AsObject().Select(kv => new KeyValuePair<string, string>(kv.Key, kv.Value!.GetValue<string>())).ToList());
+                config["overrides"]!.AsObject().Select(kv => new KeyValuePair<string, string>(kv.Key, kv.Value!.GetValue<string>())).ToList(), assembly);
         }
         catch (Exception e) when (e is NullReferenceException or InvalidOperationException or FormatException)
         {

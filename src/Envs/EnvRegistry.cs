@@ -53,6 +53,45 @@ public static class EnvRegistry
         }
     }
 
+    /// <summary>
+    /// Registers every <see cref="Env"/> subclass in the assembly at <paramref name="path"/> that carries
+    /// <see cref="RegisterEnvironmentAttribute"/>; returns their ids. Ids already registered by the same type are skipped,
+    /// so loading an assembly twice is harmless.
+    /// </summary>
+    /// <exception cref="FileNotFoundException">No file at <paramref name="path"/>.</exception>
+    /// <exception cref="ArgumentException">The file is not a .NET assembly, it registers no environment, or a marked type
+    /// is not a concrete Env with a public parameterless constructor (named).</exception>
+    [System.Diagnostics.CodeAnalysis.RequiresUnreferencedCode("Loads types from an assembly by reflection.")]
+    public static IReadOnlyList<string> RegisterAssembly(string path)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        if (!File.Exists(path)) throw new FileNotFoundException($"No environment assembly {path}.", path);
+        System.Reflection.Assembly assembly;
+        try { assembly = System.Reflection.Assembly.LoadFrom(Path.GetFullPath(path)); }
+        catch (BadImageFormatException) { throw new ArgumentException($"{path} is not a .NET assembly."); }
+        var ids = new List<string>();
+        Type[] types;
+        try { types = assembly.GetTypes(); }
+        catch (System.Reflection.ReflectionTypeLoadException e) { types = e.Types.Where(t => t is not null).ToArray()!; }
+        foreach (var type in types)
+        {
+            if (type.GetCustomAttributes(typeof(RegisterEnvironmentAttribute), false).FirstOrDefault() is not RegisterEnvironmentAttribute mark) continue;
+            if (!typeof(Env).IsAssignableFrom(type) || type.IsAbstract || type.GetConstructor(Type.EmptyTypes) is null)
+                throw new ArgumentException($"{type.FullName} in {path} is marked [RegisterEnvironment(\"{mark.Id}\")] but is not a concrete Env with a public parameterless constructor.");
+            lock (Specs)
+                if (Specs.TryGetValue(mark.Id, out var existing) && existing.Description.EndsWith($"({type.FullName})", StringComparison.Ordinal))
+                {
+                    ids.Add(mark.Id);
+                    continue;
+                }
+            Register(new(mark.Id, mark.MaxEpisodeSteps > 0 ? mark.MaxEpisodeSteps : null, double.IsNaN(mark.RewardThreshold) ? null : mark.RewardThreshold,
+                $"{mark.Description} ({type.FullName})".TrimStart(), () => (Env)Activator.CreateInstance(type)!));
+            ids.Add(mark.Id);
+        }
+        if (ids.Count == 0) throw new ArgumentException($"{path} registers no environment: mark an Env subclass with [RegisterEnvironment(\"Name/Id-v0\")].");
+        return ids;
+    }
+
     /// <summary>Every registered environment, in registration order.</summary>
     public static IReadOnlyList<EnvSpec> All
     {

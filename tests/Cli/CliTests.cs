@@ -286,25 +286,3 @@ public class CliTests : IDisposable
         Assert.True(resumed.Code == 0, resumed.Err);
     }
 }
-
-public class ReadmeLibraryExampleTests
-{
-    [Fact]
-    public void The_README_library_example_compiles_and_learns()
-    {
-        // copied from README.md ("Using the library from C#"), output captured
-        var settings = new PurePg.Rl.Algorithms.PpoSettings { NumEnvs = 8, StepsPerEnv = 32, BatchSize = 256, Epochs = 20, GaeLambda = 0.8,
-                                         Gamma = 0.98, LearningRate = 1e-3, Seed = 0 };
-        var ppo = new PurePg.Rl.Algorithms.Ppo(new PurePg.Envs.Vector.CartPoleVectorEnv(settings.NumEnvs), settings);
-        var evaluation = PurePg.Envs.EnvRegistry.Make("CartPole-v1");
-        double score = 0;
-        var log = new StringWriter();
-        while (ppo.TotalSteps < 100_000 && score < 475)
-        {
-            var update = ppo.Update();
-            score = ppo.Agent.EvaluateReturn(evaluation, episodes: 20, seed: 1).Mean;
-            log.WriteLine($"{update.TotalSteps,7} steps  train return {update.MeanEpisodeReturn,6:F1}  eval {score,6:F1}");
-        }
-        Assert.True(score >= 475, log.ToString());
-    }
-}
