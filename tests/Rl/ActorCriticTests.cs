@@ -89,7 +89,7 @@ public class ActorCriticTests
         var adv = new float[60];
         var ret = new float[60];
         const double gamma = 0.9;
-        Advantages.Gae(buffer, gamma, 0.0, truncated, last, adv, ret);
+        AdvantageEstimation.Gae(buffer, gamma, 0.0, truncated, last, adv, ret);
         for (int t = 0; t < 30; t++)
             for (int i = 0; i < 2; i++)
             {
@@ -98,7 +98,7 @@ public class ActorCriticTests
                 double td = buffer.Rewards[k] + gamma * next - buffer.Values[k]; // TD(0): r + γV(s') − V(s)
                 Assert.True(Math.Abs(td - adv[k]) <= 1e-6 * (1 + Math.Abs(td)), $"step {t}, copy {i}: {adv[k]} vs {td}"); // one float rounding
             }
-        Advantages.Gae(buffer, gamma, 1.0, truncated, last, adv, ret);
+        AdvantageEstimation.Gae(buffer, gamma, 1.0, truncated, last, adv, ret);
         var reference = new float[60];
         buffer.RewardToGo(gamma, truncated, last, reference); // R ← r + γR bootstrapped: the n-step return
         for (int k = 0; k < 60; k++)

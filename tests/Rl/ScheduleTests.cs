@@ -28,8 +28,8 @@ public class ScheduleTests
     [Fact]
     public void Rmsprop_in_the_A3C_papers_form_puts_epsilon_inside_the_root()
     {
-        var paper = new Optimizers.RmsProp<double>(1, Optimizers.LearningRate.Constant(0.5), rho: 0.9, epsilon: 0.1, epsilonInsideRoot: true);
-        var pytorch = new Optimizers.RmsProp<double>(1, Optimizers.LearningRate.Constant(0.5), rho: 0.9, epsilon: 0.1);
+        var paper = new Optimizers.RmsProp<double>(1, Optimizers.LearningRateSchedule.Constant(0.5), rho: 0.9, epsilon: 0.1, epsilonInsideRoot: true);
+        var pytorch = new Optimizers.RmsProp<double>(1, Optimizers.LearningRateSchedule.Constant(0.5), rho: 0.9, epsilon: 0.1);
         double[] a = [1.0], b = [1.0];
         paper.Ascend(a, [2.0]);
         pytorch.Ascend(b, [2.0]);

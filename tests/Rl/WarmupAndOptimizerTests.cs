@@ -66,14 +66,14 @@ public class WarmupAndOptimizerTests
         // v1 = g0 = t; θ1 = 0.1 t.  g1 = 0.9 t; v2 = 0.5 t + 0.9 t = 1.4 t; θ2 = 0.1 t + 0.14 t = 0.24 t.
         // g2 = 0.76 t; v3 = 0.7 t + 0.76 t = 1.46 t; θ3 = 0.24 t + 0.146 t = 0.386 t.
         double[][] expected = [Target.Select(t => 0.1 * t).ToArray(), Target.Select(t => 0.24 * t).ToArray(), Target.Select(t => 0.386 * t).ToArray()];
-        Same(expected, Run(new Sgd<double>(3, LearningRate.Constant(0.1), momentum: 0.5), 3));
+        Same(expected, Run(new Sgd<double>(3, LearningRateSchedule.Constant(0.1), momentum: 0.5), 3));
     }
 
     [Fact]
     public void Adam_follows_its_update_rule()
     {
         // Step 1: m̂ = g, v̂ = g², so θ1 = α g/(|g| + ε) = α·sign(t) (to ε).
-        var path = Run(new Adam<double>(3, LearningRate.Constant(0.01), epsilon: 0), 2);
+        var path = Run(new Adam<double>(3, LearningRateSchedule.Constant(0.01), epsilon: 0), 2);
         for (int i = 0; i < 3; i++) Assert.Equal(0.01 * Math.Sign(Target[i]), path[0][i], 14);
         // Step 2 by hand: g1 = t − θ1; m = 0.9·0.1 g0 + 0.1 g1 → m̂ = m/(1 − 0.81); v likewise with 0.999.
         for (int i = 0; i < 3; i++)
@@ -95,7 +95,7 @@ public class WarmupAndOptimizerTests
         var reference = (float[])theta.Clone();
         var m = new float[n];
         var v = new float[n];
-        var adam = new Adam<float>(n, LearningRate.Constant(0.01), maxGradientNorm: 1.0);
+        var adam = new Adam<float>(n, LearningRateSchedule.Constant(0.01), maxGradientNorm: 1.0);
         for (int k = 1; k <= 5; k++)
         {
             var g = Enumerable.Range(0, n).Select(_ => (float)rng.NextGaussian()).ToArray();
@@ -117,8 +117,8 @@ public class WarmupAndOptimizerTests
     [Fact]
     public void AdaGrad_and_RmsProp_follow_their_update_rules()
     {
-        var ada = Run(new AdaGrad<double>(3, LearningRate.Constant(0.5), epsilon: 0), 2);
-        var rms = Run(new RmsProp<double>(3, LearningRate.Constant(0.5), rho: 0.9, epsilon: 0), 2);
+        var ada = Run(new AdaGrad<double>(3, LearningRateSchedule.Constant(0.5), epsilon: 0), 2);
+        var rms = Run(new RmsProp<double>(3, LearningRateSchedule.Constant(0.5), rho: 0.9, epsilon: 0), 2);
         for (int i = 0; i < 3; i++)
         {
             double g0 = Target[i];
@@ -135,7 +135,7 @@ public class WarmupAndOptimizerTests
     public void Clipping_schedules_and_errors()
     {
         // ‖g0‖ = √5.25 > 1: clipped to norm 1, so θ1 = 0.1 g0/‖g0‖
-        var sgd = new Sgd<double>(3, LearningRate.Linear(0.1, totalUpdates: 4), maxGradientNorm: 1.0);
+        var sgd = new Sgd<double>(3, LearningRateSchedule.Linear(0.1, totalUpdates: 4), maxGradientNorm: 1.0);
         var theta = new double[3];
         sgd.Ascend(theta, Gradient(theta));
         double norm = Math.Sqrt(Target.Sum(t => t * t));

@@ -100,7 +100,7 @@ public sealed class A2c : IOnPolicyAlgorithm
         _env = env;
         var init = new Rng((ulong)settings.Seed);
         _agent = new ActorCritic(env.SingleObservationSpace, env.SingleActionSpace, settings.HiddenSizes, settings.Activation, settings.InitialLogStd, init);
-        var rate = LearningRate.Constant(settings.LearningRate);
+        var rate = LearningRateSchedule.Constant(settings.LearningRate);
         _policyOptimizer = new RmsProp<float>(_agent.Theta.Count, rate, settings.RmsPropRho, settings.RmsPropEpsilon);
         _valueOptimizer = new RmsProp<float>(_agent.Phi.Count, rate, settings.RmsPropRho, settings.RmsPropEpsilon);
         _rollout = new OnPolicyRollout(env, _agent, settings.StepsPerEnv, init.Split());
@@ -170,7 +170,7 @@ public sealed class A2c : IOnPolicyAlgorithm
     {
         _rollout.CollectAndEstimate(_settings.Gamma, _settings.GaeLambda);
         var buffer = _rollout.Buffer;
-        if (_settings.NormalizeAdvantages) Advantages.Normalize(_rollout.Advantages);
+        if (_settings.NormalizeAdvantages) AdvantageEstimation.Normalize(_rollout.Advantages);
 
         int n = _rollout.Size;
         _tape.Reset();

@@ -109,7 +109,7 @@ public sealed class A3c : IOnPolicyAlgorithm
         var init = new Rng((ulong)settings.Seed);
         Agent = new ActorCritic(probe.ObservationSpace, probe.ActionSpace, settings.HiddenSizes, settings.Activation, settings.InitialLogStd, init);
         PlannedSteps = settings.TotalTimesteps;
-        LearningRate rate = settings.AnnealLearningRate ? new AnnealedRate(this, settings.LearningRate) : LearningRate.Constant(settings.LearningRate);
+        LearningRateSchedule rate = settings.AnnealLearningRate ? new AnnealedRate(this, settings.LearningRate) : LearningRateSchedule.Constant(settings.LearningRate);
         _policyOptimizer = new RmsProp<float>(Agent.Theta.Count, rate, settings.RmsPropRho, settings.RmsPropEpsilon, epsilonInsideRoot: true);
         _valueOptimizer = new RmsProp<float>(Agent.Phi.Count, rate, settings.RmsPropRho, settings.RmsPropEpsilon, epsilonInsideRoot: true);
         _workers = Enumerable.Range(0, settings.Workers).Select(i => new Worker(this, i)).ToArray();
@@ -150,7 +150,7 @@ public sealed class A3c : IOnPolicyAlgorithm
     private long _plannedSteps;
 
     /// <summary>η·max(0, 1 − T/T_max) at the moment of each update, T the workers' shared step count.</summary>
-    private sealed record AnnealedRate(A3c Owner, double Eta) : LearningRate
+    private sealed record AnnealedRate(A3c Owner, double Eta) : LearningRateSchedule
     {
         public override double At(long update) => Eta * Math.Max(0.0, 1.0 - (double)Owner.TotalSteps / Owner.PlannedSteps);
     }

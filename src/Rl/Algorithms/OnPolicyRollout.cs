@@ -47,12 +47,12 @@ internal sealed class OnPolicyRollout
         _agent.PredictValues(_actingTape, Buffer.FinalObservations, _scratch);
         for (int k = 0; k < _scratch.Length; k++) _truncatedValues[k] = Buffer.Truncated[k] && !Buffer.Terminated[k] ? _scratch[k] : 0f;
         _agent.PredictValues(_actingTape, Buffer.LastObservations, _lastValues);
-        Estimators.Advantages.Gae(Buffer, gamma, lambda, _truncatedValues, _lastValues, Advantages, Returns);
+        AdvantageEstimation.Gae(Buffer, gamma, lambda, _truncatedValues, _lastValues, Advantages, Returns);
     }
 
     /// <summary>Recomputes only the value targets with another λ (1: Monte Carlo; 0: TD), keeping the advantages.</summary>
     public void RecomputeTargets(double gamma, double lambda) =>
-        Estimators.Advantages.Gae(Buffer, gamma, lambda, _truncatedValues, _lastValues, _scratch, Returns);
+        AdvantageEstimation.Gae(Buffer, gamma, lambda, _truncatedValues, _lastValues, _scratch, Returns);
 
     /// <summary>How much of the value targets' variance V explains, 1 − Var[R − V(s)] / Var[R], over the last rollout
     /// (1: perfect; 0: no better than a constant; negative: worse), as Stable-Baselines3 logs it.</summary>

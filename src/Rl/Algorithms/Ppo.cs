@@ -282,7 +282,7 @@ public sealed class Ppo : IOnPolicyAlgorithm
                 _mbReturns[j] = _rollout.Returns[k];
                 _mbOldValues[j] = buffer.Values[k];
             }
-            if (_settings.NormalizeAdvantages && b > 1) Advantages.Normalize(_mbAdvantages);
+            if (_settings.NormalizeAdvantages && b > 1) AdvantageEstimation.Normalize(_mbAdvantages);
             var (pl, vl, ent, kl, cf) = MinibatchStep(b, out bool earlyStop);
             totals.Policy += pl;
             totals.Value += vl;
@@ -338,7 +338,7 @@ public sealed class Ppo : IOnPolicyAlgorithm
     }
 
     /// <summary>The step size of the current iteration, set once per iteration (the optimizers' update count does not enter).</summary>
-    private sealed record IterationRate(double Initial) : Optimizers.LearningRate
+    private sealed record IterationRate(double Initial) : Optimizers.LearningRateSchedule
     {
         public double Alpha { get; set; } = Initial;
         public override double At(long update) => Alpha;

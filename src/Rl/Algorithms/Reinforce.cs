@@ -114,8 +114,8 @@ public sealed class Reinforce : IOnPolicyAlgorithm
         _settings = settings;
         var init = new Rng((ulong)settings.Seed);
         _agent = new ActorCritic(env.SingleObservationSpace, env.SingleActionSpace, settings.HiddenSizes, settings.Activation, settings.InitialLogStd, init);
-        _policyOptimizer = new Adam<float>(_agent.Theta.Count, LearningRate.Constant(settings.PolicyLearningRate), maxGradientNorm: settings.MaxGradientNorm);
-        _valueOptimizer = new Adam<float>(_agent.Phi.Count, LearningRate.Constant(settings.ValueLearningRate));
+        _policyOptimizer = new Adam<float>(_agent.Theta.Count, LearningRateSchedule.Constant(settings.PolicyLearningRate), maxGradientNorm: settings.MaxGradientNorm);
+        _valueOptimizer = new Adam<float>(_agent.Phi.Count, LearningRateSchedule.Constant(settings.ValueLearningRate));
         _buffer = new RolloutBuffer(settings.StepsPerEnv, settings.NumEnvs, _agent.ObservationSize, _agent.ActionSize);
         int n = settings.StepsPerEnv * settings.NumEnvs;
         _rewardToGo = new float[n];

@@ -35,7 +35,7 @@ internal sealed class TrustRegionRunner
         var init = new Rng((ulong)settings.Seed);
         Agent = new ActorCritic(env.SingleObservationSpace, env.SingleActionSpace, settings.HiddenSizes, settings.Activation, settings.InitialLogStd, init);
         Core = new SecondOrderCore(Agent, settings.Damping);
-        _valueOptimizer = new Adam<float>(Agent.Phi.Count, LearningRate.Constant(settings.ValueLearningRate));
+        _valueOptimizer = new Adam<float>(Agent.Phi.Count, LearningRateSchedule.Constant(settings.ValueLearningRate));
         _thetaOld = new float[Agent.Theta.Count];
         _rollout = new OnPolicyRollout(env, Agent, settings.StepsPerEnv, init.Split());
         env.Reset(settings.Seed);
@@ -73,7 +73,7 @@ internal sealed class TrustRegionRunner
         _rollout.CollectAndEstimate(_settings.Gamma, _settings.GaeLambda);
         if (_settings.ValueTargets != ValueTargets.Gae) // the value targets with their own λ (the advantages keep theirs)
             _rollout.RecomputeTargets(_settings.Gamma, _settings.ValueTargets == ValueTargets.MonteCarlo ? 1.0 : 0.0);
-        if (_settings.NormalizeAdvantages) Advantages.Normalize(_rollout.Advantages);
+        if (_settings.NormalizeAdvantages) AdvantageEstimation.Normalize(_rollout.Advantages);
         var buffer = _rollout.Buffer;
 
         // g and x ≈ (F + λI)⁻¹ g at θ_old

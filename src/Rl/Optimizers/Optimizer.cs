@@ -4,23 +4,23 @@ using System.Numerics.Tensors;
 namespace PurePg.Rl.Optimizers;
 
 /// <summary>A learning-rate schedule α_k over update k = 0, 1, ….</summary>
-public abstract record LearningRate
+public abstract record LearningRateSchedule
 {
     /// <summary>α_k for update <paramref name="update"/>.</summary>
     public abstract double At(long update);
 
     /// <summary>α_k = α.</summary>
-    public static LearningRate Constant(double alpha) => new ConstantRate(alpha);
+    public static LearningRateSchedule Constant(double alpha) => new ConstantRate(alpha);
 
     /// <summary>α_k = α·(1 − k/K), reaching 0 at update K (and staying there): the anchors' linear anneal.</summary>
-    public static LearningRate Linear(double alpha, long totalUpdates) => new LinearRate(alpha, totalUpdates);
+    public static LearningRateSchedule Linear(double alpha, long totalUpdates) => new LinearRate(alpha, totalUpdates);
 
-    private sealed record ConstantRate(double Alpha) : LearningRate
+    private sealed record ConstantRate(double Alpha) : LearningRateSchedule
     {
         public override double At(long update) => Alpha;
     }
 
-    private sealed record LinearRate(double Alpha, long TotalUpdates) : LearningRate
+    private sealed record LinearRate(double Alpha, long TotalUpdates) : LearningRateSchedule
     {
         public override double At(long update) => Alpha * Math.Max(0.0, 1.0 - (double)update / TotalUpdates);
     }
@@ -34,7 +34,7 @@ public abstract record LearningRate
 public abstract class Optimizer<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
 {
     /// <summary>Creates an optimizer for <paramref name="size"/> parameters.</summary>
-    protected Optimizer(int size, LearningRate learningRate, double? maxGradientNorm)
+    protected Optimizer(int size, LearningRateSchedule learningRate, double? maxGradientNorm)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(size);
         ArgumentNullException.ThrowIfNull(learningRate);
@@ -48,7 +48,7 @@ public abstract class Optimizer<T> where T : unmanaged, IBinaryFloatingPointIeee
     public int Size { get; }
 
     /// <summary>The schedule α_k.</summary>
-    public LearningRate LearningRate { get; }
+    public LearningRateSchedule LearningRate { get; }
 
     /// <summary>c in g ← g · min(1, c/‖g‖₂); null for no clipping.</summary>
     public double? MaxGradientNorm { get; }
@@ -116,7 +116,7 @@ public abstract class Optimizer<T> where T : unmanaged, IBinaryFloatingPointIeee
 }
 
 /// <summary>SGD with momentum μ: v ← μ v + g, θ ← θ + α v (μ = 0: plain θ ← θ + α g).</summary>
-public sealed class Sgd<T>(int size, LearningRate learningRate, double momentum = 0, double? maxGradientNorm = null)
+public sealed class Sgd<T>(int size, LearningRateSchedule learningRate, double momentum = 0, double? maxGradientNorm = null)
     : Optimizer<T>(size, learningRate, maxGradientNorm) where T : unmanaged, IBinaryFloatingPointIeee754<T>
 {
     private readonly T[] _velocity = new T[size];
@@ -141,7 +141,7 @@ public sealed class Sgd<T>(int size, LearningRate learningRate, double momentum 
 
 /// <summary>Adam (Kingma &amp; Ba): m ← β₁m + (1−β₁)g, v ← β₂v + (1−β₂)g², θ ← θ + α m̂/(√v̂ + ε) with m̂ = m/(1−β₁^k),
 /// v̂ = v/(1−β₂^k). Defaults β₁ = 0.9, β₂ = 0.999, ε = 1e-8 (PyTorch's; Stable-Baselines3's PPO uses ε = 1e-5).</summary>
-public sealed class Adam<T>(int size, LearningRate learningRate, double beta1 = 0.9, double beta2 = 0.999, double epsilon = 1e-8, double? maxGradientNorm = null)
+public sealed class Adam<T>(int size, LearningRateSchedule learningRate, double beta1 = 0.9, double beta2 = 0.999, double epsilon = 1e-8, double? maxGradientNorm = null)
     : Optimizer<T>(size, learningRate, maxGradientNorm) where T : unmanaged, IBinaryFloatingPointIeee754<T>
 {
     private readonly T[] _m = new T[size], _v = new T[size];
@@ -188,7 +188,7 @@ public sealed class Adam<T>(int size, LearningRate learningRate, double beta1 = 
 }
 
 /// <summary>AdaGrad: G ← G + g², θ ← θ + α g/(√G + ε).</summary>
-public sealed class AdaGrad<T>(int size, LearningRate learningRate, double epsilon = 1e-10, double? maxGradientNorm = null)
+public sealed class AdaGrad<T>(int size, LearningRateSchedule learningRate, double epsilon = 1e-10, double? maxGradientNorm = null)
     : Optimizer<T>(size, learningRate, maxGradientNorm) where T : unmanaged, IBinaryFloatingPointIeee754<T>
 {
     private readonly T[] _sum = new T[size];
@@ -212,7 +212,7 @@ public sealed class AdaGrad<T>(int size, LearningRate learningRate, double epsil
 /// <summary>RMSProp: v ← ρv + (1−ρ)g², θ ← θ + α g/(√v + ε) (PyTorch's and Stable-Baselines3's form), or with
 /// <paramref name="epsilonInsideRoot"/> θ ← θ + α g/√(v + ε) (the A3C paper's and TensorFlow's form). Defaults ρ = 0.99,
 /// ε = 1e-5 (Stable-Baselines3's A2C).</summary>
-public sealed class RmsProp<T>(int size, LearningRate learningRate, double rho = 0.99, double epsilon = 1e-5, double? maxGradientNorm = null,
+public sealed class RmsProp<T>(int size, LearningRateSchedule learningRate, double rho = 0.99, double epsilon = 1e-5, double? maxGradientNorm = null,
     bool epsilonInsideRoot = false)
     : Optimizer<T>(size, learningRate, maxGradientNorm) where T : unmanaged, IBinaryFloatingPointIeee754<T>
 {

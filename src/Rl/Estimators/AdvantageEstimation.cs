@@ -10,7 +10,7 @@ namespace PurePg.Rl.Estimators;
 /// V(s_{t+1}) is 0 after a terminated step, V(s_final) after a truncated one (the episode was cut, not ended), and
 /// V(s_T) after the rollout's last step.
 /// </summary>
-public static class Advantages
+public static class AdvantageEstimation
 {
     /// <summary>Writes Â_t and R_t = Â_t + V(s_t); <paramref name="truncatedValues"/>[t, n] holds V(s_final) for truncated
     /// steps (ignored elsewhere) and <paramref name="lastValues"/>[n] holds V(s_T).</summary>
