@@ -289,6 +289,10 @@ public sealed class TrainedPolicy
             return new TrainedPolicy(observationSize, hidden, activation, space, theta, normalizer, h["algorithm"]?.GetValue<string>() ?? "?",
                 h["env"]?.GetValue<string>(), h["steps"]?.GetValue<long>() ?? 0, h["library"]?.GetValue<string>() ?? "?");
         }
+        catch (InvalidDataException e) when (!e.Message.StartsWith(path, StringComparison.Ordinal))
+        {
+            throw new InvalidDataException($"{path}: {e.Message}"); // the architecture and θ disagree
+        }
         catch (Exception e) when (e is IOException or DecoderFallbackException or FormatException or JsonException or NullReferenceException
                                       or InvalidOperationException or ArgumentException)
         {
