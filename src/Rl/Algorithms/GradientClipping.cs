@@ -1,10 +1,3 @@
-using PurePg.Autodiff;
-using PurePg.Autodiff.Modules;
-using PurePg.Envs.Vector;
-using PurePg.Rl.Estimators;
-using PurePg.Rl.Optimizers;
-using PurePg.Rl.Rollouts;
-
 namespace PurePg.Rl.Algorithms;
 
 /// <summary>Global gradient-norm clipping over several parameter vectors at once (as torch's clip_grad_norm_ over all

@@ -111,66 +111,28 @@ public readonly record struct TrustRegionUpdate(long TotalSteps, double MeanEpis
 /// </list>
 /// Deterministic for a seed.
 /// </summary>
-public sealed class Trpo : IOnPolicyAlgorithm
+public sealed class Trpo : TrustRegionAlgorithm
 {
-    private readonly TrustRegionRunner _runner;
-
-    /// <summary>The last rollout and its advantages (as the surrogate used them), for tests that check an update from outside.</summary>
-    internal OnPolicyRollout Rollout => _runner.Rollout;
-
     /// <summary>Builds the agent for <paramref name="env"/> and resets it with the seed.</summary>
-    public Trpo(VectorEnv env, TrpoSettings settings) => _runner = new TrustRegionRunner(env, settings, natural: false);
+    public Trpo(VectorEnv env, TrpoSettings settings) : base(env, settings, natural: false) { }
 
     /// <inheritdoc/>
-    public string Name => "trpo";
+    public override string Name => "trpo";
 
     /// <inheritdoc/>
-    public VectorEnv Env => _runner.Env;
-
-    /// <inheritdoc/>
-    public long StepsPerIteration => _runner.StepsPerIteration;
-
-    /// <summary>Not used: the trust region sets the step, no schedule.</summary>
-    public long PlannedSteps { get; set; } = 1;
-
-    /// <inheritdoc/>
-    public bool ExactResume => true;
-
-    /// <inheritdoc/>
-    public IterationMetrics Iterate()
+    public override IterationMetrics Iterate()
     {
         var u = Update();
         return IterationMetrics.Of(u.TotalSteps, LastEpisodes, ("kl", u.Kl), ("improvement", u.Improvement), ("step_fraction", u.StepFraction),
             ("cg_residual", u.CgResidual), ("explained_variance", ExplainedVariance));
     }
 
-    /// <summary>The agent.</summary>
-    public ActorCritic Agent => _runner.Agent;
-
-    /// <summary>Environment steps taken.</summary>
-    public long TotalSteps => _runner.TotalSteps;
-
     /// <summary>g of the last update (for inspection and tests).</summary>
-    public ReadOnlySpan<double> LastGradient => _runner.Core.Gradient;
+    public ReadOnlySpan<double> LastGradient => Runner.Core.Gradient;
 
     /// <summary>x ≈ (F + λI)⁻¹ g of the last update.</summary>
-    public ReadOnlySpan<double> LastDirection => _runner.Core.Direction;
-
-    /// <summary>One iteration; see the class summary.</summary>
-    public TrustRegionUpdate Update() => _runner.Update();
+    public ReadOnlySpan<double> LastDirection => Runner.Core.Direction;
 
     /// <summary>The Fisher-vector product of the last update's batch (at θ_old).</summary>
-    public FisherVectorProduct<float> LastFisher => _runner.Core.Fisher;
-
-    /// <summary>The episodes that finished during the last update.</summary>
-    public IReadOnlyList<EpisodeStatistics> LastEpisodes => _runner.LastEpisodes;
-
-    /// <summary>1 − Var[R − V]/Var[R] over the last rollout; NaN when Var[R] = 0, where it is undefined.</summary>
-    public double ExplainedVariance => _runner.ExplainedVariance;
-
-    /// <summary>Writes the state needed for an exact resume.</summary>
-    public void WriteState(BinaryWriter writer) => _runner.WriteState(writer);
-
-    /// <summary>Restores what <see cref="WriteState"/> wrote.</summary>
-    public void ReadState(BinaryReader reader) => _runner.ReadState(reader);
+    public FisherVectorProduct<float> LastFisher => Runner.Core.Fisher;
 }

@@ -1,11 +1,3 @@
-using PurePg.Autodiff;
-using PurePg.Autodiff.Modules;
-using PurePg.Envs.Vector;
-using PurePg.Rl.Estimators;
-using PurePg.Rl.Optimizers;
-using PurePg.Rl.Rollouts;
-using PurePg.Rl.SecondOrder;
-
 namespace PurePg.Rl.Algorithms;
 
 /// <summary>The regression targets of the value function.</summary>
