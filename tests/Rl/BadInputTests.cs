@@ -22,7 +22,7 @@ public class BadInputTests
         e = Assert.Throws<ArgumentException>(() => gaussian.Act(tape, new float[] { 0f, 1f, float.PositiveInfinity, 0f }, new Rng(1), new float[2], new float[2]));
         Assert.Contains("Observation 1, feature 0, is Infinity", e.Message);
         var agent = new ActorCritic(new Box([-1f, -1f, -1f, -1f], [1f, 1f, 1f, 1f]), new Discrete(2), [8], Activation.Tanh, 0, new Rng(2));
-        e = Assert.Throws<ArgumentException>(() => agent.PredictValues(tape, obs, new float[1]));
+        e = Assert.Throws<ArgumentException>(() => agent.PredictValues(obs, new float[1]));
         Assert.Contains("Observation 0, feature 2, is NaN", e.Message);
     }
 
@@ -30,7 +30,7 @@ public class BadInputTests
     public void Values_must_match_the_batch()
     {
         var agent = new ActorCritic(new Box([-1f, -1f], [1f, 1f]), new Discrete(2), [8], Activation.Tanh, 0, new Rng(2));
-        var e = Assert.Throws<ArgumentException>(() => agent.Act(new Tape<float>(), new float[] { 0f, 0f, 1f, 1f }, new Rng(3), new int[2], default, new float[2], new float[5]));
+        var e = Assert.Throws<ArgumentException>(() => agent.Act(new float[] { 0f, 0f, 1f, 1f }, new Rng(3), new int[2], default, new float[2], new float[5]));
         Assert.Contains("values has 5 elements for a batch of 2", e.Message);
     }
 

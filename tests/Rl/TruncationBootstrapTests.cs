@@ -35,7 +35,7 @@ public class TruncationBootstrapTests
 
         // V of the observation the cut episode ended in, 3/10, computed independently
         float[] final = [0.3f], value = new float[1];
-        agent.PredictValues(new Tape<float>(), final, value);
+        agent.PredictValues(final, value);
         Assert.NotEqual(0f, value[0]);
         int N = 2;
         // step t = 2 (the episode's third) is the last of each episode: [T, N] step-major, copy 0 truncated, copy 1 terminated

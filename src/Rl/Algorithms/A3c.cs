@@ -205,7 +205,7 @@ public sealed class A3c : IOnPolicyAlgorithm
         private readonly A3c _owner;
         private readonly ActorCritic _local;
         private readonly Env _env;
-        private readonly Tape<float> _tape = new(), _actingTape = new();
+        private readonly Tape<float> _tape = new();
         private readonly Rng _rng;
         private readonly float[] _observations, _rewards, _returns, _values, _continuous, _thetaGradient, _phiGradient, _obs;
         private readonly int[] _discrete;
@@ -273,12 +273,12 @@ public sealed class A3c : IOnPolicyAlgorithm
                 StepResult r;
                 if (act == 0)
                 {
-                    _local.Act(_actingTape, input, _rng, _discrete.AsSpan(t, 1), default, _one, _values.AsSpan(t, 1));
+                    _local.Act(input, _rng, _discrete.AsSpan(t, 1), default, _one, _values.AsSpan(t, 1));
                     r = _env.Step(_discrete[t]);
                 }
                 else
                 {
-                    _local.Act(_actingTape, input, _rng, default, _continuous.AsSpan(t * act, act), _one, _values.AsSpan(t, 1));
+                    _local.Act(input, _rng, default, _continuous.AsSpan(t * act, act), _one, _values.AsSpan(t, 1));
                     r = _env.Step(_continuous.AsSpan(t * act, act));
                 }
                 _rewards[t] = (float)r.Reward;
@@ -324,7 +324,7 @@ public sealed class A3c : IOnPolicyAlgorithm
         private float PredictValue(float[] observation)
         {
             Span<float> v = stackalloc float[1];
-            _local.PredictValues(_actingTape, observation, v);
+            _local.PredictValues(observation, v);
             return v[0];
         }
     }

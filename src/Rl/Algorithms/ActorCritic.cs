@@ -58,25 +58,27 @@ public sealed class ActorCritic
     /// <summary>Floats per action (0 for discrete actions).</summary>
     public int ActionSize { get; }
 
-    /// <summary>Samples (or takes the mode of) actions for a batch of observations, with log π(a|s) and V(s).</summary>
-    public void Act(Tape<float> tape, ReadOnlyMemory<float> observations, Rng rng, Span<int> discrete, Span<float> continuous,
+    /// <summary>Samples (or takes the mode of) actions for a batch of observations, with log π(a|s) and V(s), on the
+    /// agent's own acting tape (a caller's tape is never touched). Not thread-safe: one agent per acting thread.</summary>
+    public void Act(ReadOnlyMemory<float> observations, Rng rng, Span<int> discrete, Span<float> continuous,
         Span<float> logProbs, Span<float> values, bool deterministic = false)
     {
-        if (Categorical is not null) Categorical.Act(tape, observations, rng, discrete, logProbs, deterministic);
-        else Gaussian!.Act(tape, observations, rng, continuous, logProbs, deterministic);
-        PredictValues(tape, observations, values);
+        if (Categorical is not null) Categorical.Act(_actingTape, observations, rng, discrete, logProbs, deterministic);
+        else Gaussian!.Act(_actingTape, observations, rng, continuous, logProbs, deterministic);
+        PredictValues(observations, values);
     }
 
-    /// <summary>V_φ(s) for a batch of observations (no gradient); resets <paramref name="tape"/>.</summary>
-    public void PredictValues(Tape<float> tape, ReadOnlyMemory<float> observations, Span<float> values)
+    /// <summary>V_φ(s) for a batch of observations (no gradient), on the agent's own acting tape.</summary>
+    public void PredictValues(ReadOnlyMemory<float> observations, Span<float> values)
     {
-        ArgumentNullException.ThrowIfNull(tape);
         int batch = Policies.PolicyChecks.FiniteBatch(observations.Span, ObservationSize);
         if (values.Length != batch) throw new ArgumentException($"values has {values.Length} elements for a batch of {batch} observations.", nameof(values));
-        tape.Reset();
-        using var _ = tape.NoGrad();
-        tape.Value(Value.Forward(tape, tape.Borrow(observations, batch, ObservationSize))).CopyTo(values);
+        _actingTape.Reset();
+        using var _ = _actingTape.NoGrad();
+        _actingTape.Value(Value.Forward(_actingTape, _actingTape.Borrow(observations, batch, ObservationSize))).CopyTo(values);
     }
+
+    private readonly Tape<float> _actingTape = new();
 
     /// <summary>Records log π_θ(a|s) [batch, 1] and the mean entropy [1, 1] for states and the actions taken.</summary>
     public (Var<float> LogProb, Var<float> Entropy) Evaluate(Tape<float> tape, Var<float> states, ReadOnlySpan<int> discrete, ReadOnlySpan<float> continuous)

@@ -15,7 +15,6 @@ internal sealed class OnPolicyRollout
 {
     private readonly VectorEnv _env;
     private readonly ActorCritic _agent;
-    private readonly Tape<float> _actingTape = new();
     private readonly float[] _truncatedValues, _lastValues, _scratch;
 
     public OnPolicyRollout(VectorEnv env, ActorCritic agent, int stepsPerEnv, Rng rng)
@@ -42,11 +41,11 @@ internal sealed class OnPolicyRollout
     /// <summary>Collects N·T steps and writes Â (GAE(γ, λ)) and the targets R = Â + V.</summary>
     public void CollectAndEstimate(double gamma, double lambda)
     {
-        Buffer.Collect(_env, (obs, d, c, lp, v) => _agent.Act(_actingTape, obs, Rng, d, c, lp, v));
+        Buffer.Collect(_env, (obs, d, c, lp, v) => _agent.Act(obs, Rng, d, c, lp, v));
         TotalSteps += (long)Buffer.Steps * Buffer.NumEnvs;
-        _agent.PredictValues(_actingTape, Buffer.FinalObservations, _scratch);
+        _agent.PredictValues(Buffer.FinalObservations, _scratch);
         for (int k = 0; k < _scratch.Length; k++) _truncatedValues[k] = Buffer.Truncated[k] && !Buffer.Terminated[k] ? _scratch[k] : 0f;
-        _agent.PredictValues(_actingTape, Buffer.LastObservations, _lastValues);
+        _agent.PredictValues(Buffer.LastObservations, _lastValues);
         AdvantageEstimation.Gae(Buffer, gamma, lambda, _truncatedValues, _lastValues, Advantages, Returns);
     }
 

@@ -210,9 +210,9 @@ public sealed class Reinforce : IOnPolicyAlgorithm
         Array.Clear(_lastValues);
         if (_settings.ValueBaseline)
         {
-            _agent.PredictValues(_actingTape, _buffer.FinalObservations, _valueScratch);
+            _agent.PredictValues(_buffer.FinalObservations, _valueScratch);
             for (int k = 0; k < n; k++) if (_buffer.Truncated[k] && !_buffer.Terminated[k]) _truncatedValues[k] = _valueScratch[k];
-            _agent.PredictValues(_actingTape, _buffer.LastObservations, _lastValues);
+            _agent.PredictValues(_buffer.LastObservations, _lastValues);
         }
         _buffer.RewardToGo(_settings.Gamma, _truncatedValues, _lastValues, _rewardToGo);
         for (int k = 0; k < n; k++) _advantages[k] = _rewardToGo[k] - (_settings.ValueBaseline ? _buffer.Values[k] : 0f);
@@ -250,7 +250,7 @@ public sealed class Reinforce : IOnPolicyAlgorithm
 
     private void Act(ReadOnlyMemory<float> observations, Span<int> discrete, Span<float> continuous, Span<float> logProbs, Span<float> values)
     {
-        if (_settings.ValueBaseline) _agent.Act(_actingTape, observations, _rng, discrete, continuous, logProbs, values);
+        if (_settings.ValueBaseline) _agent.Act(observations, _rng, discrete, continuous, logProbs, values);
         else if (_agent.Categorical is not null) _agent.Categorical.Act(_actingTape, observations, _rng, discrete, logProbs);
         else _agent.Gaussian!.Act(_actingTape, observations, _rng, continuous, logProbs);
     }

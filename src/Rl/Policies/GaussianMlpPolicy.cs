@@ -47,7 +47,8 @@ public sealed class GaussianMlpPolicy<T> where T : unmanaged, IBinaryFloatingPoi
         new(tape, Network.Forward(tape, observations), tape.Parameter(Parameters, LogStd));
 
     /// <summary>Acts on a batch: a_i ~ π_θ(·|s_i) (or μ_θ(s_i) when <paramref name="deterministic"/>) into
-    /// <paramref name="actions"/> [batch, d], with log π_θ(a_i|s_i). Resets <paramref name="tape"/> and uses it in no-grad mode.</summary>
+    /// <paramref name="actions"/> [batch, d], with log π_θ(a_i|s_i). Resets <paramref name="tape"/> and records on it in no-grad
+    /// mode: give it a tape kept for acting, never one holding a graph you still need.</summary>
     public void Act(Tape<T> tape, ReadOnlyMemory<T> observations, Rng rng, Span<T> actions, Span<T> logProbs, bool deterministic = false)
     {
         ArgumentNullException.ThrowIfNull(tape);
