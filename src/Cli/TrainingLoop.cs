@@ -32,8 +32,26 @@ internal sealed class TrainingLoop(RunFolder run, IOnPolicyAlgorithm trainer, Ru
         double? threshold = EnvRegistry.Spec(plan.Env).RewardThreshold;
         long every = Math.Max(1, plan.Steps / plan.Checkpoints);
         long nextCheckpoint = (trainer.TotalSteps / every + 1) * every;
-        long? nextEval = plan.EvalEvery is long e ? (trainer.TotalSteps / e + 1) * e : null;
-        Env? evalEnv = plan.EvalEvery is null ? null : EnvRegistry.Make(plan.Env);
+        // evaluations during training: the library's EvaluationCallback, its count and best carried across resumes
+        (double Mean, double Std)? evaluation = null;
+        var evaluator = plan.EvalEvery is long e
+            ? new EvaluationCallback(EnvRegistry.Make(plan.Env), e, plan.EvalEpisodes, deterministic: true, EvalSeedBase)
+            {
+                Evaluations = progress.Evaluations,
+                Best = progress.BestEvaluation is double b ? (b, progress.BestEvaluationSteps) : null,
+                BestPolicyPath = System.IO.Path.Combine(run.Path, TrainedPolicy.RunFolderBestPolicy),
+                StopAtThreshold = plan.StopAtThreshold ? threshold : null,
+                OnEvaluation = (_, result, best) =>
+                {
+                    evaluation = (result.Mean, result.Std);
+                    progress.Evaluations++;
+                    if (!best) return;
+                    (progress.BestEvaluation, progress.BestEvaluationSteps) = (result.Mean, trainer.TotalSteps);
+                    WriteCheckpoint(run.BestCheckpointPath);
+                },
+            }
+            : null;
+        evaluator?.OnStart(trainer);
         bool interactive = !Console.IsOutputRedirected;
         ConsoleCancelEventHandler onCancel = (_, args) => { args.Cancel = true; Interlocked.Exchange(ref _interrupted, 1); };
         Console.CancelKeyPress += onCancel;
@@ -65,20 +83,8 @@ internal sealed class TrainingLoop(RunFolder run, IOnPolicyAlgorithm trainer, Ru
                 progress.WallSeconds = wallAtStart + clock.Elapsed.TotalSeconds;
                 double sps = (trainer.TotalSteps - startSteps) / Math.Max(1e-9, clock.Elapsed.TotalSeconds);
 
-                (double Mean, double Std)? evaluation = null;
-                if (nextEval is long due && trainer.TotalSteps >= due)
-                {
-                    evaluation = Evaluate(trainer, plan.Env, plan.EvalEpisodes, EvalSeedBase + progress.Evaluations, deterministic: true, evalEnv);
-                    progress.Evaluations++;
-                    nextEval = (trainer.TotalSteps / plan.EvalEvery!.Value + 1) * plan.EvalEvery.Value;
-                    if (progress.BestEvaluation is not double best || evaluation.Value.Mean > best)
-                    {
-                        (progress.BestEvaluation, progress.BestEvaluationSteps) = (evaluation.Value.Mean, trainer.TotalSteps);
-                        WriteCheckpoint(run.BestCheckpointPath);
-                        TrainedPolicy.From(trainer, plan.Env).Save(System.IO.Path.Combine(run.Path, TrainedPolicy.RunFolderBestPolicy));
-                    }
-                    reachedThreshold = plan.StopAtThreshold && evaluation.Value.Mean >= threshold!.Value;
-                }
+                evaluation = null;
+                if (evaluator is not null) reachedThreshold = !evaluator.OnIteration(trainer, m);
                 AppendMetrics(m, sps, evaluation);
                 if (trainer.TotalSteps >= nextCheckpoint || trainer.TotalSteps >= target || reachedThreshold)
                 {
@@ -184,11 +190,11 @@ internal sealed class TrainingLoop(RunFolder run, IOnPolicyAlgorithm trainer, Ru
 
     /// <summary>Mean and std of the return of <paramref name="algorithm"/>'s current policy over whole episodes: the first
     /// reset with <paramref name="seed"/>, stochastic actions from a stream seeded with it too.</summary>
-    public static (double Mean, double Std) Evaluate(IOnPolicyAlgorithm algorithm, string envId, int episodes, long seed, bool deterministic, Env? env = null)
+    public static (double Mean, double Std) Evaluate(IOnPolicyAlgorithm algorithm, string envId, int episodes, long seed, bool deterministic)
     {
         var policy = TrainedPolicy.From(algorithm, envId);
         policy.Reseed((ulong)seed);
-        var result = Evaluation.Evaluate(policy, env ?? EnvRegistry.Make(envId), episodes, deterministic, seed);
+        var result = Evaluation.Evaluate(policy, EnvRegistry.Make(envId), episodes, deterministic, seed);
         return (result.Mean, result.Std);
     }
 

@@ -85,7 +85,8 @@ public class CliTests : IDisposable
     // Box actions, running normalization of observations and rewards, and PPO's learning-rate anneal
     public static TheoryData<string, string, long, string[]> InterruptedRuns() => new()
     {
-        { "ppo", "Pendulum-v1", 1024, ["--normalize", "--set", "StepsPerEnv=64", "--set", "BatchSize=64", "--set", "Epochs=2", "--set", "AnnealLearningRate=true"] },
+        { "ppo", "Pendulum-v1", 1024, ["--normalize", "--set", "StepsPerEnv=64", "--set", "BatchSize=64", "--set", "Epochs=2", "--set", "AnnealLearningRate=true",
+            "--eval-every", "512", "--eval-episodes", "2"] }, // the evaluations' seeds continue across the resume
         { "a2c", "Pendulum-v1", 1000, ["--normalize"] },
         { "trpo", "MountainCarContinuous-v0", 1024, ["--normalize", "--set", "StepsPerEnv=64", "--set", "ValueIterations=5"] },
     };

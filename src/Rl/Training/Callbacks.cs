@@ -24,11 +24,28 @@ public sealed class EvaluationCallback(Env env, long every, int episodes = 5, bo
     /// <summary>End training when an evaluation's mean return reaches this (null: never).</summary>
     public double? StopAtThreshold { get; init; }
 
-    /// <summary>Every evaluation: the step count and the result.</summary>
+    /// <summary>Evaluations made so far (evaluation k is seeded with seed + k); set it to continue a resumed run's count.</summary>
+    public int Evaluations { get; init; }
+
+    /// <summary>Called after each evaluation with the algorithm, the result and whether it is the best so far.</summary>
+    public Action<IOnPolicyAlgorithm, EvaluationResult, bool>? OnEvaluation { get; init; }
+
+    /// <summary>The evaluations of this callback: the step count and the result.</summary>
     public IReadOnlyList<(long Steps, EvaluationResult Result)> History => _history;
 
-    /// <summary>The best policy so far, and its evaluation's mean return and step count.</summary>
-    public (TrainedPolicy Policy, double Mean, long Steps)? Best { get; private set; }
+    /// <summary>The best mean return so far and its step count (set them to continue a resumed run's record).</summary>
+    public (double Mean, long Steps)? Best { get; init; }
+
+    /// <summary>The best policy this callback has seen (null until an evaluation beats <see cref="Best"/>'s start).</summary>
+    public TrainedPolicy? BestPolicy { get; private set; }
+
+    private (double Mean, long Steps)? _best;
+
+    /// <summary>The best mean return so far and its step count, including a record carried in through <see cref="Best"/>.</summary>
+    public (double Mean, long Steps)? BestSoFar => _best;
+
+    /// <summary>Evaluations made so far, including those carried in through <see cref="Evaluations"/>.</summary>
+    public int Count => Evaluations + _history.Count;
 
     /// <inheritdoc/>
     public override void OnStart(IOnPolicyAlgorithm algorithm)
@@ -37,6 +54,7 @@ public sealed class EvaluationCallback(Env env, long every, int episodes = 5, bo
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(every);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(episodes);
         _next = (algorithm.TotalSteps / every + 1) * every;
+        _best ??= Best;
     }
 
     /// <inheritdoc/>
@@ -45,14 +63,17 @@ public sealed class EvaluationCallback(Env env, long every, int episodes = 5, bo
         if (algorithm.TotalSteps < _next) return true;
         _next = (algorithm.TotalSteps / every + 1) * every;
         var policy = TrainedPolicy.From(algorithm, env.Id);
-        policy.Reseed((ulong)(seed + _history.Count));
-        var result = Evaluation.Evaluate(policy, env, episodes, deterministic, seed + _history.Count);
+        long k = seed + Count;
+        policy.Reseed((ulong)k);
+        var result = Evaluation.Evaluate(policy, env, episodes, deterministic, k);
         _history.Add((algorithm.TotalSteps, result));
-        if (Best is not { } best || result.Mean > best.Mean)
+        bool best = _best is not { } b || result.Mean > b.Mean;
+        if (best)
         {
-            Best = (policy, result.Mean, algorithm.TotalSteps);
+            (_best, BestPolicy) = ((result.Mean, algorithm.TotalSteps), policy);
             if (BestPolicyPath is not null) policy.Save(BestPolicyPath);
         }
+        OnEvaluation?.Invoke(algorithm, result, best);
         return !(StopAtThreshold is double threshold && result.Mean >= threshold);
     }
 }
