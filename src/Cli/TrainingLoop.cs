@@ -112,7 +112,7 @@ internal sealed class TrainingLoop(RunFolder run, IOnPolicyAlgorithm trainer, Ru
                 Console.WriteLine($"the evaluation reached the threshold {threshold} at {trainer.TotalSteps:N0} steps: training stopped (--stop-at-threshold)");
             Curve.Write(run, title, threshold, RunPlan.Resumes(run.ReadConfig()));
             FinalEvaluation(threshold);
-            Console.WriteLine($"run folder: {run.Path} (config.json, metrics.csv, eval.json, checkpoints/, curve.svg)");
+            Console.WriteLine($"run folder: {run.Path} (config.json, metrics.csv, eval.json, policy.pgp, checkpoints/, curve.svg)");
             return 0;
         }
         finally
