@@ -17,6 +17,7 @@ public static class Program
 
         purepg train  --env ID --algo NAME [--seed N] [--steps N] [--envs N] [--config FILE.json] [--set key=value ...] [--env-assembly DLL]
                       [--normalize] [--eval-every N [--eval-episodes N] [--stop-at-threshold]] [--checkpoints N] [--keep N]
+                      [--tensorboard DIR]
                       [--out DIR]
         purepg eval   --run DIR [--episodes N] [--deterministic] [--best] [--json]
         purepg resume --run DIR [--steps N]
@@ -87,6 +88,7 @@ public static class Program
           --checkpoints N       checkpoints written during the run, evenly spaced (default 10)
           --keep N              how many of them are kept, newest first (default 3; best.ckpt is kept apart)
           --out DIR             where the run folder is made (default runs/)
+          --tensorboard DIR     also write TensorBoard event files there (Stable-Baselines3's tags; a resume adds a file)
           --env-assembly DLL    load a .NET assembly whose Env subclasses carry [RegisterEnvironment("Id")] and train
                                 on one of them (the run remembers it for resume and eval)
         Precedence: defaults < --config < --set. --seed, --steps and --envs win over the config file; given together
@@ -157,17 +159,25 @@ public static class Program
     private static int Train(Arguments a)
     {
         a.AllowOnly("--env", "--algo", "--seed", "--steps", "--envs", "--config", "--set", "--normalize", "--out", "--checkpoints", "--keep",
-            "--eval-every", "--eval-episodes", "--stop-at-threshold", "--env-assembly");
+            "--eval-every", "--eval-episodes", "--stop-at-threshold", "--env-assembly", "--tensorboard");
         // the whole configuration validates before a folder is made or a step is taken
         var plan = RunPlan.FromArguments(a);
         var (trainer, settings) = AlgorithmCatalog.Create(plan.Algorithm, plan.Env, plan.Envs, plan.Seed, plan.Steps, plan.Overrides, plan.Normalize);
         var config = plan.ToConfig(settings);
+        using var tensorBoard = OpenTensorBoard(plan);
         var run = RunFolder.CreateUnique(a.Get("--out") ?? "runs", $"{plan.Env.Replace('/', '_')}-{plan.Algorithm}-{plan.Seed}-{DateTime.UtcNow:yyyyMMdd-HHmmss}");
         run.WriteConfig(config);
         Console.WriteLine($"run folder: {run.Path}");
         if (plan.Steps < trainer.StepsPerIteration)
             Console.WriteLine($"note: one {plan.Algorithm} iteration takes {trainer.StepsPerIteration:N0} steps, more than --steps {plan.Steps:N0}: the run will take {trainer.StepsPerIteration:N0} steps.");
-        return new TrainingLoop(run, trainer, plan, new RunProgress()).Run(plan.Steps);
+        return new TrainingLoop(run, trainer, plan, new RunProgress(), tensorBoard).Run(plan.Steps);
+    }
+
+    private static TensorBoardWriter? OpenTensorBoard(RunPlan plan)
+    {
+        if (plan.TensorBoard is null) return null;
+        try { return new TensorBoardWriter(plan.TensorBoard); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { throw new UsageException($"--tensorboard: cannot write to {plan.TensorBoard}: {e.Message}"); }
     }
 
     private static IOnPolicyAlgorithm Rebuild(RunPlan plan) =>
@@ -231,7 +241,8 @@ public static class Program
         run.TruncateMetrics(at);
         Console.WriteLine($"resuming {run.Path} at {at:N0} steps, to {target:N0}");
         if (!trainer.ExactResume) Console.WriteLine($"note: {plan.Algorithm} resumes θ, φ, its optimizers and its step count; its worker threads are not deterministic");
-        return new TrainingLoop(run, trainer, plan, RunProgress.ReadFrom(header)).Run(target);
+        using var tensorBoard = OpenTensorBoard(plan);
+        return new TrainingLoop(run, trainer, plan, RunProgress.ReadFrom(header), tensorBoard).Run(target);
     }
 
     private static int Predict(Arguments a)

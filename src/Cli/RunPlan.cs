@@ -15,7 +15,8 @@ namespace PurePg.Cli;
 /// <c>--set</c> being an error.
 /// </summary>
 internal sealed record RunPlan(string Env, string Algorithm, long Seed, long Steps, int Envs, bool Normalize, int Checkpoints, int Keep,
-    long? EvalEvery, int EvalEpisodes, bool StopAtThreshold, IReadOnlyList<KeyValuePair<string, string>> Overrides, string? EnvAssembly = null)
+    long? EvalEvery, int EvalEpisodes, bool StopAtThreshold, IReadOnlyList<KeyValuePair<string, string>> Overrides, string? EnvAssembly = null,
+    string? TensorBoard = null)
 {
     /// <summary>Registers the environments of a user's assembly (<c>--env-assembly</c>); a missing file, a file that is
     /// not an assembly, or one without registrations is a one-line error.</summary>
@@ -70,7 +71,8 @@ internal sealed record RunPlan(string Env, string Algorithm, long Seed, long Ste
         if (stop && evalEvery is null) throw new UsageException("--stop-at-threshold needs --eval-every N: the threshold is checked on the evaluations.");
         if (stop && EnvRegistry.Spec(env).RewardThreshold is null) throw new UsageException($"--stop-at-threshold: {env} has no reward threshold.");
         var plan = new RunPlan(env, algorithm, seed, steps, envs, a.Flag("--normalize"), (int)a.GetLong("--checkpoints", 10, 1), (int)a.GetLong("--keep", 3, 1),
-            evalEvery, (int)a.GetLong("--eval-episodes", 10, 1), stop, merged, assembly);
+            evalEvery, (int)a.GetLong("--eval-episodes", 10, 1), stop, merged, assembly,
+            a.Get("--tensorboard") is string tb ? Path.GetFullPath(tb) : null);
         AlgorithmCatalog.Configure(algorithm, envs, seed, steps, merged); // every setting parses and validates, or this throws
         return plan;
     }
@@ -135,6 +137,7 @@ internal sealed record RunPlan(string Env, string Algorithm, long Seed, long Ste
         ["eval_episodes"] = EvalEpisodes,
         ["stop_at_threshold"] = StopAtThreshold,
         ["env_assembly"] = EnvAssembly,
+        ["tensorboard"] = TensorBoard,
         ["resumes"] = new JsonArray(),
         ["overrides"] = new JsonObject(Overrides.Select(kv => new KeyValuePair<string, JsonNode?>(kv.Key, kv.Value))),
         ["settings"] = JsonSerializer.SerializeToNode(settings),
@@ -150,7 +153,8 @@ internal sealed record RunPlan(string Env, string Algorithm, long Seed, long Ste
                 config["steps"]!.GetValue<long>(), config["envs"]!.GetValue<int>(), config["normalize"]!.GetValue<bool>(),
                 config["checkpoints"]!.GetValue<int>(), config["keep"]?.GetValue<int>() ?? 3, config["eval_every"]?.GetValue<long>(),
                 config["eval_episodes"]?.GetValue<int>() ?? 10, config["stop_at_threshold"]?.GetValue<bool>() ?? false,
-                config["overrides"]!.AsObject().Select(kv => new KeyValuePair<string, string>(kv.Key, kv.Value!.GetValue<string>())).ToList(), assembly);
+                config["overrides"]!.AsObject().Select(kv => new KeyValuePair<string, string>(kv.Key, kv.Value!.GetValue<string>())).ToList(), assembly,
+                config["tensorboard"]?.GetValue<string>());
         }
         catch (Exception e) when (e is NullReferenceException or InvalidOperationException or FormatException)
         {

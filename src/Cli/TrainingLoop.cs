@@ -15,7 +15,7 @@ namespace PurePg.Cli;
 /// <c>--eval-every</c> steps on environment copies of their own (the best policy kept as best.ckpt, and the run stopped
 /// at the threshold with <c>--stop-at-threshold</c>), a progress line, and on Ctrl-C or SIGTERM a final checkpoint.
 /// </summary>
-internal sealed class TrainingLoop(RunFolder run, IOnPolicyAlgorithm trainer, RunPlan plan, RunProgress progress)
+internal sealed class TrainingLoop(RunFolder run, IOnPolicyAlgorithm trainer, RunPlan plan, RunProgress progress, TensorBoardWriter? tensorBoard = null)
 {
     /// <summary>Evaluation k during training resets its environment with seed EvalSeedBase + k; the final evaluation and
     /// <c>purepg eval</c> use <see cref="FinalEvalSeed"/>. Training seeds are small numbers; these streams are apart from them.</summary>
@@ -163,18 +163,23 @@ internal sealed class TrainingLoop(RunFolder run, IOnPolicyAlgorithm trainer, Ru
 
     private static string Clock(TimeSpan t) => t.TotalHours >= 1 ? $"{(int)t.TotalHours}h{t.Minutes:D2}" : $"{t.Minutes:D2}:{t.Seconds:D2}";
 
+    /// <summary>One metrics.csv row (and, with <c>--tensorboard</c>, the same values as scalar summaries).</summary>
     private void AppendMetrics(IterationMetrics m, double sps, (double Mean, double Std)? evaluation)
     {
         bool header = !File.Exists(run.MetricsPath);
         using var w = new StreamWriter(run.MetricsPath, append: true);
         if (header) w.WriteLine(Columns + string.Concat(m.Losses.Select(l => "," + l.Name)));
         var (mean, std, length) = progress.Rolling();
-        w.WriteLine(string.Join(",", new[]
-        {
-            m.Steps.ToString(Inv), progress.WallSeconds.ToString("F3", Inv), sps.ToString("F0", Inv), progress.Episodes.ToString(Inv),
-            Number(mean), Number(std), Number(length), Number(m.MeanReturn), m.EpisodesFinished.ToString(Inv),
-            Number(evaluation?.Mean ?? double.NaN), Number(evaluation?.Std ?? double.NaN),
-        }.Concat(m.Losses.Select(l => Number(l.Value)))));
+        double[] values =
+        [
+            m.Steps, progress.WallSeconds, Math.Round(sps), progress.Episodes, mean, std, length, m.MeanReturn, m.EpisodesFinished,
+            evaluation?.Mean ?? double.NaN, evaluation?.Std ?? double.NaN, .. m.Losses.Select(l => l.Value),
+        ];
+        w.WriteLine(string.Join(",", values.Select((v, k) => k == 1 ? v.ToString("F3", Inv) : Number(v))));
+        if (tensorBoard is null) return;
+        string[] names = [.. Columns.Split(','), .. m.Losses.Select(l => l.Name)];
+        for (int k = 0; k < names.Length; k++)
+            if (TensorBoardWriter.TagFor(names[k]) is var (tag, sign)) tensorBoard.Scalar(tag, sign * values[k], m.Steps);
     }
 
     /// <summary>A value as metrics.csv writes it: round-trip digits, empty for "none" (no episode ended, no evaluation).</summary>

@@ -74,6 +74,18 @@ public class LibraryApiTests : IDisposable
     }
 
     [Fact]
+    public void The_TensorBoard_callback_logs_SB3_tags_at_environment_steps()
+    {
+        var tensorBoard = new TensorBoardCallback(Path.Combine(_dir, "tb"));
+        new Ppo(new CartPoleVectorEnv(2), new PpoSettings { NumEnvs = 2, StepsPerEnv = 64, BatchSize = 64, Epochs = 1 }).Learn(512, [tensorBoard]);
+        byte[] file = File.ReadAllBytes(tensorBoard.Path!);
+        string text = System.Text.Encoding.UTF8.GetString(file);
+        foreach (string tag in new[] { "brain.Event:2", "rollout/ep_rew_mean", "rollout/ep_len_mean", "time/fps", "train/approx_kl", "train/entropy_loss" })
+            Assert.Contains(tag, text);
+        Assert.Equal(4, System.Text.RegularExpressions.Regex.Matches(text, "train/approx_kl").Count); // one per iteration of 128 steps
+    }
+
+    [Fact]
     public void Predicting_allocates_nothing_after_the_first_call()
     {
         var policy = TrainedPolicy.From(new Ppo(new CartPoleVectorEnv(1), new PpoSettings { StepsPerEnv = 64 }), "CartPole-v1");

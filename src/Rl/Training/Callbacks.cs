@@ -156,3 +156,59 @@ public sealed class ProgressCallback(TextWriter writer, TimeSpan? interval = nul
         return true;
     }
 }
+
+/// <summary>TensorBoard logs from the library's <see cref="OnPolicyAlgorithmExtensions.Learn"/>: after each iteration,
+/// rollout/ep_rew_mean and rollout/ep_len_mean (the last 100 episodes), time/fps and the algorithm's diagnostics under
+/// Stable-Baselines3's tags (<see cref="TensorBoardWriter.TagFor"/>), at the environment step. A new event file per
+/// <see cref="OnStart"/>; dispose it (or let OnEnd close it) to close the file.</summary>
+public sealed class TensorBoardCallback(string directory) : TrainingCallback, IDisposable
+{
+    private readonly Queue<EpisodeStatistics> _recent = new();
+    private readonly Stopwatch _clock = new();
+    private TensorBoardWriter? _writer;
+    private long _startSteps;
+
+    /// <summary>The event file being written (null before the first <see cref="OnStart"/>).</summary>
+    public string? Path => _writer?.Path;
+
+    /// <inheritdoc/>
+    public override void OnStart(IOnPolicyAlgorithm algorithm)
+    {
+        _writer?.Dispose();
+        _writer = new TensorBoardWriter(directory);
+        _clock.Restart();
+        _startSteps = algorithm.TotalSteps;
+    }
+
+    /// <inheritdoc/>
+    public override bool OnEpisode(IOnPolicyAlgorithm algorithm, EpisodeStatistics episode)
+    {
+        _recent.Enqueue(episode);
+        if (_recent.Count > 100) _recent.Dequeue();
+        return true;
+    }
+
+    /// <inheritdoc/>
+    public override bool OnIteration(IOnPolicyAlgorithm algorithm, IterationMetrics metrics)
+    {
+        long step = algorithm.TotalSteps;
+        if (_recent.Count > 0)
+        {
+            _writer!.Scalar("rollout/ep_rew_mean", _recent.Average(e => e.Return), step);
+            _writer.Scalar("rollout/ep_len_mean", _recent.Average(e => (double)e.Length), step);
+        }
+        _writer!.Scalar("time/fps", Math.Round((step - _startSteps) / Math.Max(1e-9, _clock.Elapsed.TotalSeconds)), step);
+        foreach (var (name, value) in metrics.Losses)
+            if (TensorBoardWriter.TagFor(name) is var (tag, sign)) _writer.Scalar(tag, sign * value, step);
+        return true;
+    }
+
+    /// <inheritdoc/>
+    public override void OnEnd(IOnPolicyAlgorithm algorithm) => Dispose();
+
+    /// <summary>Closes the event file.</summary>
+    public void Dispose()
+    {
+        _writer?.Dispose();
+    }
+}
