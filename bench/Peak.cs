@@ -1,0 +1,108 @@
+using System.Diagnostics;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+using PurePg.Autodiff;
+using PurePg.Autodiff.Kernels;
+
+namespace PurePg.Bench;
+
+/// <summary>
+/// This machine's register-only fp32 FMA throughput on one core for both vector widths, measured in the same run as our
+/// GEMM with each micro-kernel (the 256-bit kernel is forced on an AVX-512 machine through the kernel override the tests
+/// use), so every GEMM figure prints as a percentage of the peak of the width it ran at. The peak loop keeps 12
+/// independent FMA chains in registers (latency 4 × 2 FMA ports needs 8; 12 leaves margin), best of 7 timings.
+/// Run: dotnet run -c Release --project bench -- peak
+/// </summary>
+public static class Peak
+{
+    public static void Run(string[] args)
+    {
+        Console.WriteLine($"machine: {CpuModel()}, {Environment.ProcessorCount} cores, AVX-512 {(Vector512.IsHardwareAccelerated && Avx512F.IsSupported ? "on" : "off")}, .NET {Environment.Version}");
+        double p256 = Best(Fma256), p512 = Vector512.IsHardwareAccelerated && Avx512F.IsSupported ? Best(Fma512) : double.NaN;
+        Console.WriteLine($"fp32 FMA peak, one core: 256-bit {p256:F1} GFLOP/s; 512-bit {(double.IsNaN(p512) ? "n/a (no AVX-512)" : $"{p512:F1} GFLOP/s")}");
+        Console.WriteLine();
+        Console.WriteLine("| product (M×K×N, orientation) | kernel | best ms | GFLOP/s | % of that width's peak |");
+        Console.WriteLine("|---|---|---:|---:|---:|");
+        GemmShape[] shapes =
+        [
+            new("square", 512, 512, 512, false, false), new("square", 1024, 1024, 1024, false, false),
+            new("fwd", 2048, 64, 64, false, true), new("dW", 64, 2048, 64, true, false),
+            .. PongGemmBenchmarks.Shapes(),
+        ];
+        var kernels = new List<(GemmIsa Isa, string Name, double Peak)> { (GemmIsa.Vector256, "256-bit", p256) };
+        if (!double.IsNaN(p512)) kernels.Add((GemmIsa.Vector512, "512-bit", p512));
+        foreach (var s in shapes)
+        {
+            var rng = new Rng(1);
+            float[] a = Gaussian(rng, s.M * s.K), b = Gaussian(rng, s.K * s.N), c = new float[s.M * s.N];
+            foreach (var (isa, name, peak) in kernels)
+            {
+                Gemm.IsaOverride = isa;
+                int inner = (int)Math.Max(1, 2e8 / s.Flops);
+                double best = double.MaxValue;
+                var total = Stopwatch.StartNew();
+                for (int round = 0; round < 40 && (round < 5 || total.ElapsedMilliseconds < 1500); round++)
+                {
+                    var clock = Stopwatch.StartNew();
+                    for (int q = 0; q < inner; q++) Gemm.Multiply<float>(a, s.TransA, b, s.TransB, c, s.M, s.N, s.K, accumulate: false);
+                    if (round > 0) best = Math.Min(best, clock.Elapsed.TotalMilliseconds / inner); // round 0 warms up
+                }
+                double gflops = s.Flops / (best * 1e6);
+                Console.WriteLine($"| {s} | {name} | {best:F3} | {gflops:F1} | {100 * gflops / peak:F0} % |");
+            }
+            Gemm.IsaOverride = null;
+        }
+    }
+
+    private static double Best(Func<long, float> loop)
+    {
+        const long iterations = 20_000_000;
+        loop(1000);
+        double best = double.MaxValue;
+        for (int r = 0; r < 7; r++)
+        {
+            var clock = Stopwatch.StartNew();
+            float sink = loop(iterations);
+            best = Math.Min(best, clock.Elapsed.TotalSeconds);
+            if (float.IsNaN(sink)) Console.Write("");
+        }
+        return iterations * 12.0 * (loop == Fma512 ? 16 : 8) * 2 / best / 1e9;
+    }
+
+    private static float Fma256(long iterations)
+    {
+        var m = Vector256.Create(0.9999999f);
+        var d = Vector256.Create(1e-7f);
+        Vector256<float> a0 = Vector256.Create(1f), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0, a8 = a0, a9 = a0, a10 = a0, a11 = a0;
+        for (long i = 0; i < iterations; i++)
+        {
+            a0 = Fma.MultiplyAdd(a0, m, d); a1 = Fma.MultiplyAdd(a1, m, d); a2 = Fma.MultiplyAdd(a2, m, d); a3 = Fma.MultiplyAdd(a3, m, d);
+            a4 = Fma.MultiplyAdd(a4, m, d); a5 = Fma.MultiplyAdd(a5, m, d); a6 = Fma.MultiplyAdd(a6, m, d); a7 = Fma.MultiplyAdd(a7, m, d);
+            a8 = Fma.MultiplyAdd(a8, m, d); a9 = Fma.MultiplyAdd(a9, m, d); a10 = Fma.MultiplyAdd(a10, m, d); a11 = Fma.MultiplyAdd(a11, m, d);
+        }
+        return Vector256.Sum(a0 + a1 + a2 + a3 + a4 + a5 + a6 + a7 + a8 + a9 + a10 + a11);
+    }
+
+    private static float Fma512(long iterations)
+    {
+        var m = Vector512.Create(0.9999999f);
+        var d = Vector512.Create(1e-7f);
+        Vector512<float> a0 = Vector512.Create(1f), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0, a8 = a0, a9 = a0, a10 = a0, a11 = a0;
+        for (long i = 0; i < iterations; i++)
+        {
+            a0 = Avx512F.FusedMultiplyAdd(a0, m, d); a1 = Avx512F.FusedMultiplyAdd(a1, m, d); a2 = Avx512F.FusedMultiplyAdd(a2, m, d);
+            a3 = Avx512F.FusedMultiplyAdd(a3, m, d); a4 = Avx512F.FusedMultiplyAdd(a4, m, d); a5 = Avx512F.FusedMultiplyAdd(a5, m, d);
+            a6 = Avx512F.FusedMultiplyAdd(a6, m, d); a7 = Avx512F.FusedMultiplyAdd(a7, m, d); a8 = Avx512F.FusedMultiplyAdd(a8, m, d);
+            a9 = Avx512F.FusedMultiplyAdd(a9, m, d); a10 = Avx512F.FusedMultiplyAdd(a10, m, d); a11 = Avx512F.FusedMultiplyAdd(a11, m, d);
+        }
+        return Vector512.Sum(a0 + a1 + a2 + a3 + a4 + a5 + a6 + a7 + a8 + a9 + a10 + a11);
+    }
+
+    private static string CpuModel()
+    {
+        try { return File.ReadLines("/proc/cpuinfo").First(l => l.StartsWith("model name")).Split(':')[1].Trim(); }
+        catch (Exception e) when (e is IOException or InvalidOperationException or UnauthorizedAccessException) { return "unknown CPU"; }
+    }
+
+    private static float[] Gaussian(Rng rng, int n) => Enumerable.Range(0, n).Select(_ => (float)rng.NextGaussian()).ToArray();
+}
