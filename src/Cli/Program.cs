@@ -22,13 +22,14 @@ public static class Program
         purepg eval   --run DIR [--episodes N] [--deterministic] [--best] [--json]
         purepg resume --run DIR [--steps N]
         purepg predict --policy FILE|RUN_DIR [--stochastic --seed N]
+        purepg export --run DIR|--policy FILE [--best] --onnx FILE.onnx
         purepg list
 
         Each command takes --help. Exit codes: 0 success, 1 bad input, 2 failure during training, 130 interrupted
         (a final checkpoint was written; continue with resume).
         """;
 
-    private static readonly string[] Commands = ["train", "eval", "resume", "predict", "list"];
+    private static readonly string[] Commands = ["train", "eval", "resume", "predict", "export", "list"];
 
     public static int Main(string[] args)
     {
@@ -49,6 +50,7 @@ public static class Program
                 "eval" => parsed.Help ? Print(EvalHelp, 0) : Eval(parsed),
                 "resume" => parsed.Help ? Print(ResumeHelp, 0) : Resume(parsed),
                 "predict" => parsed.Help ? Print(PredictHelp, 0) : Predict(parsed),
+                "export" => parsed.Help ? Print(ExportHelp, 0) : Export(parsed),
                 "list" => parsed.Help ? Print("purepg list: environments (spaces, time limits, thresholds) and algorithms (the settings train uses).", 0) : List(),
                 _ => throw new UsageException($"Unknown command '{parsed.Command}'.{Suggestions.DidYouMean(parsed.Command, Commands)} Valid: {string.Join(", ", Commands)}."),
             };
@@ -100,6 +102,13 @@ public static class Program
           loads the run's newest valid checkpoint (--best: checkpoints/best.ckpt, the best evaluation during training)
           and reports the mean ± std return over N episodes (default 20); --deterministic takes the policy's mode,
           otherwise actions are sampled; --json prints {"mean":…,"std":…,"episodes":…,"steps":…,"deterministic":…}
+        """;
+
+    private const string ExportHelp = """
+        purepg export --run DIR [--best] --onnx FILE.onnx      (or --policy FILE.pgp instead of --run)
+          writes the run's newest policy (--best: the best of the evaluations during training) as an ONNX model (opset 13):
+          input obs [batch, features]; outputs logits, probs, action (int64) for a discrete policy, mean, log_std, action
+          (clipped to the action space) for a continuous one; the observation normalizer is the graph's first operation.
         """;
 
     private const string PredictHelp = """
@@ -243,6 +252,32 @@ public static class Program
         if (!trainer.ExactResume) Console.WriteLine($"note: {plan.Algorithm} resumes θ, φ, its optimizers and its step count; its worker threads are not deterministic");
         using var tensorBoard = OpenTensorBoard(plan);
         return new TrainingLoop(run, trainer, plan, RunProgress.ReadFrom(header), tensorBoard).Run(target);
+    }
+
+    private static int Export(Arguments a)
+    {
+        a.AllowOnly("--run", "--policy", "--best", "--onnx");
+        string onnx = a.Require("--onnx");
+        TrainedPolicy policy;
+        if (a.Get("--policy") is string file)
+        {
+            if (a.Get("--run") is not null || a.Flag("--best")) throw new UsageException("Give --policy FILE or --run DIR [--best], not both.");
+            policy = TrainedPolicy.Load(file);
+        }
+        else
+        {
+            string run = a.Require("--run");
+            if (!File.Exists(Path.Combine(run, "config.json"))) throw new UsageException($"{run} is not a run folder: it has no config.json.");
+            string name = a.Flag("--best") ? TrainedPolicy.RunFolderBestPolicy : TrainedPolicy.RunFolderPolicy;
+            string path = Path.Combine(run, name);
+            if (!File.Exists(path))
+                throw new UsageException(a.Flag("--best") ? $"{run} has no {name}: it was trained without --eval-every." : $"{run} has no {name} (made before policy files existed? resume it once).");
+            policy = TrainedPolicy.Load(path);
+        }
+        PurePg.Onnx.OnnxExport.Write(policy, onnx);
+        Console.WriteLine($"{onnx}: {policy.Algorithm} policy for {policy.EnvId ?? "its environment"} at {policy.Steps:N0} steps, input obs [batch, {policy.ObservationSize}], " +
+            (policy.ActionSpace is Discrete ? "outputs logits, probs, action" : "outputs mean, log_std, action"));
+        return 0;
     }
 
     private static int Predict(Arguments a)

@@ -319,6 +319,27 @@ public class RunLifecycleTests : IDisposable
         Assert.Equal(expected, printed.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => l.TrimEnd('\r')).ToList());
     }
 
+    [Fact]
+    public void Export_writes_an_ONNX_model_of_the_runs_policy_and_refuses_a_folder_that_is_not_a_run()
+    {
+        var trained = Run(["train", .. SmallPpo, "--steps", "512", "--out", _root]);
+        string run = RunFolderOf(trained.Out), onnx = Path.Combine(_root, "policy.onnx");
+        var exported = Run("export", "--run", run, "--onnx", onnx);
+        Assert.True(exported.Code == 0, exported.Err);
+        Assert.Contains("outputs logits, probs, action", exported.Out);
+        Assert.True(new FileInfo(onnx).Length > 4 * 4000); // θ of a 4-64-64-2 network is 4,610 floats
+        var notRun = Run("export", "--run", _root, "--onnx", onnx);
+        Assert.Equal(1, notRun.Code);
+        Assert.Contains("is not a run folder", notRun.Err);
+        var noBest = Run("export", "--run", run, "--best", "--onnx", onnx);
+        Assert.Equal(1, noBest.Code);
+        Assert.Contains("trained without --eval-every", noBest.Err);
+        File.WriteAllText(Path.Combine(run, "policy.pgp"), "damaged");
+        var damaged = Run("export", "--run", run, "--onnx", onnx);
+        Assert.Equal(1, damaged.Code);
+        Assert.Contains("policy.pgp is truncated", damaged.Err);
+    }
+
     [Theory]
     [InlineData(9.3, 500, new[] { 0.0, 100, 200, 300, 400, 500 })]
     [InlineData(-16.6, 254, new[] { -100.0, 0, 100, 200, 300 })]

@@ -102,6 +102,11 @@ public sealed class TrainedPolicy
     /// <summary>Whether observations are normalized with the run's statistics before the network sees them.</summary>
     public bool NormalizesObservations => _mean is not null;
 
+    /// <summary>The normalizer's μ, σ², bound c and whether it centres and scales (else it only clips), or null when the
+    /// policy sees raw observations: z = clip((s − μ)/√(σ² + 10⁻⁸), −c, c).</summary>
+    public (IReadOnlyList<double> Mean, IReadOnlyList<double> Variance, double Clip, bool Enabled)? Normalizer =>
+        _mean is null ? null : (_mean, _variance!, _clip, _normalize);
+
     /// <summary>θ, the policy's parameters (a copy of what it acts with).</summary>
     public ReadOnlySpan<float> Parameters => _theta.Values;
 
