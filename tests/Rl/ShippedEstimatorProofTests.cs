@@ -89,18 +89,22 @@ public class ShippedEstimatorProofTests
 
     public static TheoryData<double> Discounts() => new() { 1.0, 0.7 };
 
+    /// <summary>Σ_t w_t ∇log π(a_t|s_t) G_t with w_t = γ^t (the lectures' estimator) or 1 (the shipped form).</summary>
+    private static double[] RewardToGoEstimate(EstimatorProofTests.Setup setup, Trajectory tau, bool discountWeight)
+    {
+        double gamma = setup.Mdp.Gamma;
+        var g = new double[setup.H];
+        Returns.RewardToGo(tau.Rewards, g, gamma);
+        return Score(setup, tau, Weights(setup.H, t => (discountWeight ? Math.Pow(gamma, t) : 1.0) * g[t]));
+    }
+
     [Theory]
     [MemberData(nameof(Discounts))]
     public void Reward_to_go_with_the_discount_weight_is_exactly_unbiased(double gamma)
     {
         var setup = EstimatorProofTests.Make(seed: 5, states: 2, actions: 2, horizon: 3, gamma: gamma);
         var all = Enumerate(setup);
-        var expectation = Expectation(all, tau =>
-        {
-            var g = new double[setup.H];
-            Returns.RewardToGo(tau.Rewards, g, gamma);
-            return Score(setup, tau, Weights(setup.H, t => Math.Pow(gamma, t) * g[t]));
-        });
+        var expectation = Expectation(all, tau => RewardToGoEstimate(setup, tau, discountWeight: true));
         AssertClose(setup.ExactGradient, expectation, $"γ^t·G_t at γ = {gamma}");
     }
 
@@ -169,12 +173,8 @@ public class ShippedEstimatorProofTests
     {
         var setup = EstimatorProofTests.Make(seed: 5, states: 2, actions: 2, horizon: 3, gamma: gamma);
         var all = Enumerate(setup);
-        var expectation = Expectation(all, tau =>
-        {
-            var g = new double[setup.H];
-            Returns.RewardToGo(tau.Rewards, g, gamma);
-            return Score(setup, tau, g); // Σ_t ∇log π(a_t|s_t) G_t: what REINFORCE, A2C and PPO accumulate
-        });
+        // Σ_t ∇log π(a_t|s_t) G_t: what REINFORCE, A2C and PPO accumulate
+        var expectation = Expectation(all, tau => RewardToGoEstimate(setup, tau, discountWeight: false));
         // predicted: E[ĝ] − ∇J = Σ_h (1 − γ^h) Σ_s d_h(s) Σ_a π(a|s) A_h(s, a) ∂log π(a|s)/∂θ, in θ's layout (W [A, S], b [A])
         var v = setup.Values;
         int nS = setup.Mdp.NumStates, nA = setup.Mdp.NumActions;
