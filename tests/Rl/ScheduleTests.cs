@@ -39,6 +39,34 @@ public class ScheduleTests
     }
 
     [Fact]
+    public void One_step_over_two_parameter_groups_clips_globally_and_equals_two_optimizers_fed_the_jointly_clipped_gradient()
+    {
+        var rng = new Autodiff.Rng(3);
+        float[] Random(int n, double scale) => Enumerable.Range(0, n).Select(_ => (float)(scale * rng.NextGaussian())).ToArray();
+        float[] theta = Random(37, 1), phi = Random(21, 1);
+        float[] thetaRef = (float[])theta.Clone(), phiRef = (float[])phi.Clone();
+        var grouped = new Optimizers.Adam<float>(58, Optimizers.LearningRateSchedule.Constant(0.01), maxGradientNorm: 0.5);
+        var first = new Optimizers.Adam<float>(37, Optimizers.LearningRateSchedule.Constant(0.01));
+        var second = new Optimizers.Adam<float>(21, Optimizers.LearningRateSchedule.Constant(0.01));
+        for (int step = 0; step < 5; step++)
+        {
+            float[] g1 = Random(37, 2), g2 = Random(21, 2);
+            grouped.Ascend(theta, g1, phi, g2);
+            // the reference: the global norm over both, the scale min(1, c/‖g‖) applied to each, then each group alone
+            double norm = Math.Sqrt((double)System.Numerics.Tensors.TensorPrimitives.SumOfSquares<float>(g1) + System.Numerics.Tensors.TensorPrimitives.SumOfSquares<float>(g2));
+            float scale = norm > 0.5 ? (float)(0.5 / norm) : 1f;
+            Assert.True(norm > 0.5); // the clip is exercised
+            first.Ascend(thetaRef, g1.Select(x => x * scale).ToArray());
+            second.Ascend(phiRef, g2.Select(x => x * scale).ToArray());
+            Assert.Equal(norm, grouped.LastGradientNorm, 12);
+        }
+        Assert.Equal(thetaRef, theta);
+        Assert.Equal(phiRef, phi);
+        var e = Assert.Throws<ArgumentException>(() => grouped.Ascend(theta, new float[37], phi, Enumerable.Repeat(float.NaN, 21).ToArray()));
+        Assert.Contains("gradient element 0 of group 2 is NaN", e.Message);
+    }
+
+    [Fact]
     public void A3c_anneals_its_shared_step_size_to_zero_at_the_planned_steps()
     {
         float[] Trained(bool anneal, long planned)

@@ -83,10 +83,9 @@ public sealed class A2c : IOnPolicyAlgorithm
 {
     private readonly A2cSettings _settings;
     private readonly ActorCritic _agent;
-    private readonly RmsProp<float> _policyOptimizer, _valueOptimizer;
+    private readonly RmsProp<float> _optimizer; // over (θ, φ): one step, one global-norm clip
     private readonly OnPolicyRollout _rollout;
     private readonly Tape<float> _tape = new();
-    private readonly float[] _thetaGradient, _phiGradient;
     private readonly VectorEnv _env;
 
     /// <summary>Builds the agent for <paramref name="env"/> and resets it with the seed.</summary>
@@ -101,11 +100,8 @@ public sealed class A2c : IOnPolicyAlgorithm
         var init = new Rng((ulong)settings.Seed);
         _agent = new ActorCritic(env.SingleObservationSpace, env.SingleActionSpace, settings.HiddenSizes, settings.Activation, settings.InitialLogStd, init);
         var rate = LearningRateSchedule.Constant(settings.LearningRate);
-        _policyOptimizer = new RmsProp<float>(_agent.Theta.Count, rate, settings.RmsPropRho, settings.RmsPropEpsilon);
-        _valueOptimizer = new RmsProp<float>(_agent.Phi.Count, rate, settings.RmsPropRho, settings.RmsPropEpsilon);
+        _optimizer = new RmsProp<float>(_agent.Theta.Count + _agent.Phi.Count, rate, settings.RmsPropRho, settings.RmsPropEpsilon, settings.MaxGradientNorm);
         _rollout = new OnPolicyRollout(env, _agent, settings.StepsPerEnv, init.Split());
-        _thetaGradient = new float[_agent.Theta.Count];
-        _phiGradient = new float[_agent.Phi.Count];
         env.Reset(settings.Seed);
     }
 
@@ -150,8 +146,7 @@ public sealed class A2c : IOnPolicyAlgorithm
     {
         Training.StateIo.WriteFloats(w, _agent.Theta.Values);
         Training.StateIo.WriteFloats(w, _agent.Phi.Values);
-        _policyOptimizer.WriteState(w);
-        _valueOptimizer.WriteState(w);
+        _optimizer.WriteState(w);
         _rollout.WriteState(w);
     }
 
@@ -160,8 +155,7 @@ public sealed class A2c : IOnPolicyAlgorithm
     {
         Training.StateIo.ReadFloats(r, _agent.Theta.Values, "θ");
         Training.StateIo.ReadFloats(r, _agent.Phi.Values, "φ");
-        _policyOptimizer.ReadState(r);
-        _valueOptimizer.ReadState(r);
+        _optimizer.ReadState(r);
         _rollout.ReadState(r);
     }
 
@@ -182,9 +176,8 @@ public sealed class A2c : IOnPolicyAlgorithm
         var loss = policyLoss + valueLoss * (float)_settings.ValueCoefficient - entropy * (float)_settings.EntropyCoefficient;
         var result = new A2cUpdate(TotalSteps, _rollout.MeanEpisodeReturn, _tape.Scalar(policyLoss), _tape.Scalar(valueLoss), _tape.Scalar(entropy), 0);
         _tape.Backward(-loss);
-        double norm = GradientClipping.ClipJointly(_tape.GradientOf(_agent.Theta), _tape.GradientOf(_agent.Phi), _thetaGradient, _phiGradient, _settings.MaxGradientNorm);
-        _policyOptimizer.Ascend(_agent.Theta.Values, _thetaGradient);
-        _valueOptimizer.Ascend(_agent.Phi.Values, _phiGradient);
+        _optimizer.Ascend(_agent.Theta.Values, _tape.GradientOf(_agent.Theta), _agent.Phi.Values, _tape.GradientOf(_agent.Phi));
+        double norm = _optimizer.LastGradientNorm;
         return result with { GradientNorm = norm };
     }
 }

@@ -91,7 +91,7 @@ public sealed class A3c : IOnPolicyAlgorithm
 {
     private readonly Func<Env> _makeEnv;
     private readonly A3cSettings _settings;
-    private readonly RmsProp<float> _policyOptimizer, _valueOptimizer;
+    private readonly RmsProp<float> _optimizer; // shared, over (θ, φ)
     private readonly Worker[] _workers;
     private readonly ConcurrentQueue<EpisodeStatistics> _finished = new();
     private readonly List<EpisodeStatistics> _lastEpisodes = new();
@@ -110,8 +110,8 @@ public sealed class A3c : IOnPolicyAlgorithm
         Agent = new ActorCritic(probe.ObservationSpace, probe.ActionSpace, settings.HiddenSizes, settings.Activation, settings.InitialLogStd, init);
         PlannedSteps = settings.TotalTimesteps;
         LearningRateSchedule rate = settings.AnnealLearningRate ? new AnnealedRate(this, settings.LearningRate) : LearningRateSchedule.Constant(settings.LearningRate);
-        _policyOptimizer = new RmsProp<float>(Agent.Theta.Count, rate, settings.RmsPropRho, settings.RmsPropEpsilon, epsilonInsideRoot: true);
-        _valueOptimizer = new RmsProp<float>(Agent.Phi.Count, rate, settings.RmsPropRho, settings.RmsPropEpsilon, epsilonInsideRoot: true);
+        _optimizer = new RmsProp<float>(Agent.Theta.Count + Agent.Phi.Count, rate, settings.RmsPropRho, settings.RmsPropEpsilon, settings.MaxGradientNorm,
+            epsilonInsideRoot: true);
         _workers = Enumerable.Range(0, settings.Workers).Select(i => new Worker(this, i)).ToArray();
     }
 
@@ -183,8 +183,7 @@ public sealed class A3c : IOnPolicyAlgorithm
         w.Write(TotalSteps);
         Training.StateIo.WriteFloats(w, Agent.Theta.Values);
         Training.StateIo.WriteFloats(w, Agent.Phi.Values);
-        _policyOptimizer.WriteState(w);
-        _valueOptimizer.WriteState(w);
+        _optimizer.WriteState(w);
     }
 
     /// <summary>Restores what <see cref="WriteState"/> wrote; the step count continues from the saved one.</summary>
@@ -195,8 +194,7 @@ public sealed class A3c : IOnPolicyAlgorithm
         if (steps < 0) throw new InvalidDataException($"The checkpoint's A3C step count is {steps}.");
         Training.StateIo.ReadFloats(r, Agent.Theta.Values, "θ");
         Training.StateIo.ReadFloats(r, Agent.Phi.Values, "φ");
-        _policyOptimizer.ReadState(r);
-        _valueOptimizer.ReadState(r);
+        _optimizer.ReadState(r);
         Interlocked.Exchange(ref _totalSteps, steps);
     }
 
@@ -207,7 +205,7 @@ public sealed class A3c : IOnPolicyAlgorithm
         private readonly Env _env;
         private readonly Tape<float> _tape = new();
         private readonly Rng _rng;
-        private readonly float[] _observations, _rewards, _returns, _values, _continuous, _thetaGradient, _phiGradient, _obs;
+        private readonly float[] _observations, _rewards, _returns, _values, _continuous, _obs;
         private readonly int[] _discrete;
         private readonly float[] _one = new float[1];
         private bool _needsReset = true;
@@ -230,8 +228,6 @@ public sealed class A3c : IOnPolicyAlgorithm
             _values = new float[s.TMax];
             _discrete = new int[s.TMax];
             _continuous = new float[s.TMax * a];
-            _thetaGradient = new float[_local.Theta.Count];
-            _phiGradient = new float[_local.Phi.Count];
             _obs = new float[o];
         }
 
@@ -315,10 +311,8 @@ public sealed class A3c : IOnPolicyAlgorithm
             var objective = _tape.Sum(logProb * advantages) + entropy * (float)(s.EntropyCoefficient * t)
                 - _tape.Sum(_tape.Square(value - _tape.Borrow(_returns.AsMemory(0, t), t, 1))) * (float)s.ValueCoefficient;
             _tape.Backward(objective);
-            GradientClipping.ClipJointly(_tape.GradientOf(_local.Theta), _tape.GradientOf(_local.Phi), _thetaGradient, _phiGradient, s.MaxGradientNorm);
-            // asynchronous, lock-free update of the shared θ and φ
-            _owner._policyOptimizer.Ascend(_owner.Agent.Theta.Values, _thetaGradient);
-            _owner._valueOptimizer.Ascend(_owner.Agent.Phi.Values, _phiGradient);
+            // asynchronous, lock-free update of the shared θ and φ, clipped to a global norm per worker gradient
+            _owner._optimizer.Ascend(_owner.Agent.Theta.Values, _tape.GradientOf(_local.Theta), _owner.Agent.Phi.Values, _tape.GradientOf(_local.Phi));
         }
 
         private float PredictValue(float[] observation)

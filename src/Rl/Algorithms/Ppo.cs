@@ -125,11 +125,11 @@ public sealed class Ppo : IOnPolicyAlgorithm
 {
     private readonly PpoSettings _settings;
     private readonly ActorCritic _agent;
-    private readonly Adam<float> _policyOptimizer, _valueOptimizer;
+    private readonly Adam<float> _optimizer; // over (θ, φ): one step, one global-norm clip
     private readonly OnPolicyRollout _rollout;
     private readonly Tape<float> _tape = new();
     private readonly int[] _order;
-    private readonly float[] _mbObs, _mbContinuous, _mbOldLogProb, _mbAdvantages, _mbReturns, _mbOldValues, _thetaGradient, _phiGradient;
+    private readonly float[] _mbObs, _mbContinuous, _mbOldLogProb, _mbAdvantages, _mbReturns, _mbOldValues;
     private readonly int[] _mbDiscrete;
     private readonly IterationRate _rate;
     private readonly VectorEnv _env;
@@ -149,8 +149,7 @@ public sealed class Ppo : IOnPolicyAlgorithm
         int n = settings.NumEnvs * settings.StepsPerEnv;
         PlannedSteps = settings.TotalTimesteps;
         _rate = new IterationRate(settings.LearningRate);
-        _policyOptimizer = new Adam<float>(_agent.Theta.Count, _rate, epsilon: settings.AdamEpsilon);
-        _valueOptimizer = new Adam<float>(_agent.Phi.Count, _rate, epsilon: settings.AdamEpsilon);
+        _optimizer = new Adam<float>(_agent.Theta.Count + _agent.Phi.Count, _rate, epsilon: settings.AdamEpsilon, maxGradientNorm: settings.MaxGradientNorm);
         _order = Enumerable.Range(0, n).ToArray();
         int b = settings.BatchSize, o = _agent.ObservationSize;
         _mbObs = new float[b * o];
@@ -160,8 +159,6 @@ public sealed class Ppo : IOnPolicyAlgorithm
         _mbAdvantages = new float[b];
         _mbReturns = new float[b];
         _mbOldValues = new float[b];
-        _thetaGradient = new float[_agent.Theta.Count];
-        _phiGradient = new float[_agent.Phi.Count];
         _rollout = new OnPolicyRollout(env, _agent, settings.StepsPerEnv, init.Split());
         env.Reset(settings.Seed);
     }
@@ -219,8 +216,7 @@ public sealed class Ppo : IOnPolicyAlgorithm
     {
         Training.StateIo.WriteFloats(w, _agent.Theta.Values);
         Training.StateIo.WriteFloats(w, _agent.Phi.Values);
-        _policyOptimizer.WriteState(w);
-        _valueOptimizer.WriteState(w);
+        _optimizer.WriteState(w);
         Training.StateIo.WriteInts(w, _order);
         _rollout.WriteState(w);
     }
@@ -230,8 +226,7 @@ public sealed class Ppo : IOnPolicyAlgorithm
     {
         Training.StateIo.ReadFloats(r, _agent.Theta.Values, "θ");
         Training.StateIo.ReadFloats(r, _agent.Phi.Values, "φ");
-        _policyOptimizer.ReadState(r);
-        _valueOptimizer.ReadState(r);
+        _optimizer.ReadState(r);
         Training.StateIo.ReadInts(r, _order, "minibatch order");
         _rollout.ReadState(r);
     }
@@ -332,9 +327,7 @@ public sealed class Ppo : IOnPolicyAlgorithm
     /// <summary>Scales ∇θ and ∇φ together to a global norm ≤ c, then one Adam step on each.</summary>
     private void ApplyClippedStep()
     {
-        GradientClipping.ClipJointly(_tape.GradientOf(_agent.Theta), _tape.GradientOf(_agent.Phi), _thetaGradient, _phiGradient, _settings.MaxGradientNorm);
-        _policyOptimizer.Ascend(_agent.Theta.Values, _thetaGradient);
-        _valueOptimizer.Ascend(_agent.Phi.Values, _phiGradient);
+        _optimizer.Ascend(_agent.Theta.Values, _tape.GradientOf(_agent.Theta), _agent.Phi.Values, _tape.GradientOf(_agent.Phi));
     }
 
     /// <summary>The step size of the current iteration, set once per iteration (the optimizers' update count does not enter).</summary>

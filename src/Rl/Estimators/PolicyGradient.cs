@@ -6,7 +6,7 @@ namespace PurePg.Rl.Estimators;
 /// <summary>
 /// The score-function estimate of the policy gradient, ĝ = c · Σ_t ∇θ log π_θ(a_t|s_t) · Â_t, accumulated into the tape's
 /// gradient vector by one backward pass of the surrogate c · Σ_t log π_θ(a_t|s_t) · Â_t (Â held constant). The result is
-/// an ascent direction on J: pass it to <see cref="Optimizers.Optimizer{T}.Ascend"/> as it is. With c = 1/M for M
+/// an ascent direction on J: pass it to <see cref="Optimizers.Optimizer{T}.Ascend(Span{T}, ReadOnlySpan{T})"/> as it is. With c = 1/M for M
 /// episodes, ĝ is the lectures' (1/M) Σ_i Σ_h ∇log π(a_ih|s_ih) Â_ih.
 /// </summary>
 public static class PolicyGradient

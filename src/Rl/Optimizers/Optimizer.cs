@@ -28,7 +28,7 @@ public abstract record LearningRateSchedule
 
 /// <summary>
 /// A first-order optimizer over a flat parameter vector, written for gradient <b>ascent</b> on the objective J, as the
-/// lectures write it: <see cref="Ascend"/> takes g = ∇J (not a loss gradient) and moves θ uphill. To minimize a loss L
+/// lectures write it: <see cref="Ascend(Span{T}, ReadOnlySpan{T})"/> takes g = ∇J (not a loss gradient) and moves θ uphill. To minimize a loss L
 /// instead, pass −∇L. Optional global gradient-norm clipping rescales g to norm ≤ c before the update.
 /// </summary>
 public abstract class Optimizer<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
@@ -56,7 +56,7 @@ public abstract class Optimizer<T> where T : unmanaged, IBinaryFloatingPointIeee
     /// <summary>The number of updates taken, k.</summary>
     public long Updates { get; protected set; }
 
-    /// <summary>‖g‖₂ of the last gradient passed to <see cref="Ascend"/>, before clipping.</summary>
+    /// <summary>‖g‖₂ of the last gradient passed to <see cref="Ascend(Span{T}, ReadOnlySpan{T})"/>, before clipping.</summary>
     public double LastGradientNorm { get; private set; }
 
     /// <summary>θ ← θ + α_k · direction(g) for g = ∇J. <paramref name="gradient"/> is not modified.</summary>
@@ -79,7 +79,42 @@ public abstract class Optimizer<T> where T : unmanaged, IBinaryFloatingPointIeee
         }
         LastGradientNorm = Math.Sqrt(squared);
         double scale = MaxGradientNorm is double c && LastGradientNorm > c ? c / LastGradientNorm : 1.0;
-        Update(theta, gradient, T.CreateTruncating(scale), LearningRate.At(Updates));
+        Update(theta, gradient, T.CreateTruncating(scale), LearningRate.At(Updates), 0);
+        Updates++;
+    }
+
+    /// <summary>
+    /// One step over two parameter groups at once — the policy's θ and the value function's φ, say — for an optimizer of
+    /// size |θ| + |φ|: the norm clip is global, g ← g · min(1, c/‖(g_θ, g_φ)‖₂) (as torch's clip_grad_norm_ over all
+    /// parameters), and each group moves as <see cref="Ascend(Span{T}, ReadOnlySpan{T})"/> would move it, with one step
+    /// count k for both.
+    /// </summary>
+    /// <exception cref="ArgumentException">The groups' lengths do not add up to <see cref="Size"/> or differ from their
+    /// gradients', or a gradient holds NaN/∞ (named by group and index).</exception>
+    public void Ascend(Span<T> first, ReadOnlySpan<T> firstGradient, Span<T> second, ReadOnlySpan<T> secondGradient)
+    {
+        if (first.Length + second.Length != Size || firstGradient.Length != first.Length || secondGradient.Length != second.Length)
+            throw new ArgumentException($"{GetType().Name}: groups of {first.Length} and {second.Length} parameters (gradients {firstGradient.Length}, {secondGradient.Length}) for an optimizer of {Size}.");
+        double squared = double.CreateTruncating(TensorPrimitives.SumOfSquares(firstGradient)) + double.CreateTruncating(TensorPrimitives.SumOfSquares(secondGradient));
+        if (!double.IsFinite(squared))
+        {
+            squared = 0;
+            for (int group = 0; group < 2; group++)
+            {
+                var g = group == 0 ? firstGradient : secondGradient;
+                for (int i = 0; i < g.Length; i++)
+                {
+                    double v = double.CreateTruncating(g[i]);
+                    if (!double.IsFinite(v)) throw new ArgumentException($"{GetType().Name}: gradient element {i} of group {group + 1} is {v} at update {Updates}.");
+                    squared += v * v;
+                }
+            }
+        }
+        LastGradientNorm = Math.Sqrt(squared);
+        T scale = T.CreateTruncating(MaxGradientNorm is double c && LastGradientNorm > c ? c / LastGradientNorm : 1.0);
+        double alpha = LearningRate.At(Updates);
+        Update(first, firstGradient, scale, alpha, 0);
+        Update(second, secondGradient, scale, alpha, first.Length);
         Updates++;
     }
 
@@ -111,8 +146,9 @@ public abstract class Optimizer<T> where T : unmanaged, IBinaryFloatingPointIeee
         }
     }
 
-    /// <summary>Applies one update with the clipped gradient scale·g and step size α.</summary>
-    protected abstract void Update(Span<T> theta, ReadOnlySpan<T> gradient, T scale, double alpha);
+    /// <summary>Applies one update with the clipped gradient scale·g and step size α to the parameters whose state starts
+    /// at <paramref name="offset"/> in the optimizer's vectors.</summary>
+    protected abstract void Update(Span<T> theta, ReadOnlySpan<T> gradient, T scale, double alpha, int offset);
 }
 
 /// <summary>SGD with momentum μ: v ← μ v + g, θ ← θ + α v (μ = 0: plain θ ← θ + α g).</summary>
@@ -128,13 +164,14 @@ public sealed class Sgd<T>(int size, LearningRateSchedule learningRate, double m
     public double Momentum { get; } = momentum is >= 0 and < 1 ? momentum : throw new ArgumentOutOfRangeException(nameof(momentum), momentum, "Momentum must be in [0, 1).");
 
     /// <inheritdoc/>
-    protected override void Update(Span<T> theta, ReadOnlySpan<T> gradient, T scale, double alpha)
+    protected override void Update(Span<T> theta, ReadOnlySpan<T> gradient, T scale, double alpha, int offset)
     {
         T mu = T.CreateTruncating(Momentum), a = T.CreateTruncating(alpha);
         for (int i = 0; i < theta.Length; i++)
         {
-            _velocity[i] = mu * _velocity[i] + scale * gradient[i];
-            theta[i] += a * _velocity[i];
+            ref T velocity = ref _velocity[offset + i];
+            velocity = mu * velocity + scale * gradient[i];
+            theta[i] += a * velocity;
         }
     }
 }
@@ -153,7 +190,7 @@ public sealed class Adam<T>(int size, LearningRateSchedule learningRate, double 
     public (T[] M, T[] V) Moments => (_m, _v);
 
     /// <inheritdoc/>
-    protected override void Update(Span<T> theta, ReadOnlySpan<T> gradient, T scale, double alpha)
+    protected override void Update(Span<T> theta, ReadOnlySpan<T> gradient, T scale, double alpha, int offset)
     {
         long k = Updates + 1;
         T b1 = T.CreateTruncating(beta1), b2 = T.CreateTruncating(beta2), eps = T.CreateTruncating(epsilon);
@@ -169,10 +206,10 @@ public sealed class Adam<T>(int size, LearningRateSchedule learningRate, double 
             for (; i <= theta.Length - Vector<T>.Count; i += Vector<T>.Count)
             {
                 var g = vs * new Vector<T>(gradient[i..]);
-                var m = vb1 * new Vector<T>(_m.AsSpan(i)) + vb1c * g;
-                var v = vb2 * new Vector<T>(_v.AsSpan(i)) + vb2c * g * g;
-                m.CopyTo(_m.AsSpan(i));
-                v.CopyTo(_v.AsSpan(i));
+                var m = vb1 * new Vector<T>(_m.AsSpan(offset + i)) + vb1c * g;
+                var v = vb2 * new Vector<T>(_v.AsSpan(offset + i)) + vb2c * g * g;
+                m.CopyTo(_m.AsSpan(offset + i));
+                v.CopyTo(_v.AsSpan(offset + i));
                 var t = new Vector<T>(theta[i..]) + va * (m / vc1) / (Vector.SquareRoot(v / vc2) + veps);
                 t.CopyTo(theta[i..]);
             }
@@ -180,9 +217,10 @@ public sealed class Adam<T>(int size, LearningRateSchedule learningRate, double 
         for (; i < theta.Length; i++)
         {
             T g = scale * gradient[i];
-            _m[i] = b1 * _m[i] + (T.One - b1) * g;
-            _v[i] = b2 * _v[i] + (T.One - b2) * g * g;
-            theta[i] += a * (_m[i] / c1) / (T.Sqrt(_v[i] / c2) + eps);
+            ref T m = ref _m[offset + i], v = ref _v[offset + i];
+            m = b1 * m + (T.One - b1) * g;
+            v = b2 * v + (T.One - b2) * g * g;
+            theta[i] += a * (m / c1) / (T.Sqrt(v / c2) + eps);
         }
     }
 }
@@ -197,14 +235,15 @@ public sealed class AdaGrad<T>(int size, LearningRateSchedule learningRate, doub
     protected override IEnumerable<T[]> StateVectors => [_sum];
 
     /// <inheritdoc/>
-    protected override void Update(Span<T> theta, ReadOnlySpan<T> gradient, T scale, double alpha)
+    protected override void Update(Span<T> theta, ReadOnlySpan<T> gradient, T scale, double alpha, int offset)
     {
         T a = T.CreateTruncating(alpha), eps = T.CreateTruncating(epsilon);
         for (int i = 0; i < theta.Length; i++)
         {
             T g = scale * gradient[i];
-            _sum[i] += g * g;
-            theta[i] += a * g / (T.Sqrt(_sum[i]) + eps);
+            ref T sum = ref _sum[offset + i];
+            sum += g * g;
+            theta[i] += a * g / (T.Sqrt(sum) + eps);
         }
     }
 }
@@ -222,14 +261,15 @@ public sealed class RmsProp<T>(int size, LearningRateSchedule learningRate, doub
     protected override IEnumerable<T[]> StateVectors => [_v];
 
     /// <inheritdoc/>
-    protected override void Update(Span<T> theta, ReadOnlySpan<T> gradient, T scale, double alpha)
+    protected override void Update(Span<T> theta, ReadOnlySpan<T> gradient, T scale, double alpha, int offset)
     {
         T r = T.CreateTruncating(rho), a = T.CreateTruncating(alpha), eps = T.CreateTruncating(epsilon);
         for (int i = 0; i < theta.Length; i++)
         {
             T g = scale * gradient[i];
-            _v[i] = r * _v[i] + (T.One - r) * g * g;
-            theta[i] += a * g / (epsilonInsideRoot ? T.Sqrt(_v[i] + eps) : T.Sqrt(_v[i]) + eps);
+            ref T v = ref _v[offset + i];
+            v = r * v + (T.One - r) * g * g;
+            theta[i] += a * g / (epsilonInsideRoot ? T.Sqrt(v + eps) : T.Sqrt(v) + eps);
         }
     }
 }
