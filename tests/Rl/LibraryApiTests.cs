@@ -86,6 +86,16 @@ public class LibraryApiTests : IDisposable
     }
 
     [Fact]
+    public void An_A3C_policy_keeps_its_action_bounds_though_A3C_has_no_vector_env()
+    {
+        var a3c = new A3c(() => EnvRegistry.Make("Pendulum-v1"), new A3cSettings { Workers = 1 });
+        var policy = TrainedPolicy.From(a3c, "Pendulum-v1");
+        var box = Assert.IsType<Box>(policy.ActionSpace);
+        Assert.Equal([-2f], box.Low.ToArray());
+        Assert.Equal([2f], box.High.ToArray());
+    }
+
+    [Fact]
     public void Predicting_allocates_nothing_after_the_first_call()
     {
         var policy = TrainedPolicy.From(new Ppo(new CartPoleVectorEnv(1), new PpoSettings { StepsPerEnv = 64 }), "CartPole-v1");

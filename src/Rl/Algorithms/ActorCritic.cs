@@ -19,6 +19,7 @@ public sealed class ActorCritic
         ArgumentNullException.ThrowIfNull(observationSpace);
         ArgumentNullException.ThrowIfNull(rng);
         ObservationSize = observationSpace.Size;
+        ActionSpace = actionSpace;
         switch (actionSpace)
         {
             case Discrete d:
@@ -54,6 +55,9 @@ public sealed class ActorCritic
 
     /// <summary>Features per observation.</summary>
     public int ObservationSize { get; }
+
+    /// <summary>The action space the policy acts in: <see cref="Discrete"/> (categorical) or <see cref="Box"/> (Gaussian).</summary>
+    public Space ActionSpace { get; }
 
     /// <summary>Floats per action (0 for discrete actions).</summary>
     public int ActionSize { get; }

@@ -118,7 +118,7 @@ public sealed class TrainedPolicy
         var agent = algorithm.Agent;
         var network = agent.Categorical?.Network ?? agent.Gaussian!.Network;
         int[] sizes = network.Sizes.Skip(1).Take(network.Sizes.Count - 2).ToArray();
-        var space = agent.Categorical is { } c ? (Space)new Discrete(c.NumActions) : algorithm.Env?.SingleActionSpace as Box ?? Box.Uniform(agent.ActionSize, float.MinValue, float.MaxValue);
+        var space = agent.ActionSpace;
         (double[], double[], double, bool)? normalizer = algorithm.Env is NormalizedVectorEnv n
             ? (n.ObservationStatistics.Mean.ToArray(), n.ObservationStatistics.Variance.ToArray(), n.ClipObservation, n.NormalizeObservations)
             : null;
