@@ -75,7 +75,7 @@ public static class Program
     private const string TrainHelp = """
         purepg train --env ID --algo NAME [options]
           --env ID              an environment id (purepg list)
-          --algo NAME           ppo, a2c, trpo, npg, reinforce, a3c
+          --algo NAME           ppo, a2c, trpo, npg, reinforce, a3c, es
           --seed N              the seed (default 0): fixes the whole run, except for a3c (setting Seed)
           --steps N             environment steps to train (default 100000; setting TotalTimesteps); schedules such
                                 as PPO's learning-rate anneal follow this length

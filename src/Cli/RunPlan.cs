@@ -34,8 +34,9 @@ internal sealed record RunPlan(string Env, string Algorithm, long Seed, long Ste
 
     public const long DefaultSteps = 100_000;
 
-    /// <summary>The copies <c>train</c> uses unless told: 8 environments, or 4 worker threads for a3c.</summary>
-    public static int DefaultEnvs(string algorithm) => algorithm == "a3c" ? 4 : 8;
+    /// <summary>The copies <c>train</c> uses unless told: 8 environments, 4 worker threads for a3c, one evaluation thread
+    /// per core for es.</summary>
+    public static int DefaultEnvs(string algorithm) => algorithm switch { "a3c" => 4, "es" => Environment.ProcessorCount, _ => 8 };
 
     private static readonly string[] SeedNames = ["Seed"], StepsNames = ["TotalTimesteps"], EnvsNames = ["NumEnvs", "Workers"];
 

@@ -11,7 +11,7 @@ public class SettingsValidationTests
     public static TheoryData<string, string> Fields()
     {
         var data = new TheoryData<string, string>();
-        foreach (var type in new[] { typeof(PpoSettings), typeof(A2cSettings), typeof(A3cSettings), typeof(TrpoSettings), typeof(ReinforceSettings) })
+        foreach (var type in new[] { typeof(PpoSettings), typeof(A2cSettings), typeof(A3cSettings), typeof(TrpoSettings), typeof(ReinforceSettings), typeof(EsSettings) })
             foreach (var p in Settable(type))
                 if (p.PropertyType != typeof(bool)) // no bool value is bad
                     data.Add(type.Name, p.Name);

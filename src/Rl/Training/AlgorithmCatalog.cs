@@ -11,7 +11,7 @@ namespace PurePg.Rl.Training;
 public static class AlgorithmCatalog
 {
     /// <summary>Every algorithm name.</summary>
-    public static IReadOnlyList<string> Names { get; } = ["ppo", "a2c", "trpo", "npg", "reinforce", "a3c"];
+    public static IReadOnlyList<string> Names { get; } = ["ppo", "a2c", "trpo", "npg", "reinforce", "a3c", "es"];
 
     /// <summary>One line on each.</summary>
     public static string Describe(string name) => name switch
@@ -22,6 +22,7 @@ public static class AlgorithmCatalog
         "npg" => "natural policy gradient by conjugate gradient, normalized step",
         "reinforce" => "Monte Carlo policy gradient with a learned value baseline",
         "a3c" => "asynchronous advantage actor-critic (threads; not deterministic)",
+        "es" => "evolution strategies: antithetic perturbations of θ, centered ranks, Adam (Salimans et al. 2017); --envs sets Workers",
         _ => throw Unknown(name),
     };
 
@@ -33,6 +34,7 @@ public static class AlgorithmCatalog
         "trpo" or "npg" => SettingsBinder.Describe(new TrpoSettings()),
         "reinforce" => SettingsBinder.Describe(new ReinforceSettings()),
         "a3c" => SettingsBinder.Describe(new A3cSettings()),
+        "es" => SettingsBinder.Describe(new EsSettings()),
         _ => throw Unknown(name),
     };
 
@@ -53,6 +55,7 @@ public static class AlgorithmCatalog
             TrpoSettings s => SettingsBinder.ToDictionary(s),
             ReinforceSettings s => SettingsBinder.ToDictionary(s),
             A3cSettings s => SettingsBinder.ToDictionary(s),
+            EsSettings s => SettingsBinder.ToDictionary(s),
             var other => throw new InvalidOperationException(other.GetType().Name),
         };
 
@@ -91,6 +94,12 @@ public static class AlgorithmCatalog
                 s.Validate();
                 return s;
             }
+            case "es":
+            {
+                var s = SettingsBinder.With(new EsSettings(), forced.Concat([new("Workers", numEnvs.ToString(inv))]));
+                s.Validate();
+                return s;
+            }
             default:
             {
                 var s = SettingsBinder.With(new A3cSettings(), forced.Concat([new("Workers", numEnvs.ToString(inv)), new("TotalTimesteps", plannedSteps.ToString(inv))]));
@@ -110,7 +119,7 @@ public static class AlgorithmCatalog
         long plannedSteps, IEnumerable<KeyValuePair<string, string>> overrides, bool normalize)
     {
         EnvRegistry.Spec(envId); // throws with the valid ids
-        if (normalize && algorithm is "reinforce" or "a3c")
+        if (normalize && algorithm is "reinforce" or "a3c" or "es")
             throw new ArgumentException($"Normalization (--normalize) is available for ppo, a2c, trpo and npg, not {algorithm}.");
         IOnPolicyAlgorithm built;
         Dictionary<string, object?> settings;
@@ -133,6 +142,9 @@ public static class AlgorithmCatalog
                 break;
             case A3cSettings s: // one environment per worker thread
                 (built, settings) = (new A3c(() => EnvRegistry.Make(envId), s), SettingsBinder.ToDictionary(s));
+                break;
+            case EsSettings s: // one environment per evaluation thread
+                (built, settings) = (new Es(() => EnvRegistry.Make(envId), s), SettingsBinder.ToDictionary(s));
                 break;
             case var other: throw new InvalidOperationException(other.GetType().Name);
         }

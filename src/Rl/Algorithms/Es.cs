@@ -1,0 +1,232 @@
+using PurePg.Autodiff;
+using PurePg.Autodiff.Modules;
+using PurePg.Envs;
+using PurePg.Envs.Vector;
+using PurePg.Rl.Estimators;
+using PurePg.Rl.Optimizers;
+using PurePg.Rl.Rollouts;
+
+namespace PurePg.Rl.Algorithms;
+
+/// <summary>Settings of <see cref="Es"/>; defaults from Salimans et al. (2017) where the paper gives them.</summary>
+public sealed record EsSettings
+{
+    /// <summary>n, antithetic pairs per generation: 2n episodes, each of a perturbed policy μ ± σε_j.</summary>
+    public int Pairs { get; init; } = 32;
+
+    /// <summary>σ, the perturbations' standard deviation (the paper: 0.02).</summary>
+    public double Sigma { get; init; } = 0.02;
+
+    /// <summary>Adam step size on μ (the paper: 0.01).</summary>
+    public double LearningRate { get; init; } = 0.01;
+
+    /// <summary>λ of the L2 weight decay, ĝ − λμ (the paper: 0.005).</summary>
+    public double WeightDecay { get; init; } = 0.005;
+
+    /// <summary>Shape fitness by centered ranks (the paper: yes); false uses the raw returns.</summary>
+    public bool CenteredRanks { get; init; } = true;
+
+    /// <summary>Act with the policy's mode during evaluation (the paper: deterministic); false samples.</summary>
+    public bool Deterministic { get; init; } = true;
+
+    /// <summary>Evaluation threads; the update is the same for any number (results are gathered by candidate index).</summary>
+    public int Workers { get; init; } = Environment.ProcessorCount;
+
+    /// <summary>Hidden layers of the policy (the paper's MuJoCo policies: 64-64).</summary>
+    public int[] HiddenSizes { get; init; } = [64, 64];
+
+    /// <summary>Hidden nonlinearity (the paper: tanh).</summary>
+    public Activation Activation { get; init; } = Activation.Tanh;
+
+    /// <summary>The seed: fixes μ's initialization, every perturbation and every episode's environment seed.</summary>
+    public long Seed { get; init; }
+
+    /// <summary>Checks every setting, naming the first bad one.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">A setting is out of its range (the message names it and the rule).</exception>
+    public void Validate()
+    {
+        SettingsChecks.Positive(Pairs, nameof(Pairs));
+        SettingsChecks.Positive(Sigma, nameof(Sigma));
+        SettingsChecks.Positive(LearningRate, nameof(LearningRate));
+        SettingsChecks.NonNegative(WeightDecay, nameof(WeightDecay));
+        SettingsChecks.Positive(Workers, nameof(Workers));
+        SettingsChecks.Network(HiddenSizes, Activation, 0);
+        SettingsChecks.Seed(Seed);
+    }
+}
+
+/// <summary>
+/// Evolution strategies (Salimans et al. 2017, Algorithm 2), sampling in parameter space where policy gradient samples in
+/// action space: for generation k, ε_j ~ N(0, I) regenerated from (seed, k, j); 2n episodes of the policies μ ± σε_j (a
+/// pair shares its environment seed), in parallel on <see cref="EsSettings.Workers"/> threads; fitness F = the returns,
+/// centered-ranked; ĝ = (1/(2nσ)) Σ_j (F⁺_j − F⁻_j) ε_j (<see cref="EvolutionStrategyGradient"/>); one Adam step on μ
+/// along ĝ − λμ. Deterministic for a seed whatever the number of workers. The agent's θ is μ; its value network is unused.
+/// </summary>
+public sealed class Es : IOnPolicyAlgorithm
+{
+    private readonly EsSettings _settings;
+    private readonly Func<Env> _makeEnv;
+    private readonly Adam<float> _optimizer;
+    private readonly Worker[] _workers;
+    private readonly double[] _returns, _shaped, _gradient;
+    private readonly int[] _lengths;
+    private readonly float[] _step;
+    private long _generation, _totalSteps;
+
+    /// <summary>Builds μ for the environments <paramref name="makeEnv"/> makes.</summary>
+    public Es(Func<Env> makeEnv, EsSettings settings)
+    {
+        ArgumentNullException.ThrowIfNull(makeEnv);
+        ArgumentNullException.ThrowIfNull(settings);
+        settings.Validate();
+        (_makeEnv, _settings) = (makeEnv, settings);
+        var probe = makeEnv();
+        Agent = new ActorCritic(probe.ObservationSpace, probe.ActionSpace, settings.HiddenSizes, settings.Activation, 0, new Rng((ulong)settings.Seed));
+        _optimizer = new Adam<float>(Agent.Theta.Count, LearningRateSchedule.Constant(settings.LearningRate));
+        _workers = Enumerable.Range(0, settings.Workers).Select(_ => new Worker(this)).ToArray();
+        int candidates = 2 * settings.Pairs;
+        (_returns, _shaped, _lengths) = (new double[candidates], new double[candidates], new int[candidates]);
+        _gradient = new double[Agent.Theta.Count];
+        _step = new float[Agent.Theta.Count];
+    }
+
+    /// <inheritdoc/>
+    public string Name => "es";
+
+    /// <summary>μ as the agent's θ (the value network is not used).</summary>
+    public ActorCritic Agent { get; }
+
+    /// <summary>Null: each worker owns its environment.</summary>
+    public VectorEnv? Env => null;
+
+    /// <summary>Environment steps of all the episodes so far.</summary>
+    public long TotalSteps => _totalSteps;
+
+    /// <summary>2n: a generation is 2n whole episodes, so at least 2n steps (the true count is their total length).</summary>
+    public long StepsPerIteration => 2L * _settings.Pairs;
+
+    /// <summary>Not used: ES's step size is constant.</summary>
+    public long PlannedSteps { get; set; } = 1;
+
+    /// <inheritdoc/>
+    public bool ExactResume => true;
+
+    /// <summary>Generations done.</summary>
+    public long Generation => _generation;
+
+    /// <summary>One generation: 2n episodes, fitness shaping, one step on μ.</summary>
+    public IterationMetrics Iterate()
+    {
+        int candidates = 2 * _settings.Pairs, next = -1;
+        foreach (var w in _workers) w.Failure = null;
+        var threads = _workers.Select(w => new Thread(() =>
+        {
+            int j;
+            while ((j = Interlocked.Increment(ref next)) < candidates) w.Evaluate(_generation, j);
+        }) { IsBackground = true }).ToArray();
+        foreach (var t in threads) t.Start();
+        foreach (var t in threads) t.Join();
+        foreach (var w in _workers) w.Failure?.Throw();
+
+        if (_settings.CenteredRanks) EvolutionStrategyGradient.CenteredRanks(_returns, _shaped);
+        else _returns.CopyTo(_shaped, 0);
+        EvolutionStrategyGradient.Estimate(_shaped, antithetic: true, _settings.Sigma, (ulong)_settings.Seed, _generation, _gradient);
+        var mu = Agent.Theta.Values;
+        for (int i = 0; i < _step.Length; i++) _step[i] = (float)(_gradient[i] - _settings.WeightDecay * mu[i]);
+        _optimizer.Ascend(mu, _step);
+        _generation++;
+        for (int j = 0; j < candidates; j++) _totalSteps += _lengths[j];
+        var episodes = Enumerable.Range(0, candidates).Select(j => new EpisodeStatistics(_returns[j], _lengths[j])).ToArray();
+        return new IterationMetrics(_totalSteps, episodes, [("gradient_norm", Math.Sqrt(_gradient.Sum(g => g * g))), ("return_max", _returns.Max())]);
+    }
+
+    /// <inheritdoc/>
+    public void WriteState(BinaryWriter writer)
+    {
+        ArgumentNullException.ThrowIfNull(writer);
+        writer.Write(_generation);
+        writer.Write(_totalSteps);
+        Training.StateIo.WriteFloats(writer, Agent.Theta.Values);
+        _optimizer.WriteState(writer);
+    }
+
+    /// <inheritdoc/>
+    public void ReadState(BinaryReader reader)
+    {
+        ArgumentNullException.ThrowIfNull(reader);
+        _generation = reader.ReadInt64();
+        _totalSteps = reader.ReadInt64();
+        if (_generation < 0 || _totalSteps < 0) throw new InvalidDataException($"The checkpoint's ES counters are {_generation} and {_totalSteps}.");
+        Training.StateIo.ReadFloats(reader, Agent.Theta.Values, "μ");
+        _optimizer.ReadState(reader);
+    }
+
+    /// <summary>One evaluation thread's own policy copy, tape, environment and noise buffer.</summary>
+    private sealed class Worker
+    {
+        private readonly Es _owner;
+        private readonly ActorCritic _policy;
+        private readonly Env _env;
+        private readonly Tape<float> _tape = new();
+        private readonly double[] _epsilon;
+        private readonly float[] _observation, _continuous, _logProb = new float[1];
+        private readonly int[] _discrete = new int[1];
+
+        public Worker(Es owner)
+        {
+            _owner = owner;
+            _env = owner._makeEnv();
+            var s = owner._settings;
+            _policy = new ActorCritic(_env.ObservationSpace, _env.ActionSpace, s.HiddenSizes, s.Activation, 0, new Rng(0));
+            _epsilon = new double[_policy.Theta.Count];
+            _observation = new float[_policy.ObservationSize];
+            _continuous = new float[Math.Max(1, _policy.ActionSize)];
+        }
+
+        public System.Runtime.ExceptionServices.ExceptionDispatchInfo? Failure { get; set; }
+
+        /// <summary>Candidate j = 2·pair + (0 for +σε, 1 for −σε): its episode's return and length, a pure function of
+        /// (μ, seed, generation, j).</summary>
+        public void Evaluate(long generation, int j)
+        {
+            try
+            {
+                var s = _owner._settings;
+                EvolutionStrategyGradient.Noise((ulong)s.Seed, generation, j / 2, _epsilon);
+                double sign = j % 2 == 0 ? 1 : -1;
+                ReadOnlySpan<float> mu = _owner.Agent.Theta.Values;
+                var theta = _policy.Theta.Values;
+                for (int i = 0; i < theta.Length; i++) theta[i] = (float)(mu[i] + sign * s.Sigma * _epsilon[i]);
+                // a pair shares its environment seed; stochastic actions (if asked for) a stream of their own
+                var rng = new Rng((ulong)(s.Seed * 1_000_003 + generation * 65_537 + j));
+                _env.Reset(s.Seed * 1_000_003 + generation * 4_099 + j / 2).CopyTo(_observation);
+                double total = 0;
+                int length = 0;
+                while (true)
+                {
+                    StepResult r;
+                    if (_policy.Categorical is { } c)
+                    {
+                        c.Act(_tape, _observation, rng, _discrete, _logProb, s.Deterministic);
+                        r = _env.Step(_discrete[0]);
+                    }
+                    else
+                    {
+                        _policy.Gaussian!.Act(_tape, _observation, rng, _continuous, _logProb, s.Deterministic);
+                        r = _env.Step(_continuous);
+                    }
+                    total += r.Reward;
+                    length++;
+                    r.Observation.CopyTo(_observation);
+                    if (r.Terminated || r.Truncated) break;
+                }
+                _owner._returns[j] = total;
+                _owner._lengths[j] = length;
+            }
+            catch (Exception e)
+            {
+                Failure = System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(e);
+            }
+        }
+    }
+}
