@@ -118,6 +118,21 @@ public class EvolutionStrategyTests
     }
 
     [Fact]
+    public void The_algorithms_parallel_gradient_is_the_estimators_bit_for_bit()
+    {
+        foreach (int workers in new[] { 1, 2, 3 })
+        {
+            var es = Make(workers);
+            es.Iterate();
+            var metrics = es.Iterate(); // generation 1
+            double[] shaped = new double[metrics.Episodes.Count], expected = new double[es.Agent.Theta.Count];
+            EvolutionStrategyGradient.CenteredRanks(metrics.Episodes.Select(e => e.Return).ToArray(), shaped);
+            EvolutionStrategyGradient.Estimate(shaped, antithetic: true, 0.05, 3, generation: 1, expected);
+            Assert.Equal(expected, es.LastGradient.ToArray());
+        }
+    }
+
+    [Fact]
     public void Es_with_its_defaults_solves_CartPole()
     {
         var es = new Es(() => EnvRegistry.Make("CartPole-v1"), new EsSettings { Workers = 2 });

@@ -68,7 +68,8 @@ public sealed class Es : IOnPolicyAlgorithm
     private readonly Func<Env> _makeEnv;
     private readonly Adam<float> _optimizer;
     private readonly Worker[] _workers;
-    private readonly double[] _returns, _shaped, _gradient;
+    private readonly double[] _returns, _shaped, _gradient, _weights;
+    private readonly double[][] _noise; // ε_j of this generation, kept by the evaluators so the update need not regenerate it
     private readonly int[] _lengths;
     private readonly float[] _step;
     private long _generation, _totalSteps;
@@ -87,6 +88,8 @@ public sealed class Es : IOnPolicyAlgorithm
         int candidates = 2 * settings.Pairs;
         (_returns, _shaped, _lengths) = (new double[candidates], new double[candidates], new int[candidates]);
         _gradient = new double[Agent.Theta.Count];
+        _weights = new double[settings.Pairs];
+        _noise = Enumerable.Range(0, settings.Pairs).Select(_ => new double[Agent.Theta.Count]).ToArray();
         _step = new float[Agent.Theta.Count];
     }
 
@@ -114,23 +117,32 @@ public sealed class Es : IOnPolicyAlgorithm
     /// <summary>Generations done.</summary>
     public long Generation => _generation;
 
+    /// <summary>ĝ of the last generation (before weight decay), for inspection and tests.</summary>
+    public ReadOnlySpan<double> LastGradient => _gradient;
+
     /// <summary>One generation: 2n episodes, fitness shaping, one step on μ.</summary>
     public IterationMetrics Iterate()
     {
-        int candidates = 2 * _settings.Pairs, next = -1;
+        int candidates = 2 * _settings.Pairs, pairs = _settings.Pairs;
         foreach (var w in _workers) w.Failure = null;
-        var threads = _workers.Select(w => new Thread(() =>
-        {
-            int j;
-            while ((j = Interlocked.Increment(ref next)) < candidates) w.Evaluate(_generation, j);
-        }) { IsBackground = true }).ToArray();
-        foreach (var t in threads) t.Start();
-        foreach (var t in threads) t.Join();
+        Parallel((worker, j) => _workers[worker].Evaluate(_generation, j), candidates);
         foreach (var w in _workers) w.Failure?.Throw();
 
         if (_settings.CenteredRanks) EvolutionStrategyGradient.CenteredRanks(_returns, _shaped);
         else _returns.CopyTo(_shaped, 0);
-        EvolutionStrategyGradient.Estimate(_shaped, antithetic: true, _settings.Sigma, (ulong)_settings.Seed, _generation, _gradient);
+        // ĝ = (1/(2nσ)) Σ_j (F⁺_j − F⁻_j) ε_j, the dimensions split across the workers, each summed over j in order: the
+        // same bits as EvolutionStrategyGradient.Estimate, for any number of workers
+        for (int j = 0; j < pairs; j++) _weights[j] = (_shaped[2 * j] - _shaped[2 * j + 1]) / (2 * pairs * _settings.Sigma);
+        int d = _gradient.Length, slice = (d + _workers.Length - 1) / _workers.Length;
+        Parallel((_, part) =>
+        {
+            for (int i = part * slice; i < Math.Min(d, (part + 1) * slice); i++)
+            {
+                double sum = 0;
+                for (int j = 0; j < pairs; j++) sum += _weights[j] * _noise[j][i];
+                _gradient[i] = sum;
+            }
+        }, _workers.Length);
         var mu = Agent.Theta.Values;
         for (int i = 0; i < _step.Length; i++) _step[i] = (float)(_gradient[i] - _settings.WeightDecay * mu[i]);
         _optimizer.Ascend(mu, _step);
@@ -138,6 +150,25 @@ public sealed class Es : IOnPolicyAlgorithm
         for (int j = 0; j < candidates; j++) _totalSteps += _lengths[j];
         var episodes = Enumerable.Range(0, candidates).Select(j => new EpisodeStatistics(_returns[j], _lengths[j])).ToArray();
         return new IterationMetrics(_totalSteps, episodes, [("gradient_norm", Math.Sqrt(_gradient.Sum(g => g * g))), ("return_max", _returns.Max())]);
+    }
+
+    /// <summary>Runs work(w, i) for i = 0 … count − 1 on the worker threads, thread w taking the next index each time;
+    /// returns when all are done. Items are pure functions of their index, so who runs which does not matter.</summary>
+    private void Parallel(Action<int, int> work, int count)
+    {
+        int next = -1;
+        var threads = new Thread[_workers.Length];
+        for (int w = 0; w < threads.Length; w++)
+        {
+            int worker = w;
+            threads[w] = new Thread(() =>
+            {
+                int i;
+                while ((i = Interlocked.Increment(ref next)) < count) work(worker, i);
+            }) { IsBackground = true };
+            threads[w].Start();
+        }
+        foreach (var t in threads) t.Join();
     }
 
     /// <inheritdoc/>
@@ -192,11 +223,13 @@ public sealed class Es : IOnPolicyAlgorithm
             try
             {
                 var s = _owner._settings;
-                EvolutionStrategyGradient.Noise((ulong)s.Seed, generation, j / 2, _epsilon);
+                // the + member keeps ε_j for the update; the − member regenerates it
+                double[] epsilon = j % 2 == 0 ? _owner._noise[j / 2] : _epsilon;
+                EvolutionStrategyGradient.Noise((ulong)s.Seed, generation, j / 2, epsilon);
                 double sign = j % 2 == 0 ? 1 : -1;
                 ReadOnlySpan<float> mu = _owner.Agent.Theta.Values;
                 var theta = _policy.Theta.Values;
-                for (int i = 0; i < theta.Length; i++) theta[i] = (float)(mu[i] + sign * s.Sigma * _epsilon[i]);
+                for (int i = 0; i < theta.Length; i++) theta[i] = (float)(mu[i] + sign * s.Sigma * epsilon[i]);
                 // a pair shares its environment seed; stochastic actions (if asked for) a stream of their own
                 var rng = new Rng((ulong)(s.Seed * 1_000_003 + generation * 65_537 + j));
                 _env.Reset(s.Seed * 1_000_003 + generation * 4_099 + j / 2).CopyTo(_observation);
