@@ -10,7 +10,7 @@ namespace PurePg.Bench;
 /// End-to-end learning runs (not BenchmarkDotNet): per seed, the environment steps and wall-clock seconds until the mean
 /// deterministic evaluation return over 20 episodes reaches the threshold (evaluated every <c>evalEvery</c> steps), and
 /// the median over seeds. Run: dotnet run -c Release --project bench -- learn ALGO ENV [seeds=5] [maxSteps]
-/// ALGO: ppo | a2c | trpo | a3c. Hyperparameters: rl-baselines3-zoo's where it has them for the pair.
+/// ALGO: ppo | a2c | trpo | a3c | es. Hyperparameters: rl-baselines3-zoo's where it has them for the pair.
 /// </summary>
 public static class LearningRuns
 {
@@ -90,8 +90,9 @@ public static class LearningRuns
             case ("ppo", "CartPole-v1"):
             {
                 // rl-baselines3-zoo ppo.yml CartPole-v1: 8 envs, n_steps 32, batch 256, gae 0.8, γ 0.98, 20 epochs, lr lin 1e-3, clip 0.2
+                // the anneal follows this run's budget (maxSteps; the zoo's n_timesteps is 100,000: pass 100000 to match it)
                 var s = new PpoSettings { NumEnvs = 8, StepsPerEnv = 32, BatchSize = 256, GaeLambda = 0.8, Gamma = 0.98, Epochs = 20,
-                    LearningRate = 1e-3, AnnealLearningRate = true, TotalTimesteps = 100_000, Seed = seed };
+                    LearningRate = 1e-3, AnnealLearningRate = true, TotalTimesteps = maxSteps, Seed = seed };
                 var ppo = new Ppo(new CartPoleVectorEnv(s.NumEnvs), s);
                 return new Run(() => ppo.Update(), () => ppo.TotalSteps, (env, sd) => ppo.Agent.EvaluateReturn(env, 20, sd).Mean);
             }
@@ -108,6 +109,13 @@ public static class LearningRuns
                 var s = new TrpoSettings { NumEnvs = 2, StepsPerEnv = 512, Seed = seed };
                 var trpo = new Trpo(new CartPoleVectorEnv(s.NumEnvs), s);
                 return new Run(() => trpo.Update(), () => trpo.TotalSteps, (env, sd) => trpo.Agent.EvaluateReturn(env, 20, sd).Mean);
+            }
+            case ("es", "CartPole-v1"):
+            {
+                // Salimans et al.'s defaults (EsSettings), both cores evaluating
+                var es = new Es(() => EnvRegistry.Make(id), new EsSettings { Workers = 2, Seed = seed });
+                return new Run(() => es.Iterate(), () => es.TotalSteps, (env, sd) =>
+                    PurePg.Rl.Policies.Evaluation.Evaluate(PurePg.Rl.Policies.TrainedPolicy.From(es, id), env, 20, seed: sd).Mean);
             }
             case ("a3c", "CartPole-v1"):
             {
