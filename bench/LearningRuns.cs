@@ -110,7 +110,7 @@ public static class LearningRuns
                 var trpo = new Trpo(new CartPoleVectorEnv(s.NumEnvs), s);
                 return new Run(() => trpo.Update(), () => trpo.TotalSteps, (env, sd) => trpo.Agent.EvaluateReturn(env, 20, sd).Mean);
             }
-            case ("es", "CartPole-v1"):
+            case ("es", "CartPole-v1" or "Pendulum-v1"):
             {
                 // Salimans et al.'s defaults (EsSettings), both cores evaluating
                 var es = new Es(() => EnvRegistry.Make(id), new EsSettings { Workers = 2, Seed = seed });
