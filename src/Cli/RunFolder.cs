@@ -56,16 +56,7 @@ internal sealed class RunFolder
     }
 
     /// <summary>Writes <paramref name="text"/> to <paramref name="path"/> atomically: a temporary file beside it, flushed, renamed over it.</summary>
-    public static void WriteAtomically(string path, string text)
-    {
-        string temporary = path + ".tmp";
-        using (var file = new FileStream(temporary, FileMode.Create, FileAccess.Write, FileShare.None))
-        {
-            file.Write(Encoding.UTF8.GetBytes(text));
-            file.Flush(flushToDisk: true);
-        }
-        File.Move(temporary, path, overwrite: true);
-    }
+    public static void WriteAtomically(string path, string text) => PurePg.Rl.Training.AtomicFile.Write(path, Encoding.UTF8.GetBytes(text));
 
     public void WriteConfig(JsonObject config) => WriteAtomically(ConfigPath, config.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
 

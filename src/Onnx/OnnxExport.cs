@@ -23,14 +23,7 @@ public static class OnnxExport
     {
         ArgumentNullException.ThrowIfNull(policy);
         ArgumentNullException.ThrowIfNull(path);
-        byte[] model = Build(policy);
-        string temporary = path + ".tmp";
-        using (var file = new FileStream(temporary, FileMode.Create, FileAccess.Write, FileShare.None))
-        {
-            file.Write(model);
-            file.Flush(flushToDisk: true);
-        }
-        File.Move(temporary, path, overwrite: true);
+        PurePg.Rl.Training.AtomicFile.Write(path, Build(policy));
     }
 
     /// <summary>The ONNX ModelProto bytes of <paramref name="policy"/>.</summary>

@@ -172,12 +172,10 @@ public sealed class TrainedPolicy
     {
         if (batch <= 0 || observations.Length != batch * ObservationSize)
             throw new ArgumentException($"{observations.Length} observation values for {batch} actions; each observation has {ObservationSize} features.");
+        PolicyChecks.FiniteBatch(observations, ObservationSize); // names a NaN or ±∞ before normalization could hide it
         if (_input.Length < observations.Length) _input = new float[observations.Length];
         if (_logProbs.Length < batch) _logProbs = new float[batch];
         var input = _input.AsSpan(0, observations.Length);
-        for (int k = 0; k < observations.Length; k++)
-            if (!float.IsFinite(observations[k]))
-                throw new ArgumentException($"Observation {k / ObservationSize}, feature {k % ObservationSize}, is {observations[k]}: a policy acts on finite observations only.");
         if (_mean is not null) NormalizedVectorEnv.Normalize(observations, input, _mean, _variance, _clip, _normalize);
         else observations.CopyTo(input);
         return batch;
@@ -223,15 +221,8 @@ public sealed class TrainedPolicy
                 foreach (double v in _variance!) w.Write(v);
             }
         }
-        byte[] hash = SHA256.HashData(body.GetBuffer().AsSpan(0, (int)body.Length));
-        string temporary = path + ".tmp";
-        using (var file = new FileStream(temporary, FileMode.Create, FileAccess.Write, FileShare.None))
-        {
-            file.Write(body.GetBuffer(), 0, (int)body.Length);
-            file.Write(hash);
-            file.Flush(flushToDisk: true);
-        }
-        File.Move(temporary, path, overwrite: true);
+        var bytes = body.GetBuffer().AsSpan(0, (int)body.Length);
+        Training.AtomicFile.Write(path, bytes, SHA256.HashData(bytes));
     }
 
     /// <summary>Reads a policy file, or from a run folder made by the program its best policy (best.pgp, from the

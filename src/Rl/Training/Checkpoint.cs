@@ -30,15 +30,8 @@ public static class Checkpoint
             state.Position = 0;
             state.CopyTo(payload);
         }
-        byte[] hash = SHA256.HashData(payload.GetBuffer().AsSpan(0, (int)payload.Length));
-        string temporary = path + ".tmp";
-        using (var file = new FileStream(temporary, FileMode.Create, FileAccess.Write, FileShare.None))
-        {
-            file.Write(payload.GetBuffer(), 0, (int)payload.Length);
-            file.Write(hash);
-            file.Flush(flushToDisk: true);
-        }
-        File.Move(temporary, path, overwrite: true);
+        var bytes = payload.GetBuffer().AsSpan(0, (int)payload.Length);
+        AtomicFile.Write(path, bytes, SHA256.HashData(bytes));
     }
 
     /// <summary>Reads a checkpoint: its header and its state bytes, after verifying the checksum.</summary>
