@@ -12,7 +12,7 @@ internal sealed class RunProgress
 {
     public const int Window = 100;
 
-    private readonly Queue<EpisodeStatistics> _recent = new();
+    private readonly RecentEpisodes _recent = new(Window);
 
     public long Episodes { get; private set; }
     public double WallSeconds { get; set; }
@@ -24,8 +24,7 @@ internal sealed class RunProgress
     {
         foreach (var e in finished)
         {
-            _recent.Enqueue(e);
-            if (_recent.Count > Window) _recent.Dequeue();
+            _recent.Add(e);
             Episodes++;
         }
     }
@@ -33,18 +32,15 @@ internal sealed class RunProgress
     /// <summary>Mean and (population) standard deviation of the last ≤ 100 returns, and their mean length; NaN before any.</summary>
     public (double Mean, double Std, double Length) Rolling()
     {
-        if (_recent.Count == 0) return (double.NaN, double.NaN, double.NaN);
-        double mean = _recent.Average(e => e.Return);
-        double variance = _recent.Average(e => (e.Return - mean) * (e.Return - mean));
-        return (mean, Math.Sqrt(variance), _recent.Average(e => (double)e.Length));
+        return (_recent.MeanReturn, _recent.ReturnStd, _recent.MeanLength);
     }
 
     public void WriteTo(JsonObject header)
     {
         header["episodes"] = Episodes;
         header["wall_time_s"] = WallSeconds;
-        header["recent_returns"] = new JsonArray(_recent.Select(e => (JsonNode?)e.Return).ToArray());
-        header["recent_lengths"] = new JsonArray(_recent.Select(e => (JsonNode?)e.Length).ToArray());
+        header["recent_returns"] = new JsonArray(_recent.Episodes.Select(e => (JsonNode?)e.Return).ToArray());
+        header["recent_lengths"] = new JsonArray(_recent.Episodes.Select(e => (JsonNode?)e.Length).ToArray());
         header["evaluations"] = Evaluations;
         header["best_eval"] = BestEvaluation;
         header["best_eval_steps"] = BestEvaluationSteps;

@@ -110,14 +110,13 @@ public sealed class CheckpointCallback(string directory, long every) : TrainingC
 /// <paramref name="threshold"/> (with at least <paramref name="window"/> episodes seen).</summary>
 public sealed class StopAtTrainingReturn(double threshold, int window = 100) : TrainingCallback
 {
-    private readonly Queue<double> _recent = new();
+    private readonly RecentEpisodes _recent = new(window);
 
     /// <inheritdoc/>
     public override bool OnEpisode(IOnPolicyAlgorithm algorithm, EpisodeStatistics episode)
     {
-        _recent.Enqueue(episode.Return);
-        if (_recent.Count > window) _recent.Dequeue();
-        return !(_recent.Count == window && _recent.Average() >= threshold);
+        _recent.Add(episode);
+        return !(_recent.Count == window && _recent.MeanReturn >= threshold);
     }
 }
 
@@ -125,7 +124,7 @@ public sealed class StopAtTrainingReturn(double threshold, int window = 100) : T
 /// return of the last 100 episodes.</summary>
 public sealed class ProgressCallback(TextWriter writer, TimeSpan? interval = null) : TrainingCallback
 {
-    private readonly Queue<double> _recent = new();
+    private readonly RecentEpisodes _recent = new();
     private readonly Stopwatch _clock = new();
     private TimeSpan _last;
     private long _startSteps;
@@ -141,8 +140,7 @@ public sealed class ProgressCallback(TextWriter writer, TimeSpan? interval = nul
     /// <inheritdoc/>
     public override bool OnEpisode(IOnPolicyAlgorithm algorithm, EpisodeStatistics episode)
     {
-        _recent.Enqueue(episode.Return);
-        if (_recent.Count > 100) _recent.Dequeue();
+        _recent.Add(episode);
         return true;
     }
 
@@ -152,7 +150,7 @@ public sealed class ProgressCallback(TextWriter writer, TimeSpan? interval = nul
         if (_clock.Elapsed - _last < (interval ?? TimeSpan.FromSeconds(2))) return true;
         _last = _clock.Elapsed;
         double sps = (algorithm.TotalSteps - _startSteps) / Math.Max(1e-9, _clock.Elapsed.TotalSeconds);
-        writer.WriteLine($"{algorithm.TotalSteps,10:N0} steps  {sps,9:N0} steps/s  return {(_recent.Count > 0 ? _recent.Average() : double.NaN),7:F1}");
+        writer.WriteLine($"{algorithm.TotalSteps,10:N0} steps  {sps,9:N0} steps/s  return {_recent.MeanReturn,7:F1}");
         return true;
     }
 }
@@ -163,7 +161,7 @@ public sealed class ProgressCallback(TextWriter writer, TimeSpan? interval = nul
 /// <see cref="OnStart"/>; dispose it (or let OnEnd close it) to close the file.</summary>
 public sealed class TensorBoardCallback(string directory) : TrainingCallback, IDisposable
 {
-    private readonly Queue<EpisodeStatistics> _recent = new();
+    private readonly RecentEpisodes _recent = new();
     private readonly Stopwatch _clock = new();
     private TensorBoardWriter? _writer;
     private long _startSteps;
@@ -183,8 +181,7 @@ public sealed class TensorBoardCallback(string directory) : TrainingCallback, ID
     /// <inheritdoc/>
     public override bool OnEpisode(IOnPolicyAlgorithm algorithm, EpisodeStatistics episode)
     {
-        _recent.Enqueue(episode);
-        if (_recent.Count > 100) _recent.Dequeue();
+        _recent.Add(episode);
         return true;
     }
 
@@ -194,8 +191,8 @@ public sealed class TensorBoardCallback(string directory) : TrainingCallback, ID
         long step = algorithm.TotalSteps;
         if (_recent.Count > 0)
         {
-            _writer!.Scalar("rollout/ep_rew_mean", _recent.Average(e => e.Return), step);
-            _writer.Scalar("rollout/ep_len_mean", _recent.Average(e => (double)e.Length), step);
+            _writer!.Scalar("rollout/ep_rew_mean", _recent.MeanReturn, step);
+            _writer.Scalar("rollout/ep_len_mean", _recent.MeanLength, step);
         }
         _writer!.Scalar("time/fps", Math.Round((step - _startSteps) / Math.Max(1e-9, _clock.Elapsed.TotalSeconds)), step);
         foreach (var (name, value) in metrics.Losses)
