@@ -55,8 +55,9 @@ public class EstimatorProofTests
 
     internal sealed record Episode(int[] States, int[] Actions, double[] Rewards);
 
-    internal static Episode[] Sample(Setup setup, int count, ulong seed)
+    internal static Episode[] Sample(Setup setup, int count, ulong seed, double[,]? policy = null)
     {
+        var pi = policy ?? setup.Pi;
         var rng = new Rng(seed);
         var episodes = new Episode[count];
         setup.Mdp.Reset(seed: (long)seed);
@@ -72,7 +73,7 @@ public class EstimatorProofTests
                 int action = setup.Mdp.NumActions - 1;
                 for (int b = 0; b < setup.Mdp.NumActions; b++)
                 {
-                    c += setup.Pi[s[h], b];
+                    c += pi[s[h], b];
                     if (u < c) { action = b; break; }
                 }
                 a[h] = action;

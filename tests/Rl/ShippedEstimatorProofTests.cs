@@ -17,11 +17,12 @@ namespace PurePg.Rl.Tests;
 /// </summary>
 public class ShippedEstimatorProofTests
 {
-    private sealed record Trajectory(int[] States, int[] Actions, double[] Rewards, double Probability);
+    internal sealed record Trajectory(int[] States, int[] Actions, double[] Rewards, double Probability);
 
-    /// <summary>Every trajectory of the MDP under the setup's policy, with its probability.</summary>
-    private static List<Trajectory> Enumerate(EstimatorProofTests.Setup setup)
+    /// <summary>Every trajectory of the MDP under the setup's policy (or <paramref name="policy"/>), with its probability.</summary>
+    internal static List<Trajectory> Enumerate(EstimatorProofTests.Setup setup, double[,]? policy = null)
     {
+        var pi = policy ?? setup.Pi;
         var mdp = setup.Mdp;
         int h = setup.H;
         var all = new List<Trajectory>();
@@ -33,7 +34,7 @@ public class ShippedEstimatorProofTests
             {
                 a[t] = action;
                 r[t] = mdp.Reward(s[t], action);
-                double pa = p * setup.Pi[s[t], action];
+                double pa = p * pi[s[t], action];
                 if (t + 1 == h) Extend(t + 1, s, a, r, pa);
                 else
                     for (int next = 0; next < mdp.NumStates; next++)
