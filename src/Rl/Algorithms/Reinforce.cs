@@ -55,6 +55,16 @@ public sealed record ReinforceSettings
     /// <summary>log σ at initialization, for Box action spaces.</summary>
     public double InitialLogStd { get; init; }
 
+    /// <summary>K, the batches each update learns from: the newest and the K − 1 before it, which earlier policies π_β
+    /// collected and which are reweighted by their per-step ratios ρ_t = π_θ(a_t|s_t)/π_β(a_t|s_t) (the lectures' U^IS,
+    /// <see cref="PerStepImportanceSampling"/>); 1 for on-policy REINFORCE. Each batch keeps the reward-to-go it was
+    /// collected with; the baseline V_φ(s_t) is re-evaluated with the current φ.</summary>
+    public int ReuseBatches { get; init; } = 1;
+
+    /// <summary>c of the truncation min(ρ_t, c) of the reused batches' ratios (null: none), trading the bias
+    /// E_β[(ρ − c)⁺·Â] for bounded weights.</summary>
+    public double? Truncation { get; init; }
+
     /// <summary>The seed: fixes initialization, the environments' streams and every sampled action.</summary>
     public long Seed { get; init; }
 
@@ -69,13 +79,26 @@ public sealed record ReinforceSettings
         SettingsChecks.NonNegative(ValueIterations, nameof(ValueIterations));
         SettingsChecks.NonNegative(EntropyCoefficient, nameof(EntropyCoefficient));
         SettingsChecks.Positive(MaxGradientNorm, nameof(MaxGradientNorm));
+        SettingsChecks.Positive(ReuseBatches, nameof(ReuseBatches));
+        SettingsChecks.Positive(Truncation, nameof(Truncation));
         SettingsChecks.Network(HiddenSizes, Activation, InitialLogStd);
         SettingsChecks.Seed(Seed);
     }
 }
 
 /// <summary>What one <see cref="Reinforce.Update"/> did.</summary>
-public readonly record struct ReinforceUpdate(long TotalSteps, int EpisodesFinished, double MeanEpisodeReturn, double GradientNorm, double ValueLoss, double Entropy);
+/// <param name="TotalSteps">Environment steps taken so far.</param>
+/// <param name="EpisodesFinished">Episodes that ended during this update's collection.</param>
+/// <param name="MeanEpisodeReturn">Their mean return (NaN if none).</param>
+/// <param name="GradientNorm">‖ĝ‖ before clipping.</param>
+/// <param name="ValueLoss">½ mean (V_φ(s_t) − G_t)² before the baseline's fit.</param>
+/// <param name="Entropy">Mean entropy of π_θ over the batches learned from.</param>
+/// <param name="EffectiveSampleFraction">The mean over the batches learned from of each one's effective sample size
+/// (Σρ)²/Σρ² as a fraction of its NT steps: 1 for the newest batch (and whenever π_θ = π_β), smaller the further the
+/// policy has moved since an older batch was collected.</param>
+/// <param name="TruncatedFraction">The fraction of the steps learned from whose ratio was cut to c.</param>
+public readonly record struct ReinforceUpdate(long TotalSteps, int EpisodesFinished, double MeanEpisodeReturn, double GradientNorm, double ValueLoss, double Entropy,
+    double EffectiveSampleFraction = 1, double TruncatedFraction = 0);
 
 /// <summary>
 /// REINFORCE (Monte Carlo policy gradient) with reward-to-go and an optional learned state-value baseline:
@@ -84,7 +107,10 @@ public readonly record struct ReinforceUpdate(long TotalSteps, int EpisodesFinis
 /// <item>G_t = r_t + γ G_{t+1} within each episode (0 after termination; V_φ(s_final) after truncation, and V_φ(s_T)
 /// after the rollout's last step when a baseline is learned);</item>
 /// <item>Â_t = G_t − V_φ(s_t) (or G_t);</item>
-/// <item>θ ← θ + α·Adam(ĝ), ĝ = (1/NT) Σ_t ∇θ log π_θ(a_t|s_t) Â_t + β ∇θ mean H(π_θ(·|s_t));</item>
+/// <item>θ ← θ + α·Adam(ĝ), ĝ = (1/NT) Σ_t ∇θ log π_θ(a_t|s_t) Â_t + β ∇θ mean H(π_θ(·|s_t)); with
+/// <see cref="ReinforceSettings.ReuseBatches"/> = K > 1, ĝ = (1/(K′NT)) Σ_t w_t ∇θ log π_θ(a_t|s_t) Â_t over the newest
+/// K′ ≤ K batches, w_t = 1 on the newest and min(π_θ(a_t|s_t)/π_β(a_t|s_t), c) on the older ones (off-policy
+/// REINFORCE with per-step importance weights);</item>
 /// <item>φ ← fit of V_φ(s_t) to G_t by full-batch regression.</item>
 /// </list>
 /// Discrete (categorical) or Box (diagonal Gaussian) actions, from the environment's action space. Deterministic for a
@@ -100,6 +126,10 @@ public sealed class Reinforce : IOnPolicyAlgorithm
     private readonly Tape<float> _actingTape = new(), _tape = new();
     private readonly Rng _rng;
     private readonly float[] _rewardToGo, _advantages, _truncatedValues, _lastValues, _valueScratch, _gradient;
+    // the last K batches, slot j at rows [j·NT, (j+1)·NT): what acted (π_β's log-probabilities), where, and G_t
+    private readonly float[] _pastObservations, _pastContinuous, _pastLogProbs, _pastRewardToGo, _pastAdvantages, _weights;
+    private readonly int[] _pastDiscrete;
+    private int _filled, _next;
     private long _totalSteps;
 
     /// <summary>Builds the policy (and critic) for <paramref name="env"/>'s spaces and resets it with the seed.</summary>
@@ -124,6 +154,14 @@ public sealed class Reinforce : IOnPolicyAlgorithm
         _lastValues = new float[settings.NumEnvs];
         _valueScratch = new float[n];
         _gradient = new float[_agent.Theta.Count];
+        int k = settings.ReuseBatches;
+        _pastObservations = new float[k * n * _agent.ObservationSize];
+        _pastContinuous = new float[k * n * _agent.ActionSize];
+        _pastDiscrete = new int[k * n];
+        _pastLogProbs = new float[k * n];
+        _pastRewardToGo = new float[k * n];
+        _pastAdvantages = new float[k * n];
+        _weights = new float[k * n];
         _rng = init.Split();
         env.Reset(settings.Seed);
     }
@@ -150,7 +188,10 @@ public sealed class Reinforce : IOnPolicyAlgorithm
     public IterationMetrics Iterate()
     {
         var u = Update();
-        return IterationMetrics.Of(u.TotalSteps, LastEpisodes, ("grad_norm", u.GradientNorm), ("value_loss", u.ValueLoss), ("entropy", u.Entropy));
+        return _settings.ReuseBatches == 1
+            ? IterationMetrics.Of(u.TotalSteps, LastEpisodes, ("grad_norm", u.GradientNorm), ("value_loss", u.ValueLoss), ("entropy", u.Entropy))
+            : IterationMetrics.Of(u.TotalSteps, LastEpisodes, ("grad_norm", u.GradientNorm), ("value_loss", u.ValueLoss), ("entropy", u.Entropy),
+                ("is_ess_fraction", u.EffectiveSampleFraction), ("is_truncated", u.TruncatedFraction));
     }
 
     /// <summary>θ, the policy's parameters.</summary>
@@ -182,7 +223,18 @@ public sealed class Reinforce : IOnPolicyAlgorithm
         Training.StateIo.WriteRng(w, _rng);
         _buffer.WriteState(w);
         _env.WriteState(w);
+        if (_settings.ReuseBatches == 1) return; // the one batch is the newest: nothing kept between updates
+        w.Write(_filled);
+        w.Write(_next);
+        int m = _filled * StepsPerIterationInt;
+        Training.StateIo.WriteFloats(w, _pastObservations.AsSpan(0, m * _agent.ObservationSize));
+        Training.StateIo.WriteFloats(w, _pastContinuous.AsSpan(0, m * _agent.ActionSize));
+        for (int k = 0; k < m; k++) w.Write(_pastDiscrete[k]);
+        Training.StateIo.WriteFloats(w, _pastLogProbs.AsSpan(0, m));
+        Training.StateIo.WriteFloats(w, _pastRewardToGo.AsSpan(0, m));
     }
+
+    private int StepsPerIterationInt => _buffer.Steps * _buffer.NumEnvs;
 
     /// <summary>Restores what <see cref="WriteState"/> wrote.</summary>
     public void ReadState(BinaryReader r)
@@ -195,6 +247,17 @@ public sealed class Reinforce : IOnPolicyAlgorithm
         Training.StateIo.ReadRng(r, _rng);
         _buffer.ReadState(r);
         _env.ReadState(r);
+        if (_settings.ReuseBatches == 1) return;
+        _filled = r.ReadInt32();
+        _next = r.ReadInt32();
+        if (_filled < 0 || _filled > _settings.ReuseBatches || _next < 0 || _next >= _settings.ReuseBatches)
+            throw new InvalidDataException($"The checkpoint holds {_filled} reused batches (next slot {_next}) for ReuseBatches = {_settings.ReuseBatches}.");
+        int m = _filled * StepsPerIterationInt;
+        Training.StateIo.ReadFloats(r, _pastObservations.AsSpan(0, m * _agent.ObservationSize), "reused observations");
+        Training.StateIo.ReadFloats(r, _pastContinuous.AsSpan(0, m * _agent.ActionSize), "reused actions");
+        for (int k = 0; k < m; k++) _pastDiscrete[k] = r.ReadInt32();
+        Training.StateIo.ReadFloats(r, _pastLogProbs.AsSpan(0, m), "reused log-probabilities");
+        Training.StateIo.ReadFloats(r, _pastRewardToGo.AsSpan(0, m), "reused returns");
     }
 
     /// <summary>One iteration: collect, estimate, update the policy, fit the baseline.</summary>
@@ -216,15 +279,36 @@ public sealed class Reinforce : IOnPolicyAlgorithm
         }
         _buffer.RewardToGo(_settings.Gamma, _truncatedValues, _lastValues, _rewardToGo);
         for (int k = 0; k < n; k++) _advantages[k] = _rewardToGo[k] - (_settings.ValueBaseline ? _buffer.Values[k] : 0f);
-        if (_settings.NormalizeAdvantages) Normalize(_advantages);
 
-        // update the policy: ĝ = (1/n) Σ ∇log π(a|s)·Â + β ∇ mean H
+        // keep the batch in slot `newest` of the last K; the older slots get Â = G − V_φ(s) with the current φ
+        int newest = Remember(n, obs);
+        int m = _filled * n, act = _agent.ActionSize;
+        for (int j = 0; j < _filled; j++)
+        {
+            var advantages = _pastAdvantages.AsSpan(j * n, n);
+            if (j == newest) { _advantages.CopyTo(advantages); continue; }
+            if (_settings.ValueBaseline) _agent.PredictValues(_pastObservations.AsMemory(j * n * obs, n * obs), advantages);
+            else advantages.Clear();
+            var g = _pastRewardToGo.AsSpan(j * n, n);
+            for (int k = 0; k < n; k++) advantages[k] = g[k] - advantages[k];
+        }
+        if (_settings.NormalizeAdvantages) Normalize(_pastAdvantages.AsSpan(0, m));
+
+        // update the policy: ĝ = (1/m) Σ w·∇log π(a|s)·Â + β ∇ mean H, w = 1 on the newest batch, min(ρ, c) on older ones
         _tape.Reset();
         _tape.ZeroGradients();
-        var states = _tape.Borrow(_buffer.Observations, n, obs);
-        var (logProb, entropy) = _agent.Evaluate(_tape, states, _buffer.DiscreteActions, _buffer.ContinuousActions);
+        var states = _tape.Borrow(_pastObservations.AsMemory(0, m * obs), m, obs);
+        var (logProb, entropy) = _agent.Evaluate(_tape, states, _pastDiscrete.AsSpan(0, m), _pastContinuous.AsSpan(0, m * act));
         double meanEntropy = _tape.Scalar(entropy);
-        PolicyGradient.Accumulate(_tape, logProb, _advantages, 1f / n);
+        double ess = 1, cut = 0; // the newest batch: ρ = 1, its ESS fraction 1
+        for (int j = 0; j < _filled; j++)
+        {
+            if (j == newest) { _pastAdvantages.AsSpan(j * n, n).CopyTo(_weights.AsSpan(j * n, n)); continue; }
+            var stats = PerStepImportanceSampling.Coefficients<float>(_tape.Value(logProb).Slice(j * n, n), _pastLogProbs.AsSpan(j * n, n),
+                _pastAdvantages.AsSpan(j * n, n), _weights.AsSpan(j * n, n), new ImportanceSamplingOptions { Truncation = _settings.Truncation });
+            (ess, cut) = (ess + stats.EffectiveSampleSize / n, cut + stats.TruncatedFraction * n);
+        }
+        PolicyGradient.Accumulate(_tape, logProb, _weights.AsMemory(0, m), 1f / m);
         if (_settings.EntropyCoefficient > 0) _tape.Backward(entropy * (float)_settings.EntropyCoefficient);
         _tape.GradientOf(_agent.Theta).CopyTo(_gradient);
         _policyOptimizer.Ascend(_agent.Theta.Values, _gradient);
@@ -245,7 +329,23 @@ public sealed class Reinforce : IOnPolicyAlgorithm
             }
 
         double meanReturn = _buffer.Episodes.Count > 0 ? _buffer.Episodes.Average(e => e.Return) : double.NaN;
-        return new ReinforceUpdate(_totalSteps, _buffer.Episodes.Count, meanReturn, _policyOptimizer.LastGradientNorm, valueLoss, meanEntropy);
+        return new ReinforceUpdate(_totalSteps, _buffer.Episodes.Count, meanReturn, _policyOptimizer.LastGradientNorm, valueLoss, meanEntropy,
+            ess / _filled, cut / m);
+    }
+
+    /// <summary>Copies the collected batch (states, actions, π_β's log-probabilities, G_t) into the next of the K slots;
+    /// returns that slot.</summary>
+    private int Remember(int n, int obs)
+    {
+        int slot = _next, act = _agent.ActionSize;
+        _buffer.Observations.AsSpan(0, n * obs).CopyTo(_pastObservations.AsSpan(slot * n * obs));
+        _buffer.ContinuousActions.AsSpan(0, n * act).CopyTo(_pastContinuous.AsSpan(slot * n * act));
+        _buffer.DiscreteActions.AsSpan(0, n).CopyTo(_pastDiscrete.AsSpan(slot * n));
+        _buffer.LogProbs.AsSpan(0, n).CopyTo(_pastLogProbs.AsSpan(slot * n));
+        _rewardToGo.AsSpan(0, n).CopyTo(_pastRewardToGo.AsSpan(slot * n));
+        _filled = Math.Min(_filled + 1, _settings.ReuseBatches);
+        _next = (_next + 1) % _settings.ReuseBatches;
+        return slot;
     }
 
     private void Act(ReadOnlyMemory<float> observations, Span<int> discrete, Span<float> continuous, Span<float> logProbs, Span<float> values)
