@@ -10,7 +10,7 @@ namespace PurePg.Bench;
 /// End-to-end learning runs (not BenchmarkDotNet): per seed, the environment steps and wall-clock seconds until the mean
 /// deterministic evaluation return over 20 episodes reaches the threshold (evaluated every <c>evalEvery</c> steps), and
 /// the median over seeds. Run: dotnet run -c Release --project bench -- learn ALGO ENV [seeds=5] [maxSteps]
-/// ALGO: ppo | a2c | trpo | a3c | es. Hyperparameters: rl-baselines3-zoo's where it has them for the pair.
+/// ALGO: ppo | a2c | trpo | a3c | es | reinforce | reinforce-kK (K reused batches). Hyperparameters: rl-baselines3-zoo's where it has them for the pair.
 /// </summary>
 public static class LearningRuns
 {
@@ -109,6 +109,16 @@ public static class LearningRuns
                 var s = new TrpoSettings { NumEnvs = 2, StepsPerEnv = 512, Seed = seed };
                 var trpo = new Trpo(new CartPoleVectorEnv(s.NumEnvs), s);
                 return new Run(() => trpo.Update(), () => trpo.TotalSteps, (env, sd) => trpo.Agent.EvaluateReturn(env, 20, sd).Mean);
+            }
+            case (_, "CartPole-v1") when algo == "reinforce" || algo.StartsWith("reinforce-k", StringComparison.Ordinal):
+            {
+                // ReinforceSettings' defaults (Spinning Up's VPG where it has one: 8 × 500 steps per update, Adam 1e-3, value
+                // baseline with 80 regression steps); reinforce-kK also learns from the K − 1 previous batches, by per-step
+                // importance weights truncated at c = 1 (ρ̄ = min(ρ, 1), as V-trace)
+                int k = algo == "reinforce" ? 1 : int.Parse(algo["reinforce-k".Length..]);
+                var s = new ReinforceSettings { Seed = seed, ReuseBatches = k, Truncation = k > 1 ? 1.0 : null };
+                var reinforce = new Reinforce(new CartPoleVectorEnv(s.NumEnvs), s);
+                return new Run(() => reinforce.Update(), () => reinforce.TotalSteps, (env, sd) => reinforce.Agent.EvaluateReturn(env, 20, sd).Mean);
             }
             case ("es", "CartPole-v1" or "Pendulum-v1"):
             {

@@ -10,6 +10,7 @@ using PurePg.Bench;
 // dotnet run -c Release --project bench -- gemm-pairs [M K N TA TB]...  (GEMM and OpenBLAS interleaved call by call)
 // dotnet run -c Release --project bench -- peak                 (FMA peak of both widths; GEMM per kernel as % of it)
 // dotnet run -c Release --project bench -- es-workers [rounds]  (evolution strategies on 1 vs 2 evaluation threads)
+// dotnet run -c Release --project bench -- is-variance [episodes] (importance-sampling estimators' variance against H)
 if (args.Length > 0 && args[0] == "reinforce-cartpole") ReinforceCartPole.Run(args);
 else if (args.Length > 0 && args[0] == "variance-horizon") VarianceByHorizon.Run(args);
 else if (args.Length > 0 && args[0] == "learn") LearningRuns.Start(args);
@@ -17,4 +18,5 @@ else if (args.Length > 0 && args[0] == "step-profile") StepProfile.Run(args);
 else if (args.Length > 0 && args[0] == "gemm-pairs") GemmPairs.Run(args);
 else if (args.Length > 0 && args[0] == "peak") Peak.Run(args);
 else if (args.Length > 0 && args[0] == "es-workers") EsWorkers.Run(args);
+else if (args.Length > 0 && args[0] == "is-variance") ImportanceSamplingVariance.Run(args);
 else BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
