@@ -60,6 +60,7 @@ public class CliTests : IDisposable
         { "trpo", 2048, ["--set", "StepsPerEnv=64", "--set", "ValueIterations=5"] },
         { "npg", 2048, ["--set", "StepsPerEnv=64", "--set", "ValueIterations=5"] },
         { "reinforce", 2048, ["--set", "StepsPerEnv=64", "--set", "ValueIterations=5"] },
+        { "reinforce", 2048, ["--set", "StepsPerEnv=64", "--set", "ValueIterations=5", "--set", "ReuseBatches=3", "--set", "Truncation=1.5"] },
     };
 
     [Theory]
