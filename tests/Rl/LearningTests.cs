@@ -14,7 +14,21 @@ public class LearningTests
         const int states = 4, actions = 3;
         TabularMdp Make() => new(states, actions, horizon: null, gamma: 0.9, seed: 17) { MaxEpisodeSteps = 60 };
         var mdp = Make();
-        // J* over deterministic stationary policies (optimal for a discounted MDP), each as a near-deterministic softmax
+        double best = OptimalObjective(mdp), uniform = mdp.Objective(new double[states * actions]);
+
+        var env = new SyncVectorEnv(Make, 8);
+        var settings = new ReinforceSettings { NumEnvs = 8, StepsPerEnv = 120, HiddenSizes = [], Gamma = 0.9, PolicyLearningRate = 0.05, ValueLearningRate = 0.05, ValueIterations = 20, Seed = 3 };
+        var algo = new Reinforce(env, settings);
+        for (int i = 0; i < 150; i++) algo.Update();
+
+        double learned = LearnedObjective(algo, mdp);
+        Assert.True(learned >= best - 0.01 * Math.Abs(best), $"J(learned) = {learned:F4}, J* = {best:F4}, J(uniform) = {uniform:F4}");
+    }
+
+    /// <summary>J* over deterministic stationary policies (optimal for a discounted MDP), each as a near-deterministic softmax.</summary>
+    internal static double OptimalObjective(TabularMdp mdp)
+    {
+        int states = mdp.NumStates, actions = mdp.NumActions;
         double best = double.NegativeInfinity;
         var theta = new double[states * actions];
         for (int code = 0; code < (int)Math.Pow(actions, states); code++)
@@ -23,20 +37,19 @@ public class LearningTests
             for (int s = 0, c = code; s < states; s++, c /= actions) theta[s * actions + c % actions] = 40;
             best = Math.Max(best, mdp.Objective(theta));
         }
-        double uniform = mdp.Objective(new double[states * actions]);
+        return best;
+    }
 
-        var env = new SyncVectorEnv(Make, 8);
-        var settings = new ReinforceSettings { NumEnvs = 8, StepsPerEnv = 120, HiddenSizes = [], Gamma = 0.9, PolicyLearningRate = 0.05, ValueLearningRate = 0.05, ValueIterations = 20, Seed = 3 };
-        var algo = new Reinforce(env, settings);
-        for (int i = 0; i < 150; i++) algo.Update();
-
-        // the learned tabular policy: logits W[a, s] + b[a]
+    /// <summary>J of the tabular policy REINFORCE learned (no hidden layer on one-hot states): logits W[a, s] + b[a].</summary>
+    internal static double LearnedObjective(Reinforce algo, TabularMdp mdp)
+    {
+        int states = mdp.NumStates, actions = mdp.NumActions;
+        var theta = new double[states * actions];
         var w = algo.PolicyParameters.Slice(algo.CategoricalPolicy!.Network.Layers[0].Weight);
         var b = algo.PolicyParameters.Slice(algo.CategoricalPolicy.Network.Layers[0].Bias);
         for (int s = 0; s < states; s++)
             for (int a = 0; a < actions; a++) theta[s * actions + a] = w[a * states + s] + b[a];
-        double learned = mdp.Objective(theta);
-        Assert.True(learned >= best - 0.01 * Math.Abs(best), $"J(learned) = {learned:F4}, J* = {best:F4}, J(uniform) = {uniform:F4}");
+        return mdp.Objective(theta);
     }
 
     [Fact]

@@ -125,6 +125,16 @@ internal static class ImportanceWeights
         return max;
     }
 
+    /// <summary>The checks of the episode-based estimators: γ in (0, 1], one reward and one output per step, and episode
+    /// lengths that are positive and cover the batch.</summary>
+    public static void CheckEpisodeBatch(int steps, int rewards, int outputs, ReadOnlySpan<int> episodeLengths, double gamma, string who)
+    {
+        Returns.CheckGamma(gamma);
+        if (rewards != steps || outputs != steps)
+            throw new ArgumentException($"{who}: {steps} log π_θ values, {rewards} rewards and {outputs} outputs; all must be equal.");
+        CheckEpisodes(episodeLengths, steps, who);
+    }
+
     /// <summary>Checks that <paramref name="episodeLengths"/> are positive and cover <paramref name="steps"/> steps.</summary>
     public static void CheckEpisodes(ReadOnlySpan<int> episodeLengths, int steps, string who)
     {

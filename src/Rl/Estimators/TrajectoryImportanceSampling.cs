@@ -25,11 +25,8 @@ public static class TrajectoryImportanceSampling
         ReadOnlySpan<int> episodeLengths, double gamma, Span<T> coefficients, ImportanceSamplingOptions options = default)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
-        Returns.CheckGamma(gamma);
         int n = logTarget.Length, episodes = episodeLengths.Length;
-        if (rewards.Length != n || coefficients.Length != n)
-            throw new ArgumentException($"{Who}: {n} log π_θ values, {rewards.Length} rewards and {coefficients.Length} outputs; all must be equal.");
-        ImportanceWeights.CheckEpisodes(episodeLengths, n, Who);
+        ImportanceWeights.CheckEpisodeBatch(n, rewards.Length, coefficients.Length, episodeLengths, gamma, Who);
         var logRatio = ImportanceWeights.Rent(n);
         var logW = ImportanceWeights.Rent(episodes);
         try
