@@ -33,9 +33,10 @@ public sealed record ReinforceSettings
     /// <summary>Adam step size of the policy (Spinning Up: 3e-4; 1e-3 here learns CartPole in fewer batches).</summary>
     public double PolicyLearningRate { get; init; } = 1e-3;
 
-    /// <summary>Subtract a learned V_φ(s_t) from G_t (the state-value baseline), fitted by Monte Carlo regression on G_t
-    /// after each policy update; false for no baseline.</summary>
-    public bool ValueBaseline { get; init; } = true;
+    /// <summary>The baseline b subtracted from G_t: a learned V_φ(s_t) (the default), fitted by Monte Carlo regression
+    /// on G_t after each policy update and bootstrapping truncated episodes; none; the batch's leave-one-out mean; or the
+    /// time-dependent leave-one-out mean b_h (see <see cref="ReinforceBaseline"/>).</summary>
+    public ReinforceBaseline Baseline { get; init; } = ReinforceBaseline.Value;
 
     /// <summary>Adam step size of V_φ.</summary>
     public double ValueLearningRate { get; init; } = 1e-3;
@@ -79,11 +80,32 @@ public sealed record ReinforceSettings
         SettingsChecks.NonNegative(ValueIterations, nameof(ValueIterations));
         SettingsChecks.NonNegative(EntropyCoefficient, nameof(EntropyCoefficient));
         SettingsChecks.Positive(MaxGradientNorm, nameof(MaxGradientNorm));
+        SettingsChecks.Defined(Baseline, nameof(Baseline));
         SettingsChecks.Positive(ReuseBatches, nameof(ReuseBatches));
         SettingsChecks.Positive(Truncation, nameof(Truncation));
         SettingsChecks.Network(HiddenSizes, Activation, InitialLogStd);
         SettingsChecks.Seed(Seed);
     }
+}
+
+/// <summary>The baselines REINFORCE can subtract from the reward-to-go, Â_t = G_t − b; none depends on the action a_t,
+/// which keeps E[∇log π(a_t|s_t)·Â_t] = E[∇log π(a_t|s_t)·G_t] (tests/Rl/EstimatorProofTests for the proofs).</summary>
+public enum ReinforceBaseline
+{
+    /// <summary>b = 0: the plain reward-to-go estimator.</summary>
+    None,
+
+    /// <summary>b = the mean of G over the batch's other steps (<see cref="Baselines.LeaveOneOutMeanByGroup"/> with one
+    /// group). Other steps of the same episode are in that mean, so it is unbiased only up to a term of order 1/NT.</summary>
+    Constant,
+
+    /// <summary>b_h = the mean of G over the batch's other steps at the same time h of their episodes
+    /// (<see cref="Baselines.LeaveOneOutMeanByGroup"/> grouped by h): those come from other, independent episodes, so the
+    /// estimate stays exactly unbiased; 0 where a step is alone at its h.</summary>
+    TimeDependent,
+
+    /// <summary>b = V_φ(s_t), a learned state-value function (also bootstraps G at truncations and at the rollout's end).</summary>
+    Value,
 }
 
 /// <summary>What one <see cref="Reinforce.Update"/> did.</summary>
@@ -106,7 +128,8 @@ public readonly record struct ReinforceUpdate(long TotalSteps, int EpisodesFinis
 /// <item>collect N·T steps with π_θ from N copies of the environment;</item>
 /// <item>G_t = r_t + γ G_{t+1} within each episode (0 after termination; V_φ(s_final) after truncation, and V_φ(s_T)
 /// after the rollout's last step when a baseline is learned);</item>
-/// <item>Â_t = G_t − V_φ(s_t) (or G_t);</item>
+/// <item>Â_t = G_t − b: b = V_φ(s_t) by default, or 0, a leave-one-out batch mean, or a time-dependent one
+/// (<see cref="ReinforceSettings.Baseline"/>);</item>
 /// <item>θ ← θ + α·Adam(ĝ), ĝ = (1/NT) Σ_t ∇θ log π_θ(a_t|s_t) Â_t + β ∇θ mean H(π_θ(·|s_t)); with
 /// <see cref="ReinforceSettings.ReuseBatches"/> = K > 1, ĝ = (1/(K′NT)) Σ_t w_t ∇θ log π_θ(a_t|s_t) Â_t over the newest
 /// K′ ≤ K batches, w_t = 1 on the newest and min(π_θ(a_t|s_t)/π_β(a_t|s_t), c) on the older ones (off-policy
@@ -128,7 +151,9 @@ public sealed class Reinforce : IOnPolicyAlgorithm
     private readonly float[] _rewardToGo, _advantages, _truncatedValues, _lastValues, _valueScratch, _gradient;
     // the last K batches, slot j at rows [j·NT, (j+1)·NT): what acted (π_β's log-probabilities), where, and G_t
     private readonly float[] _pastObservations, _pastContinuous, _pastLogProbs, _pastRewardToGo, _pastAdvantages, _weights;
-    private readonly int[] _pastDiscrete;
+    private readonly int[] _pastDiscrete, _pastTimeSteps, _oneGroup;
+    private double[] _groupSums = new double[1];
+    private int[] _groupCounts = new int[1];
     private int _filled, _next;
     private long _totalSteps;
 
@@ -158,6 +183,8 @@ public sealed class Reinforce : IOnPolicyAlgorithm
         _pastObservations = new float[k * n * _agent.ObservationSize];
         _pastContinuous = new float[k * n * _agent.ActionSize];
         _pastDiscrete = new int[k * n];
+        _pastTimeSteps = new int[k * n];
+        _oneGroup = new int[n];
         _pastLogProbs = new float[k * n];
         _pastRewardToGo = new float[k * n];
         _pastAdvantages = new float[k * n];
@@ -230,6 +257,7 @@ public sealed class Reinforce : IOnPolicyAlgorithm
         Training.StateIo.WriteFloats(w, _pastObservations.AsSpan(0, m * _agent.ObservationSize));
         Training.StateIo.WriteFloats(w, _pastContinuous.AsSpan(0, m * _agent.ActionSize));
         for (int k = 0; k < m; k++) w.Write(_pastDiscrete[k]);
+        for (int k = 0; k < m; k++) w.Write(_pastTimeSteps[k]);
         Training.StateIo.WriteFloats(w, _pastLogProbs.AsSpan(0, m));
         Training.StateIo.WriteFloats(w, _pastRewardToGo.AsSpan(0, m));
     }
@@ -256,6 +284,7 @@ public sealed class Reinforce : IOnPolicyAlgorithm
         Training.StateIo.ReadFloats(r, _pastObservations.AsSpan(0, m * _agent.ObservationSize), "reused observations");
         Training.StateIo.ReadFloats(r, _pastContinuous.AsSpan(0, m * _agent.ActionSize), "reused actions");
         for (int k = 0; k < m; k++) _pastDiscrete[k] = r.ReadInt32();
+        for (int k = 0; k < m; k++) _pastTimeSteps[k] = r.ReadInt32();
         Training.StateIo.ReadFloats(r, _pastLogProbs.AsSpan(0, m), "reused log-probabilities");
         Training.StateIo.ReadFloats(r, _pastRewardToGo.AsSpan(0, m), "reused returns");
     }
@@ -271,14 +300,17 @@ public sealed class Reinforce : IOnPolicyAlgorithm
         int n = _buffer.Steps * _buffer.NumEnvs, obs = _buffer.ObservationSize;
         Array.Clear(_truncatedValues);
         Array.Clear(_lastValues);
-        if (_settings.ValueBaseline)
+        bool learnsValue = _settings.Baseline == ReinforceBaseline.Value;
+        if (learnsValue)
         {
             _agent.PredictValues(_buffer.FinalObservations, _valueScratch);
             for (int k = 0; k < n; k++) if (_buffer.Truncated[k] && !_buffer.Terminated[k]) _truncatedValues[k] = _valueScratch[k];
             _agent.PredictValues(_buffer.LastObservations, _lastValues);
         }
         _buffer.RewardToGo(_settings.Gamma, _truncatedValues, _lastValues, _rewardToGo);
-        for (int k = 0; k < n; k++) _advantages[k] = _rewardToGo[k] - (_settings.ValueBaseline ? _buffer.Values[k] : 0f);
+        if (learnsValue) _buffer.Values.AsSpan(0, n).CopyTo(_advantages);
+        else GroupBaseline(_rewardToGo, _buffer.TimeSteps, _advantages);
+        for (int k = 0; k < n; k++) _advantages[k] = _rewardToGo[k] - _advantages[k];
 
         // keep the batch in slot `newest` of the last K; the older slots get Â = G − V_φ(s) with the current φ
         int newest = Remember(n, obs);
@@ -287,9 +319,9 @@ public sealed class Reinforce : IOnPolicyAlgorithm
         {
             var advantages = _pastAdvantages.AsSpan(j * n, n);
             if (j == newest) { _advantages.CopyTo(advantages); continue; }
-            if (_settings.ValueBaseline) _agent.PredictValues(_pastObservations.AsMemory(j * n * obs, n * obs), advantages);
-            else advantages.Clear();
             var g = _pastRewardToGo.AsSpan(j * n, n);
+            if (learnsValue) _agent.PredictValues(_pastObservations.AsMemory(j * n * obs, n * obs), advantages);
+            else GroupBaseline(g, _pastTimeSteps.AsSpan(j * n, n), advantages);
             for (int k = 0; k < n; k++) advantages[k] = g[k] - advantages[k];
         }
         if (_settings.NormalizeAdvantages) Normalize(_pastAdvantages.AsSpan(0, m));
@@ -315,7 +347,7 @@ public sealed class Reinforce : IOnPolicyAlgorithm
 
         // fit the baseline: minimize ½ mean (V(s_t) − G_t)² (ascend on its negative)
         double valueLoss = 0;
-        if (_settings.ValueBaseline)
+        if (learnsValue)
             for (int it = 0; it < _settings.ValueIterations; it++)
             {
                 _tape.Reset();
@@ -341,6 +373,7 @@ public sealed class Reinforce : IOnPolicyAlgorithm
         _buffer.Observations.AsSpan(0, n * obs).CopyTo(_pastObservations.AsSpan(slot * n * obs));
         _buffer.ContinuousActions.AsSpan(0, n * act).CopyTo(_pastContinuous.AsSpan(slot * n * act));
         _buffer.DiscreteActions.AsSpan(0, n).CopyTo(_pastDiscrete.AsSpan(slot * n));
+        _buffer.TimeSteps.AsSpan(0, n).CopyTo(_pastTimeSteps.AsSpan(slot * n));
         _buffer.LogProbs.AsSpan(0, n).CopyTo(_pastLogProbs.AsSpan(slot * n));
         _rewardToGo.AsSpan(0, n).CopyTo(_pastRewardToGo.AsSpan(slot * n));
         _filled = Math.Min(_filled + 1, _settings.ReuseBatches);
@@ -350,9 +383,25 @@ public sealed class Reinforce : IOnPolicyAlgorithm
 
     private void Act(ReadOnlyMemory<float> observations, Span<int> discrete, Span<float> continuous, Span<float> logProbs, Span<float> values)
     {
-        if (_settings.ValueBaseline) _agent.Act(observations, _rng, discrete, continuous, logProbs, values);
+        if (_settings.Baseline == ReinforceBaseline.Value) _agent.Act(observations, _rng, discrete, continuous, logProbs, values);
         else if (_agent.Categorical is not null) _agent.Categorical.Act(_actingTape, observations, _rng, discrete, logProbs);
         else _agent.Gaussian!.Act(_actingTape, observations, _rng, continuous, logProbs);
+    }
+
+    /// <summary>b for one batch of G without a learned V: 0, the leave-one-out mean, or the leave-one-out mean at each
+    /// time h (scratch grows to the longest episode seen, then stays).</summary>
+    private void GroupBaseline(ReadOnlySpan<float> g, ReadOnlySpan<int> time, Span<float> baseline)
+    {
+        if (_settings.Baseline == ReinforceBaseline.None) { baseline.Clear(); return; }
+        var groups = _settings.Baseline == ReinforceBaseline.Constant ? _oneGroup.AsSpan(0, g.Length) : time;
+        int longest = 0;
+        foreach (int h in groups) longest = Math.Max(longest, h);
+        if (longest >= _groupSums.Length)
+        {
+            _groupSums = new double[Math.Max(longest + 1, 2 * _groupSums.Length)];
+            _groupCounts = new int[_groupSums.Length];
+        }
+        Baselines.LeaveOneOutMeanByGroup(g, groups, baseline, _groupSums, _groupCounts);
     }
 
     private static void Normalize(Span<float> x)

@@ -2,7 +2,8 @@ namespace PurePg.Rl.Estimators;
 
 /// <summary>
 /// Baselines b subtracted from the returns: none; the batch mean of the returns (constant); a per-step mean b_h
-/// (time-dependent); a learned V(s_h) (state-dependent: see <c>Reinforce</c>); and the variance-optimal constant
+/// (time-dependent); a learned V(s_h) (state-dependent: see <c>Reinforce</c>, whose <c>ReinforceBaseline</c> selects
+/// among these); and the variance-optimal constant
 /// b_k = E[g_k² R] / E[g_k²] per parameter component. None of them depends on the action taken at the step it is
 /// subtracted from, which is what keeps E[∇log π(a|s)·(G − b)] = E[∇log π(a|s)·G].
 /// <para>The batch means here leave the episode's own return out (b_i = mean over j ≠ i): the plain mean includes
@@ -35,6 +36,32 @@ public static class Baselines
             double total = 0;
             for (int i = 0; i < episodes; i++) total += rewardToGo[i * h + t];
             for (int i = 0; i < episodes; i++) baseline[i * h + t] = (total - rewardToGo[i * h + t]) / (episodes - 1);
+        }
+    }
+
+    /// <summary>For each value, the mean of the other values in its group: b_k = (1/(n_g − 1)) Σ_{j≠k, group_j = group_k} x_j
+    /// (0 for a value alone in its group). With the step's time h within its episode as the group, it is the
+    /// time-dependent baseline b_h for episodes of any length (each episode has one step per h, so the others at h come from
+    /// other, independent episodes and the estimate stays exactly unbiased); with one group for all it is the batch's
+    /// leave-one-out constant. <paramref name="sums"/> and <paramref name="counts"/> are scratch with one entry per group
+    /// (groups are 0 … sums.Length − 1).</summary>
+    public static void LeaveOneOutMeanByGroup(ReadOnlySpan<float> values, ReadOnlySpan<int> groups, Span<float> baseline, Span<double> sums, Span<int> counts)
+    {
+        if (groups.Length != values.Length || baseline.Length != values.Length)
+            throw new ArgumentException($"{values.Length} values, {groups.Length} groups and {baseline.Length} outputs; all must be equal.");
+        sums.Clear();
+        counts.Clear();
+        for (int k = 0; k < values.Length; k++)
+        {
+            int g = groups[k];
+            if ((uint)g >= (uint)sums.Length) throw new ArgumentException($"Value {k} is in group {g}; the scratch has {sums.Length} groups.");
+            sums[g] += values[k];
+            counts[g]++;
+        }
+        for (int k = 0; k < values.Length; k++)
+        {
+            int g = groups[k];
+            baseline[k] = counts[g] > 1 ? (float)((sums[g] - values[k]) / (counts[g] - 1)) : 0f;
         }
     }
 

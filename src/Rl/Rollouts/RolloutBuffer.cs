@@ -31,6 +31,7 @@ public sealed class RolloutBuffer
         Terminated = new bool[n];
         Truncated = new bool[n];
         LogProbs = new float[n];
+        TimeSteps = new int[n];
         Values = new float[n];
         FinalObservations = new float[n * observationSize];
         LastObservations = new float[numEnvs * observationSize];
@@ -70,6 +71,10 @@ public sealed class RolloutBuffer
 
     /// <summary>log π(a_t|s_t) when acting, [T, N].</summary>
     public float[] LogProbs { get; }
+
+    /// <summary>h, each step's index within its episode ([T, N]; 0 on the first step after a reset, continuing across
+    /// rollouts).</summary>
+    public int[] TimeSteps { get; }
 
     /// <summary>V(s_t) when acting (if a critic is used), [T, N].</summary>
     public float[] Values { get; }
@@ -117,7 +122,7 @@ public sealed class RolloutBuffer
             for (int i = 0; i < n; i++)
             {
                 _episodeReturn[i] += env.RawRewards[i];
-                _episodeLength[i]++;
+                TimeSteps[row + i] = _episodeLength[i]++;
                 if (env.Terminated[i] || env.Truncated[i])
                 {
                     if (env.Truncated[i] && !env.Terminated[i])

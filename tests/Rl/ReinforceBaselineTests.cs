@@ -1,0 +1,79 @@
+using PurePg.Envs.Teaching;
+using PurePg.Envs.Vector;
+using PurePg.Rl.Algorithms;
+using PurePg.Rl.Estimators;
+using PurePg.Rl.Rollouts;
+
+namespace PurePg.Rl.Tests;
+
+/// <summary>REINFORCE's selectable baselines (<see cref="ReinforceSettings.Baseline"/>): the grouped leave-one-out mean
+/// the algorithm uses is the proven time-dependent and constant baselines of <see cref="Baselines"/>, the rollout buffer
+/// records each step's time in its episode, and every choice still learns.</summary>
+public class ReinforceBaselineTests
+{
+    [Fact]
+    public void The_grouped_leave_one_out_mean_is_the_proven_time_dependent_and_constant_baseline()
+    {
+        var random = new Random(4);
+        int episodes = 7, h = 5;
+        var g = Enumerable.Range(0, episodes * h).Select(_ => random.NextDouble() * 10 - 3).ToArray();
+        var expected = new double[g.Length];
+        Baselines.TimeDependent(g, episodes, expected);
+        var time = Enumerable.Range(0, g.Length).Select(k => k % h).ToArray();
+        var actual = new float[g.Length];
+        Baselines.LeaveOneOutMeanByGroup(g.Select(x => (float)x).ToArray(), time, actual, new double[h], new int[h]);
+        for (int k = 0; k < g.Length; k++) Assert.Equal(expected[k], actual[k], 5);
+
+        var totals = g.Take(episodes).ToArray();
+        var constant = new double[episodes];
+        Baselines.LeaveOneOutMean(totals, constant);
+        Baselines.LeaveOneOutMeanByGroup(totals.Select(x => (float)x).ToArray(), new int[episodes], actual.AsSpan(0, episodes), new double[1], new int[1]);
+        for (int k = 0; k < episodes; k++) Assert.Equal(constant[k], actual[k], 5);
+
+        // a value alone in its group gets 0; a group outside the scratch is named
+        Baselines.LeaveOneOutMeanByGroup([3f, 4f, 5f], [0, 0, 1], actual.AsSpan(0, 3), new double[2], new int[2]);
+        Assert.Equal([4f, 3f, 0f], actual.Take(3));
+        var e = Assert.Throws<ArgumentException>(() => Baselines.LeaveOneOutMeanByGroup([1f], [2], new float[1], new double[2], new int[2]));
+        Assert.Contains("group 2", e.Message);
+    }
+
+    [Fact]
+    public void The_buffer_records_each_steps_time_in_its_episode_across_rollouts()
+    {
+        var env = new CartPoleVectorEnv(3);
+        env.Reset(1);
+        var buffer = new RolloutBuffer(40, 3, 4, 0);
+        var rng = new Random(2);
+        RolloutBuffer.ActFunction act = (_, d, _, lp, v) => { for (int i = 0; i < d.Length; i++) d[i] = rng.Next(2); };
+        int[] expected = [0, 0, 0];
+        for (int rollout = 0; rollout < 3; rollout++)
+        {
+            buffer.Collect(env, act);
+            for (int t = 0; t < 40; t++)
+                for (int i = 0; i < 3; i++)
+                {
+                    int k = t * 3 + i;
+                    Assert.Equal(expected[i], buffer.TimeSteps[k]);
+                    expected[i] = buffer.Terminated[k] || buffer.Truncated[k] ? 0 : expected[i] + 1;
+                }
+        }
+        Assert.Contains(0, buffer.TimeSteps.Skip(3)); // some episode ended and restarted (random play lasts ~20 steps)
+    }
+
+    [Theory]
+    [InlineData(ReinforceBaseline.None)]
+    [InlineData(ReinforceBaseline.Constant)]
+    [InlineData(ReinforceBaseline.TimeDependent)]
+    [InlineData(ReinforceBaseline.Value)]
+    public void Every_baseline_reaches_the_optimum_of_a_tabular_MDP(ReinforceBaseline baseline)
+    {
+        static TabularMdp Make() => new(4, 3, horizon: null, gamma: 0.9, seed: 17) { MaxEpisodeSteps = 60 };
+        var settings = new ReinforceSettings { NumEnvs = 8, StepsPerEnv = 120, HiddenSizes = [], Gamma = 0.9, PolicyLearningRate = 0.05,
+            ValueLearningRate = 0.05, ValueIterations = 20, Seed = 3, Baseline = baseline };
+        var algo = new Reinforce(new SyncVectorEnv(Make, 8), settings);
+        for (int i = 0; i < 400; i++) algo.Update();
+        var mdp = Make();
+        double learned = LearningTests.LearnedObjective(algo, mdp), best = LearningTests.OptimalObjective(mdp);
+        Assert.True(learned >= best - 0.01 * Math.Abs(best), $"{baseline}: J(learned) = {learned:F4}, J* = {best:F4}");
+    }
+}
