@@ -9,7 +9,8 @@ namespace PurePg.Bench;
 /// <summary>
 /// End-to-end learning runs (not BenchmarkDotNet): per seed, the environment steps and wall-clock seconds until the mean
 /// deterministic evaluation return over 20 episodes reaches the threshold (evaluated every <c>evalEvery</c> steps), and
-/// the median over seeds. Run: dotnet run -c Release --project bench -- learn ALGO ENV [seeds=5] [maxSteps]
+/// the median over seeds. Run: dotnet run -c Release --project bench -- learn ALGO ENV [seeds=5] [maxSteps] [curves.csv]
+/// (the last appends every evaluation as algo,env,seed,steps,seconds,eval_return, for <see cref="CurvePlot"/>).
 /// ALGO: ppo | a2c | trpo | a3c | es | reinforce | reinforce-kK (K reused batches). Hyperparameters: rl-baselines3-zoo's where it has them for the pair.
 /// </summary>
 public static class LearningRuns
@@ -24,6 +25,8 @@ public static class LearningRuns
         double threshold = id == "Pendulum-v1" ? -200 : spec.RewardThreshold ?? throw new ArgumentException($"{id} has no threshold.");
         long maxSteps = args.Length > 4 ? long.Parse(args[4]) : 1_000_000;
         long evalEvery = id == "CartPole-v1" ? 2_048 : 10_000;
+        string? curves = args.Length > 5 ? args[5] : null;
+        if (curves is not null && !File.Exists(curves)) File.WriteAllText(curves, "algo,env,seed,steps,seconds,eval_return\n");
         Console.WriteLine($"{algo} on {id}: steps until the mean deterministic return over 20 evaluation episodes ≥ {threshold}");
         Console.WriteLine("| seed | env steps | wall-clock s (training only) | final eval |");
         Console.WriteLine("|---|---|---|---|");
@@ -46,6 +49,9 @@ public static class LearningRuns
                 if (run.Steps() < nextEval) continue;
                 nextEval = run.Steps() + evalEvery;
                 eval = run.Evaluate(evalEnv, 10_000 + seed);
+                if (curves is not null)
+                    File.AppendAllText(curves, string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                        $"{algo},{id},{seed},{run.Steps()},{clock.Elapsed.TotalSeconds:F4},{eval:F2}\n"));
                 if (eval >= threshold) { solved = true; break; }
             }
             Console.WriteLine($"| {seed} | {(solved ? run.Steps().ToString("N0") : $"not within {maxSteps:N0}")} | {clock.Elapsed.TotalSeconds:F2} | {eval:F1} |");
