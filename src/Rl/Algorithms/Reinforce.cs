@@ -59,7 +59,8 @@ public sealed record ReinforceSettings
     /// <summary>K, the batches each update learns from: the newest and the K − 1 before it, which earlier policies π_β
     /// collected and which are reweighted by their per-step ratios ρ_t = π_θ(a_t|s_t)/π_β(a_t|s_t) (the lectures' U^IS,
     /// <see cref="PerStepImportanceSampling"/>); 1 for on-policy REINFORCE. Each batch keeps the reward-to-go it was
-    /// collected with; the baseline V_φ(s_t) is re-evaluated with the current φ.</summary>
+    /// collected with; its baseline is recomputed (V_φ(s_t) with the current φ, or the leave-one-out means within that
+    /// batch).</summary>
     public int ReuseBatches { get; init; } = 1;
 
     /// <summary>c of the truncation min(ρ_t, c) of the reused batches' ratios (null: none), trading the bias
@@ -312,7 +313,8 @@ public sealed class Reinforce : IOnPolicyAlgorithm
         else GroupBaseline(_rewardToGo, _buffer.TimeSteps, _advantages);
         for (int k = 0; k < n; k++) _advantages[k] = _rewardToGo[k] - _advantages[k];
 
-        // keep the batch in slot `newest` of the last K; the older slots get Â = G − V_φ(s) with the current φ
+        // keep the batch in slot `newest` of the last K; the older slots get Â = G − b afresh (V_φ with the current φ, or
+        // the leave-one-out means within that batch)
         int newest = Remember(n, obs);
         int m = _filled * n, act = _agent.ActionSize;
         for (int j = 0; j < _filled; j++)
