@@ -144,8 +144,7 @@ public sealed class A2c : IOnPolicyAlgorithm
     /// <summary>Writes the state needed for an exact resume.</summary>
     public void WriteState(BinaryWriter w)
     {
-        Training.StateIo.WriteFloats(w, _agent.Theta.Values);
-        Training.StateIo.WriteFloats(w, _agent.Phi.Values);
+        _agent.WriteParameters(w);
         _optimizer.WriteState(w);
         _rollout.WriteState(w);
     }
@@ -153,8 +152,7 @@ public sealed class A2c : IOnPolicyAlgorithm
     /// <summary>Restores what <see cref="WriteState"/> wrote.</summary>
     public void ReadState(BinaryReader r)
     {
-        Training.StateIo.ReadFloats(r, _agent.Theta.Values, "θ");
-        Training.StateIo.ReadFloats(r, _agent.Phi.Values, "φ");
+        _agent.ReadParameters(r);
         _optimizer.ReadState(r);
         _rollout.ReadState(r);
     }

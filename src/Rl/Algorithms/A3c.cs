@@ -181,8 +181,7 @@ public sealed class A3c : IOnPolicyAlgorithm
     {
         ArgumentNullException.ThrowIfNull(w);
         w.Write(TotalSteps);
-        Training.StateIo.WriteFloats(w, Agent.Theta.Values);
-        Training.StateIo.WriteFloats(w, Agent.Phi.Values);
+        Agent.WriteParameters(w);
         _optimizer.WriteState(w);
     }
 
@@ -192,8 +191,7 @@ public sealed class A3c : IOnPolicyAlgorithm
         ArgumentNullException.ThrowIfNull(r);
         long steps = r.ReadInt64();
         if (steps < 0) throw new InvalidDataException($"The checkpoint's A3C step count is {steps}.");
-        Training.StateIo.ReadFloats(r, Agent.Theta.Values, "θ");
-        Training.StateIo.ReadFloats(r, Agent.Phi.Values, "φ");
+        Agent.ReadParameters(r);
         _optimizer.ReadState(r);
         Interlocked.Exchange(ref _totalSteps, steps);
     }

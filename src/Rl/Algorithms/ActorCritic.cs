@@ -84,6 +84,20 @@ public sealed class ActorCritic
 
     private readonly Tape<float> _actingTape = new();
 
+    /// <summary>Writes θ then φ, the parameters every algorithm's checkpoint starts with.</summary>
+    public void WriteParameters(BinaryWriter w)
+    {
+        Training.StateIo.WriteFloats(w, Theta.Values);
+        Training.StateIo.WriteFloats(w, Phi.Values);
+    }
+
+    /// <summary>Restores what <see cref="WriteParameters"/> wrote, naming θ or φ if the lengths disagree.</summary>
+    public void ReadParameters(BinaryReader r)
+    {
+        Training.StateIo.ReadFloats(r, Theta.Values, "θ");
+        Training.StateIo.ReadFloats(r, Phi.Values, "φ");
+    }
+
     /// <summary>Records log π_θ(a|s) [batch, 1] and the mean entropy [1, 1] for states and the actions taken.</summary>
     public (Var<float> LogProb, Var<float> Entropy) Evaluate(Tape<float> tape, Var<float> states, ReadOnlySpan<int> discrete, ReadOnlySpan<float> continuous)
     {

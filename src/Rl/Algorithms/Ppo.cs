@@ -214,8 +214,7 @@ public sealed class Ppo : IOnPolicyAlgorithm
     /// minibatch order, running episode statistics, the environments), for an exact resume.</summary>
     public void WriteState(BinaryWriter w)
     {
-        Training.StateIo.WriteFloats(w, _agent.Theta.Values);
-        Training.StateIo.WriteFloats(w, _agent.Phi.Values);
+        _agent.WriteParameters(w);
         _optimizer.WriteState(w);
         Training.StateIo.WriteInts(w, _order);
         _rollout.WriteState(w);
@@ -224,8 +223,7 @@ public sealed class Ppo : IOnPolicyAlgorithm
     /// <summary>Restores what <see cref="WriteState"/> wrote.</summary>
     public void ReadState(BinaryReader r)
     {
-        Training.StateIo.ReadFloats(r, _agent.Theta.Values, "θ");
-        Training.StateIo.ReadFloats(r, _agent.Phi.Values, "φ");
+        _agent.ReadParameters(r);
         _optimizer.ReadState(r);
         Training.StateIo.ReadInts(r, _order, "minibatch order");
         _rollout.ReadState(r);

@@ -244,8 +244,7 @@ public sealed class Reinforce : IOnPolicyAlgorithm
     public void WriteState(BinaryWriter w)
     {
         w.Write(_totalSteps);
-        Training.StateIo.WriteFloats(w, _agent.Theta.Values);
-        Training.StateIo.WriteFloats(w, _agent.Phi.Values);
+        _agent.WriteParameters(w);
         _policyOptimizer.WriteState(w);
         _valueOptimizer.WriteState(w);
         Training.StateIo.WriteRng(w, _rng);
@@ -269,8 +268,7 @@ public sealed class Reinforce : IOnPolicyAlgorithm
     public void ReadState(BinaryReader r)
     {
         _totalSteps = r.ReadInt64();
-        Training.StateIo.ReadFloats(r, _agent.Theta.Values, "θ");
-        Training.StateIo.ReadFloats(r, _agent.Phi.Values, "φ");
+        _agent.ReadParameters(r);
         _policyOptimizer.ReadState(r);
         _valueOptimizer.ReadState(r);
         Training.StateIo.ReadRng(r, _rng);

@@ -53,16 +53,14 @@ internal sealed class TrustRegionRunner
 
     public void WriteState(BinaryWriter w)
     {
-        Training.StateIo.WriteFloats(w, Agent.Theta.Values);
-        Training.StateIo.WriteFloats(w, Agent.Phi.Values);
+        Agent.WriteParameters(w);
         _valueOptimizer.WriteState(w);
         _rollout.WriteState(w);
     }
 
     public void ReadState(BinaryReader r)
     {
-        Training.StateIo.ReadFloats(r, Agent.Theta.Values, "θ");
-        Training.StateIo.ReadFloats(r, Agent.Phi.Values, "φ");
+        Agent.ReadParameters(r);
         _valueOptimizer.ReadState(r);
         _rollout.ReadState(r);
     }
