@@ -6,10 +6,11 @@ using PurePg.Envs;
 using PurePg.Rl.Algorithms;
 using PurePg.Rl.Policies;
 using PurePg.Rl.Training;
+using Imitation = PurePg.Rl.Imitation;
 
 namespace PurePg.Cli;
 
-/// <summary>The purepg program: train, eval, resume, list.</summary>
+/// <summary>The purepg program: train, eval, resume, predict, export, record, list.</summary>
 public static class Program
 {
     private const string Usage = """
@@ -23,13 +24,14 @@ public static class Program
         purepg resume --run DIR [--steps N]
         purepg predict --policy FILE|RUN_DIR [--stochastic --seed N]
         purepg export --run DIR|--policy FILE [--best] --onnx FILE.onnx
+        purepg record --run DIR|--policy FILE|--expert scripted --env ID [--episodes N] --out FILE [--stochastic] [--seed N]
         purepg list
 
         Each command takes --help. Exit codes: 0 success, 1 bad input, 2 failure during training, 130 interrupted
         (a final checkpoint was written; continue with resume).
         """;
 
-    private static readonly string[] Commands = ["train", "eval", "resume", "predict", "export", "list"];
+    private static readonly string[] Commands = ["train", "eval", "resume", "predict", "export", "record", "list"];
 
     public static int Main(string[] args)
     {
@@ -51,6 +53,7 @@ public static class Program
                 "resume" => parsed.Help ? Print(ResumeHelp, 0) : Resume(parsed),
                 "predict" => parsed.Help ? Print(PredictHelp, 0) : Predict(parsed),
                 "export" => parsed.Help ? Print(ExportHelp, 0) : Export(parsed),
+                "record" => parsed.Help ? Print(RecordHelp, 0) : Record(parsed),
                 "list" => parsed.Help ? Print("purepg list: environments (spaces, time limits, thresholds) and algorithms (the settings train uses).", 0) : List(),
                 _ => throw new UsageException($"Unknown command '{parsed.Command}'.{Suggestions.DidYouMean(parsed.Command, Commands)} Valid: {string.Join(", ", Commands)}."),
             };
@@ -93,6 +96,12 @@ public static class Program
           --tensorboard DIR     also write TensorBoard event files there (Stable-Baselines3's tags; a resume adds a file)
           --env-assembly DLL    load a .NET assembly whose Env subclasses carry [RegisterEnvironment("Id")] and train
                                 on one of them (the run remembers it for resume and eval)
+          --init-from-bc FILE   BC → PG: before the first step, fit the policy to a demonstrations file (purepg record)
+                                by maximum likelihood, −mean log π(a*|s), for --bc-epochs N (default 200) passes; with
+                                --normalize the normalizer starts from the demonstrations' statistics; bc.csv in the run
+                                folder holds each epoch's train and held-out loss and accuracy
+          --value-warmup N      (ppo, with --init-from-bc) N value-only iterations before the first policy update:
+                                V_φ fitted to the cloned policy's returns, θ fixed (default 0; the steps count)
         Precedence: defaults < --config < --set. --seed, --steps and --envs win over the config file; given together
         with a --set of the same setting they must agree.
         """;
@@ -109,6 +118,17 @@ public static class Program
           writes the run's newest policy (--best: the best of the evaluations during training) as an ONNX model (opset 13):
           input obs [batch, features]; outputs logits, probs, action (int64) for a discrete policy, mean, log_std, action
           (clipped to the action space) for a continuous one; the observation normalizer is the graph's first operation.
+        """;
+
+    private const string RecordHelp = """
+        purepg record (--run DIR [--best] | --policy FILE | --expert scripted) [--env ID] [--episodes N] --out FILE
+                      [--stochastic] [--seed N] [--env-assembly DLL]
+          runs N whole episodes (default 10) of an expert and writes every observation, action, reward and episode end
+          to a demonstrations file, for behaviour cloning (purepg train --init-from-bc FILE). The expert is a trained
+          policy — its mode, or its samples with --stochastic — or a built-in scripted rule (the PurePg/Chain
+          environments, MountainCar-v0, CartPole-v1). The environment is the run's, the policy file's, or --env. The
+          first episode's reset uses --seed (default 0). The file (magic PUREPGDM, format 1, little-endian columns and a
+          SHA-256) is written atomically; see Demonstrations in the library for the layout.
         """;
 
     private const string PredictHelp = """
@@ -168,7 +188,7 @@ public static class Program
     private static int Train(Arguments a)
     {
         a.AllowOnly("--env", "--algo", "--seed", "--steps", "--envs", "--config", "--set", "--normalize", "--out", "--checkpoints", "--keep",
-            "--eval-every", "--eval-episodes", "--stop-at-threshold", "--env-assembly", "--tensorboard");
+            "--eval-every", "--eval-episodes", "--stop-at-threshold", "--env-assembly", "--tensorboard", "--init-from-bc", "--bc-epochs", "--value-warmup");
         // the whole configuration validates before a folder is made or a step is taken
         var plan = RunPlan.FromArguments(a);
         var (trainer, settings) = AlgorithmCatalog.Create(plan.Algorithm, plan.Env, plan.Envs, plan.Seed, plan.Steps, plan.Overrides, plan.Normalize);
@@ -179,8 +199,33 @@ public static class Program
         Console.WriteLine($"run folder: {run.Path}");
         if (plan.Steps < trainer.StepsPerIteration)
             Console.WriteLine($"note: one {plan.Algorithm} iteration takes {trainer.StepsPerIteration:N0} steps, more than --steps {plan.Steps:N0}: the run will take {trainer.StepsPerIteration:N0} steps.");
+        if (plan.InitFromBc is { } bc) StartFromDemonstrations(run, trainer, plan, bc);
         return new TrainingLoop(run, trainer, plan, new RunProgress(), tensorBoard).Run(plan.Steps);
     }
+
+    /// <summary>BC → PG: clones the demonstrations into the policy (θ) before the first step, writes the epochs to bc.csv
+    /// in the run folder, and for PPO warms V_φ up with value-only iterations.</summary>
+    private static void StartFromDemonstrations(RunFolder run, IOnPolicyAlgorithm trainer, RunPlan plan, BcStart start)
+    {
+        var demonstrations = start.Load(plan.Env);
+        Console.WriteLine($"behaviour cloning on {demonstrations.Episodes} episodes ({demonstrations.Steps:N0} steps, mean return " +
+            $"{demonstrations.EpisodeReturns().Average():F1}) of {demonstrations.Expert}");
+        var bc = BehaviourCloning.Pretrain(trainer, demonstrations, new BehaviourCloningSettings { Epochs = start.Epochs, Seed = plan.Seed }, plan.Env);
+        var csv = new StringBuilder("epoch,train_loss,heldout_loss,heldout_accuracy\n");
+        foreach (var e in bc.History)
+            csv.Append(CultureInfo.InvariantCulture, $"{e.Epoch},{e.TrainLoss:R},{Cell(e.HeldOutLoss)},{Cell(e.HeldOutAccuracy)}\n");
+        AtomicFile.Write(Path.Combine(run.Path, "bc.csv"), Encoding.UTF8.GetBytes(csv.ToString()));
+        var last = bc.History[^1];
+        Console.WriteLine($"  {bc.History.Count} epochs on {bc.TrainingSteps:N0} steps: train loss {last.TrainLoss:F4}, held-out ({bc.HeldOutSteps:N0} steps) loss {last.HeldOutLoss:F4}" +
+            (double.IsNaN(last.HeldOutAccuracy) ? "" : $", accuracy {last.HeldOutAccuracy:P1}") + " (bc.csv)");
+        if (start.ValueWarmup > 0 && trainer is Ppo ppo)
+        {
+            var losses = ppo.WarmUpValue(start.ValueWarmup);
+            Console.WriteLine($"  value warm-up: {start.ValueWarmup} value-only iterations ({ppo.TotalSteps:N0} steps), value loss {losses[0]:F4} → {losses[^1]:F4}");
+        }
+    }
+
+    private static string Cell(double v) => double.IsNaN(v) ? "" : v.ToString("R", CultureInfo.InvariantCulture);
 
     private static TensorBoardWriter? OpenTensorBoard(RunPlan plan)
     {
@@ -258,25 +303,64 @@ public static class Program
     {
         a.AllowOnly("--run", "--policy", "--best", "--onnx");
         string onnx = a.Require("--onnx");
-        TrainedPolicy policy;
-        if (a.Get("--policy") is string file)
-        {
-            if (a.Get("--run") is not null || a.Flag("--best")) throw new UsageException("Give --policy FILE or --run DIR [--best], not both.");
-            policy = TrainedPolicy.Load(file);
-        }
-        else
-        {
-            string run = a.Require("--run");
-            if (!File.Exists(Path.Combine(run, "config.json"))) throw new UsageException($"{run} is not a run folder: it has no config.json.");
-            string name = a.Flag("--best") ? TrainedPolicy.RunFolderBestPolicy : TrainedPolicy.RunFolderPolicy;
-            string path = Path.Combine(run, name);
-            if (!File.Exists(path))
-                throw new UsageException(a.Flag("--best") ? $"{run} has no {name}: it was trained without --eval-every." : $"{run} has no {name} (made before policy files existed? resume it once).");
-            policy = TrainedPolicy.Load(path);
-        }
+        var (policy, _) = LoadPolicy(a);
         PurePg.Onnx.OnnxExport.Write(policy, onnx);
         Console.WriteLine($"{onnx}: {policy.Algorithm} policy for {policy.EnvId ?? "its environment"} at {policy.Steps:N0} steps, input obs [batch, {policy.ObservationSize}], " +
             (policy.ActionSpace is Discrete ? "outputs logits, probs, action" : "outputs mean, log_std, action"));
+        return 0;
+    }
+
+    /// <summary>The policy of <c>--policy FILE</c> or of <c>--run DIR [--best]</c>, and the file it came from.</summary>
+    private static (TrainedPolicy Policy, string Path) LoadPolicy(Arguments a)
+    {
+        if (a.Get("--policy") is string file)
+        {
+            if (a.Get("--run") is not null || a.Flag("--best")) throw new UsageException("Give --policy FILE or --run DIR [--best], not both.");
+            return (TrainedPolicy.Load(file), file);
+        }
+        string run = a.Require("--run");
+        if (!File.Exists(Path.Combine(run, "config.json"))) throw new UsageException($"{run} is not a run folder: it has no config.json.");
+        string name = a.Flag("--best") ? TrainedPolicy.RunFolderBestPolicy : TrainedPolicy.RunFolderPolicy;
+        string path = Path.Combine(run, name);
+        if (!File.Exists(path))
+            throw new UsageException(a.Flag("--best") ? $"{run} has no {name}: it was trained without --eval-every." : $"{run} has no {name} (made before policy files existed? resume it once).");
+        return (TrainedPolicy.Load(path), path);
+    }
+
+    private static int Record(Arguments a)
+    {
+        a.AllowOnly("--run", "--policy", "--best", "--expert", "--env", "--env-assembly", "--episodes", "--out", "--stochastic", "--seed");
+        string output = a.Require("--out");
+        int episodes = (int)a.GetLong("--episodes", 10, 1);
+        long seed = a.GetLong("--seed", 0, 0);
+        bool deterministic = !a.Flag("--stochastic");
+        RunPlan.LoadEnvironments(a.Get("--env-assembly"));
+        Imitation.Demonstrations demonstrations;
+        if (a.Get("--expert") is string expert)
+        {
+            if (a.Get("--run") is not null || a.Get("--policy") is not null) throw new UsageException("Give --expert scripted or a policy (--run/--policy), not both.");
+            if (expert != "scripted") throw new UsageException($"Unknown expert '{expert}': the built-in experts are 'scripted' (give a trained policy with --run or --policy).");
+            if (a.Flag("--stochastic")) throw new UsageException("A scripted expert is deterministic: --stochastic goes with a policy.");
+            string id = a.Require("--env");
+            RunPlan.CheckNames(id, "ppo");
+            var env = EnvRegistry.Make(id);
+            var rule = Imitation.ScriptedExperts.For(env)
+                ?? throw new UsageException($"No scripted expert for {id}: there are rules for the PurePg/Chain environments, MountainCar-v0 and CartPole-v1; give a trained policy with --run or --policy.");
+            demonstrations = Imitation.Demonstrations.Record(env, id, rule.Description, episodes, seed, discreteExpert: rule.Act);
+        }
+        else
+        {
+            var (policy, path) = LoadPolicy(a);
+            string id = a.Get("--env") ?? (a.Get("--run") is string run ? RunPlan.FromConfig(new RunFolder(run).ReadConfig(), Path.Combine(run, "config.json")).Env : null)
+                ?? policy.EnvId ?? throw new UsageException($"{path} does not name its environment: give --env ID.");
+            RunPlan.CheckNames(id, "ppo");
+            demonstrations = Imitation.Demonstrations.Record(policy, EnvRegistry.Make(id), id, episodes, seed, deterministic, path);
+        }
+        demonstrations.Save(output);
+        var returns = demonstrations.EpisodeReturns();
+        double mean = returns.Average();
+        Console.WriteLine($"{output}: {demonstrations.Episodes} episodes, {demonstrations.Steps:N0} steps of {demonstrations.EnvId}, return {mean:F2} ± " +
+            $"{Math.Sqrt(returns.Average(r => (r - mean) * (r - mean))):F2}; expert: {demonstrations.Expert}");
         return 0;
     }
 

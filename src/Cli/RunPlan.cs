@@ -3,6 +3,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using PurePg.Envs;
 using PurePg.Rl.Training;
+using PurePg.Rl.Imitation;
 
 namespace PurePg.Cli;
 
@@ -16,7 +17,7 @@ namespace PurePg.Cli;
 /// </summary>
 internal sealed record RunPlan(string Env, string Algorithm, long Seed, long Steps, int Envs, bool Normalize, int Checkpoints, int Keep,
     long? EvalEvery, int EvalEpisodes, bool StopAtThreshold, IReadOnlyList<KeyValuePair<string, string>> Overrides, string? EnvAssembly = null,
-    string? TensorBoard = null)
+    string? TensorBoard = null, BcStart? InitFromBc = null)
 {
     /// <summary>Registers the environments of a user's assembly (<c>--env-assembly</c>); a missing file, a file that is
     /// not an assembly, or one without registrations is a one-line error.</summary>
@@ -73,7 +74,7 @@ internal sealed record RunPlan(string Env, string Algorithm, long Seed, long Ste
         if (stop && EnvRegistry.Spec(env).RewardThreshold is null) throw new UsageException($"--stop-at-threshold: {env} has no reward threshold.");
         var plan = new RunPlan(env, algorithm, seed, steps, envs, a.Flag("--normalize"), (int)a.GetLong("--checkpoints", 10, 1), (int)a.GetLong("--keep", 3, 1),
             evalEvery, (int)a.GetLong("--eval-episodes", 10, 1), stop, merged, assembly,
-            a.Get("--tensorboard") is string tb ? Path.GetFullPath(tb) : null);
+            a.Get("--tensorboard") is string tb ? Path.GetFullPath(tb) : null, BcStart.FromArguments(a, env, algorithm));
         AlgorithmCatalog.Configure(algorithm, envs, seed, steps, merged); // every setting parses and validates, or this throws
         return plan;
     }
@@ -139,6 +140,7 @@ internal sealed record RunPlan(string Env, string Algorithm, long Seed, long Ste
         ["stop_at_threshold"] = StopAtThreshold,
         ["env_assembly"] = EnvAssembly,
         ["tensorboard"] = TensorBoard,
+        ["init_from_bc"] = InitFromBc?.ToJson(),
         ["resumes"] = new JsonArray(),
         ["overrides"] = new JsonObject(Overrides.Select(kv => new KeyValuePair<string, JsonNode?>(kv.Key, kv.Value))),
         ["settings"] = JsonSerializer.SerializeToNode(settings),
@@ -166,4 +168,45 @@ internal sealed record RunPlan(string Env, string Algorithm, long Seed, long Ste
     /// <summary>Where the run was resumed, in steps.</summary>
     public static IReadOnlyList<long> Resumes(JsonObject config) =>
         config["resumes"] is JsonArray a ? a.Select(n => n!.GetValue<long>()).ToArray() : [];
+}
+
+/// <summary>
+/// <c>--init-from-bc FILE [--bc-epochs N] [--value-warmup N]</c>: the run starts from behaviour cloning on a
+/// demonstrations file (checked against the environment before anything is written), and for PPO with N value-only
+/// iterations. Only the start of a run: a resume continues from its checkpoint, which already holds the cloned θ.
+/// </summary>
+internal sealed record BcStart(string File, int Epochs, int ValueWarmup)
+{
+    public const int DefaultEpochs = 200, DefaultValueWarmup = 0;
+
+    public static BcStart? FromArguments(Arguments a, string env, string algorithm)
+    {
+        string? file = a.Get("--init-from-bc");
+        if (file is null)
+        {
+            if (a.Get("--bc-epochs") is not null || a.Get("--value-warmup") is not null)
+                throw new UsageException("--bc-epochs and --value-warmup go with --init-from-bc FILE.");
+            return null;
+        }
+        if (algorithm is "a3c" or "es") throw new UsageException($"--init-from-bc starts ppo, a2c, trpo, npg or reinforce from a cloned policy, not {algorithm}.");
+        int warmup = (int)a.GetLong("--value-warmup", DefaultValueWarmup, 0);
+        if (warmup > 0 && algorithm != "ppo") throw new UsageException($"--value-warmup is PPO's (its value-only iterations); {algorithm} has none.");
+        var start = new BcStart(Path.GetFullPath(file), (int)a.GetLong("--bc-epochs", DefaultEpochs, 1), warmup);
+        start.Load(env); // a missing, damaged or mismatched file stops here, before a folder is made
+        return start;
+    }
+
+    /// <summary>The demonstrations, checked against <paramref name="env"/>'s id and spaces.</summary>
+    public Demonstrations Load(string env)
+    {
+        Demonstrations demonstrations;
+        try { demonstrations = Demonstrations.Load(File); }
+        catch (Exception e) when (e is FileNotFoundException or InvalidDataException) { throw new UsageException($"--init-from-bc: {RunFolder.OneLine(e.Message)}"); }
+        var made = EnvRegistry.Make(env);
+        try { demonstrations.CheckMatches(env, ((Box)made.ObservationSpace).Size, made.ActionSpace); }
+        catch (ArgumentException e) { throw new UsageException($"--init-from-bc {File}: {RunFolder.OneLine(e.Message)}"); }
+        return demonstrations;
+    }
+
+    public JsonObject ToJson() => new() { ["file"] = File, ["epochs"] = Epochs, ["value_warmup"] = ValueWarmup };
 }

@@ -58,7 +58,7 @@ internal sealed class TrainingLoop(RunFolder run, IOnPolicyAlgorithm trainer, Ru
         using var sigterm = OperatingSystem.IsWindows() ? null : PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; Interlocked.Exchange(ref _interrupted, 1); });
         try
         {
-            if (trainer.TotalSteps == 0 && !run.Checkpoints().Any()) SaveCheckpoint(); // a run is never without a loadable checkpoint
+            if (!run.Checkpoints().Any()) SaveCheckpoint(); // a run is never without a loadable checkpoint (a BC start's value warm-up has taken steps)
             var clock = Stopwatch.StartNew();
             double wallAtStart = progress.WallSeconds;
             long startSteps = trainer.TotalSteps;

@@ -121,6 +121,10 @@ public abstract class VectorEnv
 
     StepBuffers Buffers => new(_observations, _finalObservations, _rewards, _terminated, _truncated);
 
+    /// <summary>The buffer behind <see cref="Observations"/>, for a wrapper that re-derives the current observations
+    /// between steps (e.g. a normalizer whose statistics were replaced).</summary>
+    protected Span<float> CurrentObservations => _observations;
+
     /// <summary>Writes the buffers and every copy's state (for checkpoints and exact resume).</summary>
     public void WriteState(BinaryWriter writer)
     {

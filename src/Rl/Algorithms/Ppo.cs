@@ -256,7 +256,7 @@ public sealed class Ppo : IOnPolicyAlgorithm
     }
 
     /// <summary>One pass of shuffled minibatches over the collected rollout; false if the approximate KL stopped it early.</summary>
-    internal bool Epoch(ref EpochTotals totals)
+    internal bool Epoch(ref EpochTotals totals, Adam<float>? valueOnly = null)
     {
         int n = _order.Length, b = _settings.BatchSize, o = _agent.ObservationSize, act = _agent.ActionSize;
         var buffer = _rollout.Buffer;
@@ -276,7 +276,8 @@ public sealed class Ppo : IOnPolicyAlgorithm
                 _mbOldValues[j] = buffer.Values[k];
             }
             if (_settings.NormalizeAdvantages && b > 1) AdvantageEstimation.Normalize(_mbAdvantages);
-            var (pl, vl, ent, kl, cf) = MinibatchStep(b, out bool earlyStop);
+            bool earlyStop = false;
+            var (pl, vl, ent, kl, cf) = valueOnly is null ? MinibatchStep(b, out earlyStop) : (0, ValueStep(b, valueOnly), 0, 0, 0);
             totals.Policy += pl;
             totals.Value += vl;
             totals.Entropy += ent;
@@ -286,6 +287,47 @@ public sealed class Ppo : IOnPolicyAlgorithm
             if (earlyStop) return false;
         }
         return true;
+    }
+
+    /// <summary>
+    /// Fits V_φ alone to the current policy's returns before any policy update — what a run started from behaviour
+    /// cloning needs, since a fresh V makes Â = R − V mostly noise and the first clipped updates would move the cloned π
+    /// at random. Each of <paramref name="iterations"/> iterations collects a rollout with π_θ (held fixed), computes the
+    /// GAE(γ, λ) targets R = Â + V as an update would, moves the value head's bias to its least-squares value given the
+    /// rest of the network, b ← b + mean(R − V_φ(s)) (one closed-form step; returns far from 0, such as MountainCar's
+    /// −1 per step, would take Adam at PPO's α thousands of steps to reach), and runs the settings' epochs of minibatch
+    /// steps on c·mean((V_φ(s) − R)²) only, with an Adam of its own on φ (PPO's optimizer state is untouched). The steps
+    /// count towards <see cref="TotalSteps"/>. Returns each iteration's mean value loss.
+    /// </summary>
+    public double[] WarmUpValue(int iterations)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(iterations);
+        var optimizer = new Adam<float>(_agent.Phi.Count, LearningRateSchedule.Constant(_settings.LearningRate), epsilon: _settings.AdamEpsilon,
+            maxGradientNorm: _settings.MaxGradientNorm);
+        var losses = new double[iterations];
+        for (int i = 0; i < iterations; i++)
+        {
+            _rollout.CollectAndEstimate(_settings.Gamma, _settings.GaeLambda);
+            double shift = 0; // mean(R − V) = mean(Â) over the rollout
+            foreach (float advantage in _rollout.Advantages) shift += advantage;
+            _agent.Phi.Slice(_agent.Value.Network.Layers[^1].Bias)[0] += (float)(shift / _rollout.Advantages.Length);
+            var totals = new EpochTotals();
+            for (int epoch = 0; epoch < _settings.Epochs; epoch++) Epoch(ref totals, optimizer);
+            losses[i] = totals.Value / Math.Max(1, totals.Steps);
+        }
+        return losses;
+    }
+
+    /// <summary>One minibatch step on φ alone: descends c·mean((V_φ(s) − R)²) with <paramref name="optimizer"/>.</summary>
+    private double ValueStep(int b, Adam<float> optimizer)
+    {
+        _tape.Reset();
+        _tape.ZeroGradients();
+        var states = _tape.Borrow(_mbObs.AsMemory(0, b * _agent.ObservationSize), b, _agent.ObservationSize);
+        var valueLoss = Losses.ValueLoss(_tape, _agent.Value.Forward(_tape, states), _mbReturns, _mbOldValues, _settings.ClipRangeValue is double cv ? (float)cv : null);
+        _tape.Backward(-(valueLoss * (float)_settings.ValueCoefficient));
+        optimizer.Ascend(_agent.Phi.Values, _tape.GradientOf(_agent.Phi));
+        return _tape.Scalar(valueLoss);
     }
 
     private (double Policy, double Value, double Entropy, double ApproxKl, double ClipFraction) MinibatchStep(int b, out bool earlyStop)

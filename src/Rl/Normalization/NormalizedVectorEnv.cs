@@ -72,6 +72,21 @@ public sealed class NormalizedVectorEnv : VectorEnv
         }
     }
 
+    /// <summary>Replaces the observation statistics by those of <paramref name="rows"/> observations ([rows, size]:
+    /// their mean, their population variance, weight <paramref name="rows"/> plus the usual 10⁻⁴ prior) and renormalizes the current observations
+    /// with them — how a run starts from demonstrations (behaviour cloning fits the policy on z(s) under these statistics,
+    /// and training then keeps updating them as usual).</summary>
+    /// <exception cref="ArgumentException">The batch is not whole rows of the observation size.</exception>
+    public void StartObservationStatistics(ReadOnlySpan<float> observations, int rows)
+    {
+        var fresh = new RunningMeanStd(ObservationSize);
+        fresh.Update(observations, rows);
+        fresh.Mean.CopyTo(ObservationStatistics.Mean, 0);
+        fresh.Variance.CopyTo(ObservationStatistics.Variance, 0);
+        ObservationStatistics.Count = fresh.Count;
+        NormalizeObservation(_inner.Observations, CurrentObservations);
+    }
+
     /// <inheritdoc/>
     protected override void WriteCopies(BinaryWriter writer)
     {
