@@ -17,7 +17,7 @@ public static class Peak
 {
     public static void Run(string[] args)
     {
-        Console.WriteLine($"machine: {CpuModel()}, {Environment.ProcessorCount} cores, AVX-512 {(Vector512.IsHardwareAccelerated && Avx512F.IsSupported ? "on" : "off")}, .NET {Environment.Version}");
+        Console.WriteLine(MachineLine());
         double p256 = Best(Fma256), p512 = Vector512.IsHardwareAccelerated && Avx512F.IsSupported ? Best(Fma512) : double.NaN;
         Console.WriteLine($"fp32 FMA peak, one core: 256-bit {p256:F1} GFLOP/s; 512-bit {(double.IsNaN(p512) ? "n/a (no AVX-512)" : $"{p512:F1} GFLOP/s")}");
         Console.WriteLine();
@@ -97,6 +97,10 @@ public static class Peak
         }
         return Vector512.Sum(a0 + a1 + a2 + a3 + a4 + a5 + a6 + a7 + a8 + a9 + a10 + a11);
     }
+
+    /// <summary>The machine line printed with every figure: CPU model, cores, whether AVX-512 is on, .NET version.</summary>
+    public static string MachineLine() =>
+        $"machine: {CpuModel()}, {Environment.ProcessorCount} cores, AVX-512 {(Vector512.IsHardwareAccelerated && Avx512F.IsSupported ? "on" : "off")}, .NET {Environment.Version}";
 
     private static string CpuModel()
     {

@@ -21,4 +21,6 @@ else if (args.Length > 0 && args[0] == "peak") Peak.Run(args);
 else if (args.Length > 0 && args[0] == "es-workers") EsWorkers.Run(args);
 else if (args.Length > 0 && args[0] == "is-variance") ImportanceSamplingVariance.Run(args);
 else if (args.Length > 0 && args[0] == "plot-curves") CurvePlot.Run(args);
+else if (args.Length > 0 && args[0] == "chain-exploration") ChainExploration.Run(args);
+else if (args.Length > 0 && args[0] == "mountaincar-bc") MountainCarBc.Run(args);
 else BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);

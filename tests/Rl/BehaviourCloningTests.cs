@@ -164,6 +164,24 @@ public class BehaviourCloningTests
         var bc = new BehaviourCloning(agent, demos, new BehaviourCloningSettings { Epochs = 30, Seed = 1 });
         bc.Fit();
         Assert.True(bc.History[^1].HeldOutAccuracy > 0.95, $"held-out accuracy {bc.History[^1].HeldOutAccuracy:P1}");
+        // the held-out figures recomputed one step at a time by the acting path: the mode's accuracy and −mean log π(a*|s)
+        var held = bc.HeldOutIndices.ToArray();
+        Assert.Equal(500, held.Length);
+        var tape = new Tape<float>();
+        int correct = 0;
+        double loss = 0;
+        var mode = new int[1];
+        var logp = new float[1];
+        foreach (int t in held)
+        {
+            var s = demos.Observations.Slice(4 * t, 4).ToArray();
+            agent.Categorical!.Act(tape, s, new Rng(0), mode, logp, deterministic: true);
+            if (mode[0] == demos.DiscreteActions[t]) correct++;
+            tape.Reset();
+            loss -= tape.Value(agent.Categorical.Distribution(tape, tape.Borrow(s, 1, 4)).LogProb([demos.DiscreteActions[t]]))[0];
+        }
+        Assert.Equal(correct / 500.0, bc.History[^1].HeldOutAccuracy);
+        Assert.Equal(loss / 500, bc.History[^1].HeldOutLoss, 1e-5);
         var (mean, _) = agent.EvaluateReturn(EnvRegistry.Make("CartPole-v1"), 20, 1_000_000);
         Assert.True(mean >= 475, $"BC from 10 episodes: deterministic return {mean:F1} over 20 episodes");
     }

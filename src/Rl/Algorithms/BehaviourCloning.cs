@@ -111,6 +111,9 @@ public sealed class BehaviourCloning
     /// <summary>Steps held out.</summary>
     public int HeldOutSteps => _heldOut.Length;
 
+    /// <summary>The indices of the held-out steps (for tests that recompute the held-out figures).</summary>
+    internal ReadOnlySpan<int> HeldOutIndices => _heldOut;
+
     /// <summary>Every epoch so far.</summary>
     public IReadOnlyList<BehaviourCloningEpoch> History => _history;
 
