@@ -184,6 +184,9 @@ public class BehaviourCloningTests
         Assert.Equal(loss / 500, bc.History[^1].HeldOutLoss, 1e-5);
         var (mean, _) = agent.EvaluateReturn(EnvRegistry.Make("CartPole-v1"), 20, 1_000_000);
         Assert.True(mean >= 475, $"BC from 10 episodes: deterministic return {mean:F1} over 20 episodes");
+        // the clone alone is a policy file like any trained policy's
+        var policy = TrainedPolicy.From(agent, "bc", "CartPole-v1", 0);
+        Assert.True(Evaluation.Evaluate(policy, EnvRegistry.Make("CartPole-v1"), 5, seed: 1_000_000).Mean >= 475);
     }
 
     private static Demonstrations MountainCarDemos(int episodes)

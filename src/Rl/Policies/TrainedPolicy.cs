@@ -115,15 +115,22 @@ public sealed class TrainedPolicy
     public static TrainedPolicy From(IOnPolicyAlgorithm algorithm, string? envId = null)
     {
         ArgumentNullException.ThrowIfNull(algorithm);
-        var agent = algorithm.Agent;
+        return From(algorithm.Agent, algorithm.Name, envId, algorithm.TotalSteps, algorithm.Env as NormalizedVectorEnv);
+    }
+
+    /// <summary>The policy of an agent trained outside an on-policy algorithm (e.g. by <see cref="BehaviourCloning"/>
+    /// alone), named <paramref name="algorithm"/>, with <paramref name="normalizer"/>'s observation statistics when given.</summary>
+    public static TrainedPolicy From(ActorCritic agent, string algorithm, string? envId, long steps, NormalizedVectorEnv? normalizer = null)
+    {
+        ArgumentNullException.ThrowIfNull(agent);
+        ArgumentNullException.ThrowIfNull(algorithm);
         var network = agent.Categorical?.Network ?? agent.Gaussian!.Network;
         int[] sizes = network.Sizes.Skip(1).Take(network.Sizes.Count - 2).ToArray();
-        var space = agent.ActionSpace;
-        (double[], double[], double, bool)? normalizer = algorithm.Env is NormalizedVectorEnv n
+        (double[], double[], double, bool)? statistics = normalizer is { } n
             ? (n.ObservationStatistics.Mean.ToArray(), n.ObservationStatistics.Variance.ToArray(), n.ClipObservation, n.NormalizeObservations)
             : null;
-        return new TrainedPolicy(agent.ObservationSize, sizes, network.Activation, space, agent.Theta.Values, normalizer,
-            algorithm.Name, envId, algorithm.TotalSteps, $"PurePg {Version}");
+        return new TrainedPolicy(agent.ObservationSize, sizes, network.Activation, agent.ActionSpace, agent.Theta.Values, statistics,
+            algorithm, envId, steps, $"PurePg {Version}");
     }
 
     private static string Version => typeof(TrainedPolicy).Assembly.GetName().Version?.ToString(3) ?? "0.0.0";
