@@ -11,7 +11,7 @@ namespace PurePg.Bench;
 /// deterministic evaluation return over 20 episodes reaches the threshold (evaluated every <c>evalEvery</c> steps), and
 /// the median over seeds. Run: dotnet run -c Release --project bench -- learn ALGO ENV [seeds=5] [maxSteps] [curves.csv]
 /// (the last appends every evaluation as algo,env,seed,steps,seconds,eval_return, for <see cref="CurvePlot"/>).
-/// ALGO: ppo | a2c | trpo | a3c | es | reinforce | reinforce-kK (K reused batches). Hyperparameters: rl-baselines3-zoo's where it has them for the pair.
+/// ALGO: ppo | a2c | trpo | a3c | es | es-norm (observation normalization) | reinforce | reinforce-kK (K reused batches). Hyperparameters: rl-baselines3-zoo's where it has them for the pair.
 /// </summary>
 public static class LearningRuns
 {
@@ -126,10 +126,12 @@ public static class LearningRuns
                 var reinforce = new Reinforce(new CartPoleVectorEnv(s.NumEnvs), s);
                 return new Run(() => reinforce.Update(), () => reinforce.TotalSteps, (env, sd) => reinforce.Agent.EvaluateReturn(env, 20, sd).Mean);
             }
-            case ("es", "CartPole-v1" or "Pendulum-v1"):
+            case ("es" or "es-norm", "CartPole-v1" or "Pendulum-v1" or "MountainCarContinuous-v0"):
             {
-                // Salimans et al.'s defaults (EsSettings), both cores evaluating
-                var es = new Es(() => EnvRegistry.Make(id), new EsSettings { Workers = 2, Seed = seed });
+                // Salimans et al.'s defaults (EsSettings), both cores evaluating; es-norm: with the paper's observation normalization;
+                // MountainCarContinuous: σ = 0.1 (at the paper's 0.02 the car never leaves the valley within 500k steps)
+                var es = new Es(() => EnvRegistry.Make(id), new EsSettings { Workers = 2, Seed = seed, NormalizeObservations = algo == "es-norm",
+                    Sigma = id == "MountainCarContinuous-v0" ? 0.1 : 0.02 });
                 return new Run(() => es.Iterate(), () => es.TotalSteps, (env, sd) =>
                     PurePg.Rl.Policies.Evaluation.Evaluate(PurePg.Rl.Policies.TrainedPolicy.From(es, id), env, 20, seed: sd).Mean);
             }

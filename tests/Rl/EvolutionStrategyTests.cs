@@ -86,15 +86,18 @@ public class EvolutionStrategyTests
         Assert.Equal([0.25, -0.5, 0.5, -0.25, 0.0], ranks);
     }
 
-    private static Es Make(int workers, long seed = 3) =>
-        new(() => EnvRegistry.Make("CartPole-v1"), new EsSettings { Pairs = 8, HiddenSizes = [16], Workers = workers, Seed = seed, Sigma = 0.05, LearningRate = 0.03 });
+    private static Es Make(int workers, long seed = 3, bool normalize = false) =>
+        new(() => EnvRegistry.Make("CartPole-v1"), new EsSettings { Pairs = 8, HiddenSizes = [16], Workers = workers, Seed = seed, Sigma = 0.05,
+            LearningRate = 0.03, NormalizeObservations = normalize });
 
-    [Fact]
-    public void A_generation_is_the_same_for_one_two_and_three_workers_and_a_resume_is_bit_identical()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void A_generation_is_the_same_for_one_two_and_three_workers_and_a_resume_is_bit_identical(bool normalize)
     {
-        var one = Make(1);
-        var two = Make(2);
-        var three = Make(3);
+        var one = Make(1, normalize: normalize);
+        var two = Make(2, normalize: normalize);
+        var three = Make(3, normalize: normalize);
         for (int k = 0; k < 4; k++)
         {
             var m1 = one.Iterate();
@@ -105,15 +108,22 @@ public class EvolutionStrategyTests
         Assert.Equal(one.Agent.Theta.Values.ToArray(), two.Agent.Theta.Values.ToArray());
         Assert.Equal(one.Agent.Theta.Values.ToArray(), three.Agent.Theta.Values.ToArray());
         Assert.Equal(one.TotalSteps, two.TotalSteps);
+        if (normalize)
+        {
+            Assert.Equal(one.ObservationStatistics!.Mean, two.ObservationStatistics!.Mean);
+            Assert.Equal(one.ObservationStatistics.Variance, three.ObservationStatistics!.Variance);
+        }
+        else Assert.Null(one.ObservationStatistics);
         // write after 4 generations, read into a fresh instance, run 3 more: as the uninterrupted run
         using var state = new MemoryStream();
         one.WriteState(new BinaryWriter(state));
-        var resumed = Make(2);
+        var resumed = Make(2, normalize: normalize);
         state.Position = 0;
         resumed.ReadState(new BinaryReader(state));
         for (int k = 0; k < 3; k++) { one.Iterate(); resumed.Iterate(); }
         Assert.Equal(one.Agent.Theta.Values.ToArray(), resumed.Agent.Theta.Values.ToArray());
         Assert.Equal(one.TotalSteps, resumed.TotalSteps);
+        if (normalize) Assert.Equal(one.ObservationStatistics!.Mean, resumed.ObservationStatistics!.Mean);
         Assert.NotEqual(Make(1, seed: 4).Iterate().Episodes, Make(1).Iterate().Episodes); // the seed matters
     }
 
@@ -143,5 +153,105 @@ public class EvolutionStrategyTests
             if (es.Generation % 5 == 0) mean = Evaluation.Evaluate(TrainedPolicy.From(es, "CartPole-v1"), EnvRegistry.Make("CartPole-v1"), 10, seed: 9).Mean;
         }
         Assert.True(mean >= 475, $"{mean} after {es.TotalSteps} steps");
+    }
+
+    /// <summary>Observations far from N(0, 1) (mean 5, standard deviation 2), episodes of 3 to 12 steps; every
+    /// observation it emits is logged with the episode it belongs to.</summary>
+    private sealed class Logged : Env
+    {
+        public readonly List<(int Episode, float[] Observation)> Log = [];
+        private int _episode = -1, _length;
+
+        public Logged() : base(Box.Uniform(3, -100, 100), new Discrete(2)) { }
+
+        protected override void ResetCore(Envs.Random.NumpyRandom random, Span<float> observation)
+        {
+            _episode++;
+            _length = 3 + random.NextInt(10);
+            Emit(random, observation);
+        }
+
+        protected override (double Reward, bool Terminated) StepCore(int action, Envs.Random.NumpyRandom random, Span<float> observation)
+        {
+            double reward = action == (Log[^1].Observation[0] > 5 ? 1 : 0) ? 1 : 0;
+            Emit(random, observation);
+            return (reward, ElapsedSteps + 1 >= _length);
+        }
+
+        private void Emit(Envs.Random.NumpyRandom random, Span<float> observation)
+        {
+            for (int c = 0; c < 3; c++) observation[c] = (float)(5 + 2 * random.Gaussian() * (c + 1));
+            Log.Add((_episode, observation.ToArray()));
+        }
+    }
+
+    [Fact]
+    public void Normalization_statistics_are_those_of_every_observation_the_episodes_acted_on_and_the_policy_file_replays_them()
+    {
+        var envs = new System.Collections.Concurrent.ConcurrentBag<Logged>();
+        var es = new Es(() => { var e = new Logged(); envs.Add(e); return e; },
+            new EsSettings { Pairs = 6, HiddenSizes = [8], Workers = 2, NormalizeObservations = true, Seed = 5 });
+        for (int k = 0; k < 3; k++) es.Iterate();
+        // the observations acted on: each episode's but its last (the one after the final step)
+        var acted = envs.SelectMany(e => e.Log.GroupBy(x => x.Episode).SelectMany(g => g.SkipLast(1))).Select(x => x.Observation).ToArray();
+        Assert.Equal(es.TotalSteps, acted.Length);
+        var stats = es.ObservationStatistics!;
+        for (int c = 0; c < 3; c++)
+        {
+            double mean = acted.Average(o => (double)o[c]);
+            double variance = acted.Average(o => (o[c] - mean) * (o[c] - mean));
+            Assert.Equal(mean, stats.Mean[c], 1e-4);
+            Assert.Equal(variance, stats.Variance[c], 1e-3 * variance);
+        }
+        Assert.Equal(acted.Length + 1e-4, stats.Count, 1e-9);
+        // the policy file carries the statistics and acts on z(s): the same action as the agent on the normalized input
+        var policy = TrainedPolicy.From(es, "logged");
+        Assert.Equal(stats.Mean, policy.Normalizer!.Value.Mean);
+        var tape = new Autodiff.Tape<float>();
+        var z = new float[3];
+        int[] action = new int[1];
+        float[] logp = new float[1];
+        foreach (var o in acted.Take(200))
+        {
+            Normalization.NormalizedVectorEnv.Normalize(o, z, stats.Mean, stats.Variance, Es.ObservationClip, true);
+            es.Agent.Categorical!.Act(tape, z, new Autodiff.Rng(0), action, logp, deterministic: true);
+            Assert.Equal(action[0], policy.Predict(o));
+        }
+    }
+
+    [Fact]
+    public void With_normalization_each_candidate_acts_on_z_of_s_under_the_statistics_at_the_generations_start()
+    {
+        var settings = new EsSettings { Pairs = 4, HiddenSizes = [8], Workers = 2, NormalizeObservations = true, Seed = 7, Sigma = 0.5 };
+        var es = new Es(() => new Logged(), settings);
+        es.Iterate(); // statistics away from (0, 1)
+        float[] mu = es.Agent.Theta.Values.ToArray();
+        double[] mean = es.ObservationStatistics!.Mean.ToArray(), variance = es.ObservationStatistics.Variance.ToArray();
+        var episodes = es.Iterate().Episodes; // generation 1
+        // replay every candidate by hand: θ = μ ± σε_j, the pair's environment seed, z(s) under the frozen statistics
+        var agent = new ActorCritic(Box.Uniform(3, -100, 100), new Discrete(2), [8], Autodiff.Modules.Activation.Tanh, 0, new Autodiff.Rng(0));
+        var epsilon = new double[mu.Length];
+        var tape = new Autodiff.Tape<float>();
+        var z = new float[3];
+        int[] action = new int[1];
+        float[] logp = new float[1];
+        for (int j = 0; j < 8; j++)
+        {
+            EvolutionStrategyGradient.Noise(7, 1, j / 2, epsilon);
+            for (int i = 0; i < mu.Length; i++) agent.Theta.Values[i] = (float)(mu[i] + (j % 2 == 0 ? 1 : -1) * 0.5 * epsilon[i]);
+            var env = new Logged();
+            var obs = env.Reset(7 * 1_000_003 + 1 * 4_099 + j / 2).ToArray();
+            double total = 0;
+            while (true)
+            {
+                Normalization.NormalizedVectorEnv.Normalize(obs, z, mean, variance, Es.ObservationClip, true);
+                agent.Categorical!.Act(tape, z, new Autodiff.Rng(0), action, logp, deterministic: true);
+                var r = env.Step(action[0]);
+                total += r.Reward;
+                obs = r.Observation.ToArray();
+                if (r.Terminated || r.Truncated) break;
+            }
+            Assert.Equal(total, episodes[j].Return);
+        }
     }
 }

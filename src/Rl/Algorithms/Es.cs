@@ -26,6 +26,12 @@ public sealed record EsSettings
     /// <summary>Shape fitness by centered ranks (the paper: yes); false uses the raw returns.</summary>
     public bool CenteredRanks { get; init; } = true;
 
+    /// <summary>Normalize observations, z = clip((s − m)/√(v + 10⁻⁸), ±10), with the running mean m and variance v of
+    /// every observation the evaluation episodes acted on (the paper: on for MuJoCo). Every candidate of a generation
+    /// sees the statistics as they stood at its start; each candidate's own statistics are merged after the generation in
+    /// candidate order, so the run stays the same for any number of workers. A policy file of the run replays them.</summary>
+    public bool NormalizeObservations { get; init; }
+
     /// <summary>Act with the policy's mode during evaluation (the paper: deterministic); false samples.</summary>
     public bool Deterministic { get; init; } = true;
 
@@ -60,7 +66,8 @@ public sealed record EsSettings
 /// action space: for generation k, ε_j ~ N(0, I) regenerated from (seed, k, j); 2n episodes of the policies μ ± σε_j (a
 /// pair shares its environment seed), in parallel on <see cref="EsSettings.Workers"/> threads; fitness F = the returns,
 /// centered-ranked; ĝ = (1/(2nσ)) Σ_j (F⁺_j − F⁻_j) ε_j (<see cref="EvolutionStrategyGradient"/>); one Adam step on μ
-/// along ĝ − λμ. Deterministic for a seed whatever the number of workers. The agent's θ is μ; its value network is unused.
+/// along ĝ − λμ; optionally observations normalized by running statistics of the evaluation episodes. Deterministic for a
+/// seed whatever the number of workers. The agent's θ is μ; its value network is unused.
 /// </summary>
 public sealed class Es : IOnPolicyAlgorithm
 {
@@ -72,7 +79,13 @@ public sealed class Es : IOnPolicyAlgorithm
     private readonly double[][] _noise; // ε_j of this generation, kept by the evaluators so the update need not regenerate it
     private readonly int[] _lengths;
     private readonly float[] _step;
+    private readonly Normalization.RunningMeanStd? _statistics;
+    private readonly double[][] _candidateMean = [], _candidateSquares = []; // per candidate: mean and Σ(x − mean)² (Welford)
+    private readonly long[] _candidateCount = [];
     private long _generation, _totalSteps;
+
+    /// <summary>The bound c of normalized observations, clip(z, −c, c) (Stable-Baselines3's VecNormalize default).</summary>
+    public const double ObservationClip = 10;
 
     /// <summary>Builds μ for the environments <paramref name="makeEnv"/> makes.</summary>
     public Es(Func<Env> makeEnv, EsSettings settings)
@@ -91,7 +104,18 @@ public sealed class Es : IOnPolicyAlgorithm
         _weights = new double[settings.Pairs];
         _noise = Enumerable.Range(0, settings.Pairs).Select(_ => new double[Agent.Theta.Count]).ToArray();
         _step = new float[Agent.Theta.Count];
+        if (settings.NormalizeObservations)
+        {
+            int o = Agent.ObservationSize;
+            _statistics = new Normalization.RunningMeanStd(o);
+            _candidateMean = Enumerable.Range(0, candidates).Select(_ => new double[o]).ToArray();
+            _candidateSquares = Enumerable.Range(0, candidates).Select(_ => new double[o]).ToArray();
+            _candidateCount = new long[candidates];
+        }
     }
+
+    /// <summary>The running observation statistics when <see cref="EsSettings.NormalizeObservations"/> is on, else null.</summary>
+    public Normalization.RunningMeanStd? ObservationStatistics => _statistics;
 
     /// <inheritdoc/>
     public string Name => "es";
@@ -148,6 +172,13 @@ public sealed class Es : IOnPolicyAlgorithm
         _optimizer.Ascend(mu, _step);
         _generation++;
         for (int j = 0; j < candidates; j++) _totalSteps += _lengths[j];
+        if (_statistics is not null)
+            for (int j = 0; j < candidates; j++) // in candidate order: the same statistics for any number of workers
+            {
+                var variance = _candidateSquares[j];
+                for (int c = 0; c < variance.Length; c++) variance[c] /= _candidateCount[j];
+                _statistics.Merge(_candidateMean[j], variance, _candidateCount[j]);
+            }
         var episodes = Enumerable.Range(0, candidates).Select(j => new EpisodeStatistics(_returns[j], _lengths[j])).ToArray();
         return new IterationMetrics(_totalSteps, episodes, [("gradient_norm", Math.Sqrt(_gradient.Sum(g => g * g))), ("return_max", _returns.Max())]);
     }
@@ -179,6 +210,10 @@ public sealed class Es : IOnPolicyAlgorithm
         writer.Write(_totalSteps);
         Training.StateIo.WriteFloats(writer, Agent.Theta.Values);
         _optimizer.WriteState(writer);
+        if (_statistics is null) return;
+        writer.Write(_statistics.Count);
+        foreach (double v in _statistics.Mean) writer.Write(v);
+        foreach (double v in _statistics.Variance) writer.Write(v);
     }
 
     /// <inheritdoc/>
@@ -190,6 +225,12 @@ public sealed class Es : IOnPolicyAlgorithm
         if (_generation < 0 || _totalSteps < 0) throw new InvalidDataException($"The checkpoint's ES counters are {_generation} and {_totalSteps}.");
         Training.StateIo.ReadFloats(reader, Agent.Theta.Values, "μ");
         _optimizer.ReadState(reader);
+        if (_statistics is null) return;
+        _statistics.Count = reader.ReadDouble();
+        for (int c = 0; c < _statistics.Mean.Length; c++) _statistics.Mean[c] = reader.ReadDouble();
+        for (int c = 0; c < _statistics.Variance.Length; c++) _statistics.Variance[c] = reader.ReadDouble();
+        if (!(_statistics.Count > 0) || _statistics.Variance.Any(v => !(v >= 0)))
+            throw new InvalidDataException($"The checkpoint's observation statistics are invalid (count {_statistics.Count}).");
     }
 
     /// <summary>One evaluation thread's own policy copy, tape, environment and noise buffer.</summary>
@@ -200,7 +241,7 @@ public sealed class Es : IOnPolicyAlgorithm
         private readonly Env _env;
         private readonly Tape<float> _tape = new();
         private readonly double[] _epsilon;
-        private readonly float[] _observation, _continuous, _logProb = new float[1];
+        private readonly float[] _observation, _input, _continuous, _logProb = new float[1];
         private readonly int[] _discrete = new int[1];
 
         public Worker(Es owner)
@@ -211,6 +252,7 @@ public sealed class Es : IOnPolicyAlgorithm
             _policy = new ActorCritic(_env.ObservationSpace, _env.ActionSpace, s.HiddenSizes, s.Activation, 0, new Rng(0));
             _epsilon = new double[_policy.Theta.Count];
             _observation = new float[_policy.ObservationSize];
+            _input = new float[_policy.ObservationSize];
             _continuous = new float[Math.Max(1, _policy.ActionSize)];
         }
 
@@ -235,17 +277,32 @@ public sealed class Es : IOnPolicyAlgorithm
                 _env.Reset(s.Seed * 1_000_003 + generation * 4_099 + j / 2).CopyTo(_observation);
                 double total = 0;
                 int length = 0;
+                bool normalize = _owner._statistics is not null;
+                if (normalize)
+                {
+                    Array.Clear(_owner._candidateMean[j]);
+                    Array.Clear(_owner._candidateSquares[j]);
+                    _owner._candidateCount[j] = 0;
+                }
                 while (true)
                 {
                     StepResult r;
+                    float[] input = _observation;
+                    if (normalize)
+                    {
+                        Observe(j);
+                        // the statistics change only after the generation: every candidate sees them as they stood at its start
+                        Normalization.NormalizedVectorEnv.Normalize(_observation, _input, _owner._statistics!.Mean, _owner._statistics.Variance, ObservationClip, true);
+                        input = _input;
+                    }
                     if (_policy.Categorical is { } c)
                     {
-                        c.Act(_tape, _observation, rng, _discrete, _logProb, s.Deterministic);
+                        c.Act(_tape, input, rng, _discrete, _logProb, s.Deterministic);
                         r = _env.Step(_discrete[0]);
                     }
                     else
                     {
-                        _policy.Gaussian!.Act(_tape, _observation, rng, _continuous, _logProb, s.Deterministic);
+                        _policy.Gaussian!.Act(_tape, input, rng, _continuous, _logProb, s.Deterministic);
                         r = _env.Step(_continuous);
                     }
                     total += r.Reward;
@@ -259,6 +316,20 @@ public sealed class Es : IOnPolicyAlgorithm
             catch (Exception e)
             {
                 Failure = System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(e);
+            }
+        }
+
+        /// <summary>Welford's update of candidate j's statistics with the observation about to be acted on.</summary>
+        private void Observe(int j)
+        {
+            var mean = _owner._candidateMean[j];
+            var squares = _owner._candidateSquares[j];
+            long n = ++_owner._candidateCount[j];
+            for (int c = 0; c < mean.Length; c++)
+            {
+                double delta = _observation[c] - mean[c];
+                mean[c] += delta / n;
+                squares[c] += delta * (_observation[c] - mean[c]);
             }
         }
     }

@@ -24,6 +24,24 @@ public sealed class RunningMeanStd
     /// <summary>The weight of everything seen, starting at 10⁻⁴.</summary>
     public double Count { get; set; } = 1e-4;
 
+    /// <summary>Merges the statistics of another sample — its per-component mean and population variance over
+    /// <paramref name="count"/> rows — by the same parallel update (nothing happens for count 0).</summary>
+    public void Merge(ReadOnlySpan<double> mean, ReadOnlySpan<double> variance, double count)
+    {
+        int size = Mean.Length;
+        if (mean.Length != size || variance.Length != size) throw new ArgumentException($"{mean.Length} means and {variance.Length} variances for {size} components.");
+        if (count < 0 || !double.IsFinite(count)) throw new ArgumentOutOfRangeException(nameof(count), count, "The count must be finite and ≥ 0.");
+        if (count == 0) return;
+        double total = Count + count;
+        for (int c = 0; c < size; c++)
+        {
+            double delta = mean[c] - Mean[c];
+            Mean[c] += delta * count / total;
+            Variance[c] = (Variance[c] * Count + variance[c] * count + delta * delta * Count * count / total) / total;
+        }
+        Count = total;
+    }
+
     /// <summary>Merges a batch of rows ([rows, size] row-major).</summary>
     public void Update(ReadOnlySpan<float> batch, int rows)
     {

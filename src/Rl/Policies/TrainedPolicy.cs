@@ -111,10 +111,12 @@ public sealed class TrainedPolicy
     public ReadOnlySpan<float> Parameters => _theta.Values;
 
     /// <summary>The policy of <paramref name="algorithm"/> as it stands, with its observation normalizer's statistics
-    /// when it trains inside a <see cref="NormalizedVectorEnv"/>.</summary>
+    /// when it trains inside a <see cref="NormalizedVectorEnv"/> (or is an <see cref="Es"/> that normalizes).</summary>
     public static TrainedPolicy From(IOnPolicyAlgorithm algorithm, string? envId = null)
     {
         ArgumentNullException.ThrowIfNull(algorithm);
+        if (algorithm is Es { ObservationStatistics: { } statistics })
+            return From(algorithm.Agent, algorithm.Name, envId, algorithm.TotalSteps, (statistics.Mean.ToArray(), statistics.Variance.ToArray(), Es.ObservationClip, true));
         return From(algorithm.Agent, algorithm.Name, envId, algorithm.TotalSteps, algorithm.Env as NormalizedVectorEnv);
     }
 
@@ -124,11 +126,15 @@ public sealed class TrainedPolicy
     {
         ArgumentNullException.ThrowIfNull(agent);
         ArgumentNullException.ThrowIfNull(algorithm);
+        return From(agent, algorithm, envId, steps, normalizer is { } n
+            ? (n.ObservationStatistics.Mean.ToArray(), n.ObservationStatistics.Variance.ToArray(), n.ClipObservation, n.NormalizeObservations)
+            : null);
+    }
+
+    private static TrainedPolicy From(ActorCritic agent, string algorithm, string? envId, long steps, (double[], double[], double, bool)? statistics)
+    {
         var network = agent.Categorical?.Network ?? agent.Gaussian!.Network;
         int[] sizes = network.Sizes.Skip(1).Take(network.Sizes.Count - 2).ToArray();
-        (double[], double[], double, bool)? statistics = normalizer is { } n
-            ? (n.ObservationStatistics.Mean.ToArray(), n.ObservationStatistics.Variance.ToArray(), n.ClipObservation, n.NormalizeObservations)
-            : null;
         return new TrainedPolicy(agent.ObservationSize, sizes, network.Activation, agent.ActionSpace, agent.Theta.Values, statistics,
             algorithm, envId, steps, $"PurePg {Version}");
     }

@@ -22,7 +22,7 @@ public static class AlgorithmCatalog
         "npg" => "natural policy gradient by conjugate gradient, normalized step",
         "reinforce" => "Monte Carlo policy gradient; Baseline = Value (learned V, default), None, Constant or TimeDependent (ReuseBatches = K > 1: also the last K − 1 batches, by per-step importance weights min(ρ, Truncation))",
         "a3c" => "asynchronous advantage actor-critic (threads; not deterministic)",
-        "es" => "evolution strategies: antithetic perturbations of θ, centered ranks, Adam (Salimans et al. 2017); --envs sets Workers",
+        "es" => "evolution strategies: antithetic perturbations of θ, centered ranks, Adam, optional observation normalization (Salimans et al. 2017); --envs sets Workers",
         _ => throw Unknown(name),
     };
 
@@ -120,7 +120,8 @@ public static class AlgorithmCatalog
     {
         EnvRegistry.Spec(envId); // throws with the valid ids
         if (normalize && algorithm is "reinforce" or "a3c" or "es")
-            throw new ArgumentException($"Normalization (--normalize) is available for ppo, a2c, trpo and npg, not {algorithm}.");
+            throw new ArgumentException($"Normalization (--normalize) is available for ppo, a2c, trpo and npg, not {algorithm}" +
+                (algorithm == "es" ? " (es normalizes observations itself: --set NormalizeObservations=true)." : "."));
         IOnPolicyAlgorithm built;
         Dictionary<string, object?> settings;
         switch (Bind(algorithm, numEnvs, seed, plannedSteps, overrides))
