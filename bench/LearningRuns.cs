@@ -11,7 +11,8 @@ namespace PurePg.Bench;
 /// deterministic evaluation return over 20 episodes reaches the threshold (evaluated every <c>evalEvery</c> steps), and
 /// the median over seeds. Run: dotnet run -c Release --project bench -- learn ALGO ENV [seeds=5] [maxSteps] [curves.csv]
 /// (the last appends every evaluation as algo,env,seed,steps,seconds,eval_return, for <see cref="CurvePlot"/>).
-/// ALGO: ppo | a2c | trpo | a3c | es | es-norm (observation normalization) | reinforce | reinforce-kK (K reused batches). Hyperparameters: rl-baselines3-zoo's where it has them for the pair.
+/// ALGO: ppo | a2c | trpo | a3c | es | es-norm (observation normalization) | reinforce | reinforce-kK (K reused batches) |
+/// reinforce-b:BASELINE (None, Constant, TimeDependent, VarianceOptimal, Value). Hyperparameters: rl-baselines3-zoo's where it has them for the pair.
 /// </summary>
 public static class LearningRuns
 {
@@ -123,6 +124,13 @@ public static class LearningRuns
                 // importance weights truncated at c = 1 (ρ̄ = min(ρ, 1), as V-trace)
                 int k = algo == "reinforce" ? 1 : int.Parse(algo["reinforce-k".Length..]);
                 var s = new ReinforceSettings { Seed = seed, ReuseBatches = k, Truncation = k > 1 ? 1.0 : null };
+                var reinforce = new Reinforce(new CartPoleVectorEnv(s.NumEnvs), s);
+                return new Run(() => reinforce.Update(), () => reinforce.TotalSteps, (env, sd) => reinforce.Agent.EvaluateReturn(env, 20, sd).Mean);
+            }
+            case (_, "CartPole-v1") when algo.StartsWith("reinforce-b:", StringComparison.Ordinal):
+            {
+                // the same defaults with another baseline: reinforce-b:None | Constant | TimeDependent | VarianceOptimal | Value
+                var s = new ReinforceSettings { Seed = seed, Baseline = Enum.Parse<ReinforceBaseline>(algo["reinforce-b:".Length..]) };
                 var reinforce = new Reinforce(new CartPoleVectorEnv(s.NumEnvs), s);
                 return new Run(() => reinforce.Update(), () => reinforce.TotalSteps, (env, sd) => reinforce.Agent.EvaluateReturn(env, 20, sd).Mean);
             }

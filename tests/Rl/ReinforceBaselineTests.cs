@@ -65,6 +65,7 @@ public class ReinforceBaselineTests
     [InlineData(ReinforceBaseline.Constant)]
     [InlineData(ReinforceBaseline.TimeDependent)]
     [InlineData(ReinforceBaseline.Value)]
+    [InlineData(ReinforceBaseline.VarianceOptimal)]
     public void Every_baseline_reaches_the_optimum_of_a_tabular_MDP(ReinforceBaseline baseline)
     {
         static TabularMdp Make() => new(4, 3, horizon: null, gamma: 0.9, seed: 17) { MaxEpisodeSteps = 60 };
@@ -75,5 +76,79 @@ public class ReinforceBaselineTests
         var mdp = Make();
         double learned = LearningTests.LearnedObjective(algo, mdp), best = LearningTests.OptimalObjective(mdp);
         Assert.True(learned >= best - 0.01 * Math.Abs(best), $"{baseline}: J(learned) = {learned:F4}, J* = {best:F4}");
+    }
+
+    /// <summary>The closed-form score of a tabular softmax policy (no hidden layer: logits z = W·x + b, x one-hot):
+    /// ∂log π(a|s)/∂W[a′, i] = (1[a′ = a] − π(a′|s))·x_i and ∂/∂b[a′] = 1[a′ = a] − π(a′|s), in double, θ = (W, b).</summary>
+    private static double[] Score(ReadOnlySpan<float> theta, ReadOnlySpan<float> x, int action, int actions)
+    {
+        int inputs = x.Length;
+        var logits = new double[actions];
+        for (int a = 0; a < actions; a++)
+        {
+            logits[a] = theta[actions * inputs + a];
+            for (int i = 0; i < inputs; i++) logits[a] += theta[a * inputs + i] * x[i];
+        }
+        double max = logits.Max(), total = logits.Sum(z => Math.Exp(z - max));
+        var score = new double[theta.Length];
+        for (int a = 0; a < actions; a++)
+        {
+            double d = (a == action ? 1 : 0) - Math.Exp(logits[a] - max) / total;
+            for (int i = 0; i < inputs; i++) score[a * inputs + i] = d * x[i];
+            score[actions * inputs + a] = d;
+        }
+        return score;
+    }
+
+    [Fact]
+    public void The_variance_optimal_baseline_is_the_proven_one_from_the_previous_batch_and_the_step_is_its_estimator()
+    {
+        const int states = 4, actions = 3, n = 200;
+        static TabularMdp Make() => new(states, actions, horizon: null, gamma: 0.9, seed: 5) { MaxEpisodeSteps = 30 };
+        static Reinforce Build() => new(new SyncVectorEnv(Make, 4), new ReinforceSettings { NumEnvs = 4, StepsPerEnv = 50, HiddenSizes = [],
+            Gamma = 0.9, PolicyLearningRate = 0.1, Seed = 2, Baseline = ReinforceBaseline.VarianceOptimal });
+        // the last batch's closed-form scores at θ, its G_t, and the proven variance-optimal b_k = Σ s² G / Σ s² over its steps
+        static (double[] Baseline, double[][] Scores, double[] G) Moments(Reinforce algo, float[] theta)
+        {
+            var (buffer, g) = algo.LastBatch;
+            var scores = Enumerable.Range(0, n).Select(t => Score(theta, buffer.Observations.AsSpan(t * states, states), buffer.DiscreteActions[t], actions)).ToArray();
+            var gd = g.Take(n).Select(v => (double)v).ToArray();
+            return (Baselines.VarianceOptimalConstant(scores.SelectMany(x => x).ToArray(), gd), scores, gd);
+        }
+
+        // the first update has no previous batch: b = 0 and ĝ = (1/n) Σ_t s_t(θ₀) G_t
+        var algo = Build();
+        var theta0 = algo.Agent.Theta.Values.ToArray();
+        algo.Update();
+        Assert.All(algo.LastComponentBaseline.ToArray(), b => Assert.Equal(0, b));
+        var (firstBaseline, firstScores, firstG) = Moments(algo, theta0);
+        var gradient = algo.LastGradient.ToArray();
+        for (int k = 0; k < gradient.Length; k++)
+            Assert.Equal(Enumerable.Range(0, n).Sum(t => firstScores[t][k] * firstG[t]) / n, gradient[k], 1e-5);
+
+        // the second uses the first batch's b_k, and its step is ĝ_k = (1/n) Σ_t s_tk(θ₁) (G_t − b_k) on its own batch
+        var theta1 = algo.Agent.Theta.Values.ToArray();
+        algo.Update();
+        var actual = algo.LastComponentBaseline.ToArray();
+        Assert.Contains(actual, b => b != 0);
+        for (int k = 0; k < actual.Length; k++) Assert.Equal(firstBaseline[k], actual[k], 1e-4 * Math.Max(1, Math.Abs(firstBaseline[k])));
+        var (_, scores, g) = Moments(algo, theta1);
+        gradient = algo.LastGradient.ToArray();
+        for (int k = 0; k < gradient.Length; k++)
+            Assert.Equal(Enumerable.Range(0, n).Sum(t => scores[t][k] * (g[t] - firstBaseline[k])) / n, gradient[k], 1e-5);
+
+        // the moments are part of the state: a resume after the first update is bit-identical
+        var first = Build();
+        first.Update();
+        using var state = new MemoryStream();
+        first.WriteState(new BinaryWriter(state));
+        var resumed = Build();
+        state.Position = 0;
+        resumed.ReadState(new BinaryReader(state));
+        first.Update();
+        resumed.Update();
+        Assert.Equal(first.Agent.Theta.Values.ToArray(), resumed.Agent.Theta.Values.ToArray());
+        Assert.Contains("ReuseBatches = 1", Assert.Throws<ArgumentOutOfRangeException>(() =>
+            new ReinforceSettings { Baseline = ReinforceBaseline.VarianceOptimal, ReuseBatches = 2 }.Validate()).Message);
     }
 }

@@ -34,8 +34,9 @@ public sealed record ReinforceSettings
     public double PolicyLearningRate { get; init; } = 1e-3;
 
     /// <summary>The baseline b subtracted from G_t: a learned V_φ(s_t) (the default), fitted by Monte Carlo regression
-    /// on G_t after each policy update and bootstrapping truncated episodes; none; the batch's leave-one-out mean; or the
-    /// time-dependent leave-one-out mean b_h (see <see cref="ReinforceBaseline"/>).</summary>
+    /// on G_t after each policy update and bootstrapping truncated episodes; none; the batch's leave-one-out mean; the
+    /// time-dependent leave-one-out mean b_h; or the variance-optimal constant per component of θ from the previous batch
+    /// (see <see cref="ReinforceBaseline"/>).</summary>
     public ReinforceBaseline Baseline { get; init; } = ReinforceBaseline.Value;
 
     /// <summary>Adam step size of V_φ.</summary>
@@ -82,6 +83,9 @@ public sealed record ReinforceSettings
         SettingsChecks.NonNegative(EntropyCoefficient, nameof(EntropyCoefficient));
         SettingsChecks.Positive(MaxGradientNorm, nameof(MaxGradientNorm));
         SettingsChecks.Defined(Baseline, nameof(Baseline));
+        if (Baseline == ReinforceBaseline.VarianceOptimal && (ReuseBatches > 1 || NormalizeAdvantages))
+            throw new ArgumentOutOfRangeException(nameof(Baseline), Baseline,
+                "Baseline = VarianceOptimal gives each step one advantage per component of θ: it works with ReuseBatches = 1 and NormalizeAdvantages = false.");
         SettingsChecks.Positive(ReuseBatches, nameof(ReuseBatches));
         SettingsChecks.Positive(Truncation, nameof(Truncation));
         SettingsChecks.Network(HiddenSizes, Activation, InitialLogStd);
@@ -99,6 +103,15 @@ public enum ReinforceBaseline
     /// <summary>b = the mean of G over the batch's other steps (<see cref="Baselines.LeaveOneOutMeanByGroup"/> with one
     /// group). Other steps of the same episode are in that mean, so it is unbiased only up to a term of order 1/NT.</summary>
     Constant,
+
+    /// <summary>A baseline per component k of θ, b_k = Σ_t s_tk² G_t / Σ_t s_tk² with s_t = ∇θ log π_θ(a_t|s_t): the
+    /// minimizer of Σ_t s_tk² (G_t − b_k)², the per-step second moment of component k of ĝ (cross terms between steps
+    /// ignored) — the lectures' variance-optimal constant baseline, <see cref="Baselines.VarianceOptimalConstant"/>,
+    /// with the steps as its rows. It is estimated on the previous batch (per-step scores by one backward pass per step)
+    /// and applied to the current one, so it is independent of the steps it multiplies and the estimate stays exactly
+    /// unbiased; the first update uses b = 0. Not with <see cref="ReinforceSettings.ReuseBatches"/> &gt; 1 or
+    /// <see cref="ReinforceSettings.NormalizeAdvantages"/> (Â is not one number per step).</summary>
+    VarianceOptimal,
 
     /// <summary>b_h = the mean of G over the batch's other steps at the same time h of their episodes
     /// (<see cref="Baselines.LeaveOneOutMeanByGroup"/> grouped by h): those come from other, independent episodes, so the
@@ -129,8 +142,8 @@ public readonly record struct ReinforceUpdate(long TotalSteps, int EpisodesFinis
 /// <item>collect N·T steps with π_θ from N copies of the environment;</item>
 /// <item>G_t = r_t + γ G_{t+1} within each episode (0 after termination; V_φ(s_final) after truncation, and V_φ(s_T)
 /// after the rollout's last step when a baseline is learned);</item>
-/// <item>Â_t = G_t − b: b = V_φ(s_t) by default, or 0, a leave-one-out batch mean, or a time-dependent one
-/// (<see cref="ReinforceSettings.Baseline"/>);</item>
+/// <item>Â_t = G_t − b: b = V_φ(s_t) by default, or 0, a leave-one-out batch mean, a time-dependent one, or the
+/// variance-optimal b_k per component of θ (<see cref="ReinforceSettings.Baseline"/>);</item>
 /// <item>θ ← θ + α·Adam(ĝ), ĝ = (1/NT) Σ_t ∇θ log π_θ(a_t|s_t) Â_t + β ∇θ mean H(π_θ(·|s_t)); with
 /// <see cref="ReinforceSettings.ReuseBatches"/> = K > 1, ĝ = (1/(K′NT)) Σ_t w_t ∇θ log π_θ(a_t|s_t) Â_t over the newest
 /// K′ ≤ K batches, w_t = 1 on the newest and min(π_θ(a_t|s_t)/π_β(a_t|s_t), c) on the older ones (off-policy
@@ -153,6 +166,10 @@ public sealed class Reinforce : IOnPolicyAlgorithm
     // the last K batches, slot j at rows [j·NT, (j+1)·NT): what acted (π_β's log-probabilities), where, and G_t
     private readonly float[] _pastObservations, _pastContinuous, _pastLogProbs, _pastRewardToGo, _pastAdvantages, _weights;
     private readonly int[] _pastDiscrete, _pastTimeSteps, _oneGroup;
+    // VarianceOptimal: Σ_t s_t², Σ_t G_t s_t² of the previous batch (b = their ratio) and of the current one, Σ_t s_t, Σ_t G_t s_t
+    private readonly double[] _squares = [], _weightedSquares = [], _previousSquares = [], _previousWeightedSquares = [], _scoreSum = [], _weightedScoreSum = [], _baseline = [];
+    private readonly Tape<float> _stepTape = new();
+    private bool _hasPreviousMoments;
     private double[] _groupSums = new double[1];
     private int[] _groupCounts = new int[1];
     private int _filled, _next;
@@ -191,8 +208,23 @@ public sealed class Reinforce : IOnPolicyAlgorithm
         _pastAdvantages = new float[k * n];
         _weights = new float[k * n];
         _rng = init.Split();
+        if (settings.Baseline == ReinforceBaseline.VarianceOptimal)
+        {
+            int d = _agent.Theta.Count;
+            (_squares, _weightedSquares, _previousSquares, _previousWeightedSquares) = (new double[d], new double[d], new double[d], new double[d]);
+            (_scoreSum, _weightedScoreSum, _baseline) = (new double[d], new double[d], new double[d]);
+        }
         env.Reset(settings.Seed);
     }
+
+    /// <summary>b_k of the last update (Baseline = VarianceOptimal), for tests.</summary>
+    internal ReadOnlySpan<double> LastComponentBaseline => _baseline;
+
+    /// <summary>ĝ of the last update before the optimizer, for tests.</summary>
+    internal ReadOnlySpan<float> LastGradient => _gradient;
+
+    /// <summary>The last batch and its G_t, for tests.</summary>
+    internal (RolloutBuffer Buffer, float[] RewardToGo) LastBatch => (_buffer, _rewardToGo);
 
     /// <summary>The policy and value networks.</summary>
     public ActorCritic Agent => _agent;
@@ -250,6 +282,12 @@ public sealed class Reinforce : IOnPolicyAlgorithm
         Training.StateIo.WriteRng(w, _rng);
         _buffer.WriteState(w);
         _env.WriteState(w);
+        if (_settings.Baseline == ReinforceBaseline.VarianceOptimal)
+        {
+            w.Write(_hasPreviousMoments);
+            foreach (double v in _previousSquares) w.Write(v);
+            foreach (double v in _previousWeightedSquares) w.Write(v);
+        }
         if (_settings.ReuseBatches == 1) return; // the one batch is the newest: nothing kept between updates
         w.Write(_filled);
         w.Write(_next);
@@ -274,6 +312,12 @@ public sealed class Reinforce : IOnPolicyAlgorithm
         Training.StateIo.ReadRng(r, _rng);
         _buffer.ReadState(r);
         _env.ReadState(r);
+        if (_settings.Baseline == ReinforceBaseline.VarianceOptimal)
+        {
+            _hasPreviousMoments = r.ReadBoolean();
+            for (int k = 0; k < _previousSquares.Length; k++) _previousSquares[k] = r.ReadDouble();
+            for (int k = 0; k < _previousWeightedSquares.Length; k++) _previousWeightedSquares[k] = r.ReadDouble();
+        }
         if (_settings.ReuseBatches == 1) return;
         _filled = r.ReadInt32();
         _next = r.ReadInt32();
@@ -308,7 +352,7 @@ public sealed class Reinforce : IOnPolicyAlgorithm
         }
         _buffer.RewardToGo(_settings.Gamma, _truncatedValues, _lastValues, _rewardToGo);
         if (learnsValue) _buffer.Values.AsSpan(0, n).CopyTo(_advantages);
-        else GroupBaseline(_rewardToGo, _buffer.TimeSteps, _advantages);
+        else GroupBaseline(_rewardToGo, _buffer.TimeSteps, _advantages); // VarianceOptimal: Â = G here, b per component below
         for (int k = 0; k < n; k++) _advantages[k] = _rewardToGo[k] - _advantages[k];
 
         // keep the batch in slot `newest` of the last K; the older slots get Â = G − b afresh (V_φ with the current φ, or
@@ -340,9 +384,31 @@ public sealed class Reinforce : IOnPolicyAlgorithm
                 _pastAdvantages.AsSpan(j * n, n), _weights.AsSpan(j * n, n), new ImportanceSamplingOptions { Truncation = _settings.Truncation });
             (ess, cut) = (ess + stats.EffectiveSampleSize / n, cut + stats.TruncatedFraction * n);
         }
-        PolicyGradient.Accumulate(_tape, logProb, _weights.AsMemory(0, m), 1f / m);
-        if (_settings.EntropyCoefficient > 0) _tape.Backward(entropy * (float)_settings.EntropyCoefficient);
-        _tape.GradientOf(_agent.Theta).CopyTo(_gradient);
+        if (_settings.Baseline == ReinforceBaseline.VarianceOptimal)
+        {
+            // ĝ_k = (1/m) Σ_t s_tk (G_t − b_k) = (1/m)(Σ_t G_t s_tk − b_k Σ_t s_tk), b from the previous batch's moments
+            ScoreMoments(n, obs);
+            for (int k = 0; k < _baseline.Length; k++)
+            {
+                _baseline[k] = _hasPreviousMoments && _previousSquares[k] > 0 ? _previousWeightedSquares[k] / _previousSquares[k] : 0;
+                _gradient[k] = (float)((_weightedScoreSum[k] - _baseline[k] * _scoreSum[k]) / m);
+            }
+            _squares.AsSpan().CopyTo(_previousSquares);
+            _weightedSquares.AsSpan().CopyTo(_previousWeightedSquares);
+            _hasPreviousMoments = true;
+            if (_settings.EntropyCoefficient > 0)
+            {
+                _tape.Backward(entropy * (float)_settings.EntropyCoefficient);
+                var entropyGradient = _tape.GradientOf(_agent.Theta);
+                for (int k = 0; k < _gradient.Length; k++) _gradient[k] += entropyGradient[k];
+            }
+        }
+        else
+        {
+            PolicyGradient.Accumulate(_tape, logProb, _weights.AsMemory(0, m), 1f / m);
+            if (_settings.EntropyCoefficient > 0) _tape.Backward(entropy * (float)_settings.EntropyCoefficient);
+            _tape.GradientOf(_agent.Theta).CopyTo(_gradient);
+        }
         _policyOptimizer.Ascend(_agent.Theta.Values, _gradient);
 
         // fit the baseline: minimize ½ mean (V(s_t) − G_t)² (ascend on its negative)
@@ -363,6 +429,35 @@ public sealed class Reinforce : IOnPolicyAlgorithm
         double meanReturn = _buffer.Episodes.Count > 0 ? _buffer.Episodes.Average(e => e.Return) : double.NaN;
         return new ReinforceUpdate(_totalSteps, _buffer.Episodes.Count, meanReturn, _policyOptimizer.LastGradientNorm, valueLoss, meanEntropy,
             ess / _filled, cut / m);
+    }
+
+    /// <summary>The per-step scores s_t = ∇θ log π_θ(a_t|s_t) of the newest batch, one backward pass per step, summed into
+    /// Σ_t s_t, Σ_t G_t s_t, Σ_t s_t² and Σ_t G_t s_t² (in double).</summary>
+    private void ScoreMoments(int n, int obs)
+    {
+        Array.Clear(_scoreSum);
+        Array.Clear(_weightedScoreSum);
+        Array.Clear(_squares);
+        Array.Clear(_weightedSquares);
+        int act = _agent.ActionSize;
+        for (int t = 0; t < n; t++)
+        {
+            _stepTape.Reset();
+            _stepTape.ZeroGradients();
+            var state = _stepTape.Borrow(_buffer.Observations.AsMemory(t * obs, obs), 1, obs);
+            var (logProb, _) = _agent.Evaluate(_stepTape, state, _buffer.DiscreteActions.AsSpan(t, 1), act == 0 ? default : _buffer.ContinuousActions.AsSpan(t * act, act));
+            _stepTape.Backward(logProb);
+            ReadOnlySpan<float> score = _stepTape.GradientOf(_agent.Theta);
+            double g = _rewardToGo[t];
+            for (int k = 0; k < score.Length; k++)
+            {
+                double s = score[k], s2 = s * s;
+                _scoreSum[k] += s;
+                _weightedScoreSum[k] += g * s;
+                _squares[k] += s2;
+                _weightedSquares[k] += g * s2;
+            }
+        }
     }
 
     /// <summary>Copies the collected batch (states, actions, π_β's log-probabilities, G_t) into the next of the K slots;
@@ -392,7 +487,7 @@ public sealed class Reinforce : IOnPolicyAlgorithm
     /// time h (scratch grows to the longest episode seen, then stays).</summary>
     private void GroupBaseline(ReadOnlySpan<float> g, ReadOnlySpan<int> time, Span<float> baseline)
     {
-        if (_settings.Baseline == ReinforceBaseline.None) { baseline.Clear(); return; }
+        if (_settings.Baseline is ReinforceBaseline.None or ReinforceBaseline.VarianceOptimal) { baseline.Clear(); return; }
         var groups = _settings.Baseline == ReinforceBaseline.Constant ? _oneGroup.AsSpan(0, g.Length) : time;
         int longest = 0;
         foreach (int h in groups) longest = Math.Max(longest, h);

@@ -20,7 +20,7 @@ public static class AlgorithmCatalog
         "a2c" => "synchronous advantage actor-critic, Stable-Baselines3 defaults",
         "trpo" => "trust-region policy optimization (KL ≤ δ, backtracking), Spinning Up defaults",
         "npg" => "natural policy gradient by conjugate gradient, normalized step",
-        "reinforce" => "Monte Carlo policy gradient; Baseline = Value (learned V, default), None, Constant or TimeDependent (ReuseBatches = K > 1: also the last K − 1 batches, by per-step importance weights min(ρ, Truncation))",
+        "reinforce" => "Monte Carlo policy gradient; Baseline = Value (learned V, default), None, Constant, TimeDependent or VarianceOptimal (per component of θ) (ReuseBatches = K > 1: also the last K − 1 batches, by per-step importance weights min(ρ, Truncation))",
         "a3c" => "asynchronous advantage actor-critic (threads; not deterministic)",
         "es" => "evolution strategies: antithetic perturbations of θ, centered ranks, Adam, optional observation normalization (Salimans et al. 2017); --envs sets Workers",
         _ => throw Unknown(name),
