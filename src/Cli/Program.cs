@@ -23,7 +23,7 @@ public static class Program
         purepg eval   --run DIR [--episodes N] [--deterministic] [--best] [--json]
         purepg resume --run DIR [--steps N]
         purepg predict --policy FILE|RUN_DIR [--stochastic --seed N]
-        purepg export --run DIR|--policy FILE [--best] --onnx FILE.onnx
+        purepg export --run DIR|--policy FILE [--best] --onnx FILE.onnx [--ml-agents]
         purepg record --run DIR|--policy FILE|--expert scripted --env ID [--episodes N] --out FILE [--stochastic] [--seed N]
         purepg list
 
@@ -43,7 +43,7 @@ public static class Program
         }
         try
         {
-            var parsed = Arguments.Parse(args, new HashSet<string> { "--normalize", "--deterministic", "--json", "--stop-at-threshold", "--best", "--stochastic" });
+            var parsed = Arguments.Parse(args, new HashSet<string> { "--normalize", "--deterministic", "--json", "--stop-at-threshold", "--best", "--stochastic", "--ml-agents" });
             return parsed.Command switch
             {
                 "" when parsed.Help => Print(Usage, 0),
@@ -118,6 +118,10 @@ public static class Program
           writes the run's newest policy (--best: the best of the evaluations during training) as an ONNX model (opset 13):
           input obs [batch, features]; outputs logits, probs, action (int64) for a discrete policy, mean, log_std, action
           (clipped to the action space) for a continuous one; the observation normalizer is the graph's first operation.
+          --ml-agents: Unity ML-Agents' tensor names and model API 3 instead — input obs_0 (and action_masks for discrete
+          actions), float constants version_number = 3, memory_size = 0 and the action output shape, and int64
+          discrete_actions / deterministic_discrete_actions [batch, 1] or float continuous_actions /
+          deterministic_continuous_actions (clipped to the action space), as ML-Agents' exporter writes them.
         """;
 
     private const string RecordHelp = """
@@ -301,12 +305,19 @@ public static class Program
 
     private static int Export(Arguments a)
     {
-        a.AllowOnly("--run", "--policy", "--best", "--onnx");
+        a.AllowOnly("--run", "--policy", "--best", "--onnx", "--ml-agents");
         string onnx = a.Require("--onnx");
         var (policy, _) = LoadPolicy(a);
-        PurePg.Onnx.OnnxExport.Write(policy, onnx);
-        Console.WriteLine($"{onnx}: {policy.Algorithm} policy for {policy.EnvId ?? "its environment"} at {policy.Steps:N0} steps, input obs [batch, {policy.ObservationSize}], " +
-            (policy.ActionSpace is Discrete ? "outputs logits, probs, action" : "outputs mean, log_std, action"));
+        bool mlAgents = a.Flag("--ml-agents");
+        PurePg.Onnx.OnnxExport.Write(policy, onnx, mlAgents ? PurePg.Onnx.OnnxTensorNames.MlAgents : PurePg.Onnx.OnnxTensorNames.PurePg);
+        string layout = (mlAgents, policy.ActionSpace is Discrete) switch
+        {
+            (false, true) => $"input obs [batch, {policy.ObservationSize}], outputs logits, probs, action",
+            (false, false) => $"input obs [batch, {policy.ObservationSize}], outputs mean, log_std, action",
+            (true, true) => $"ML-Agents model API {PurePg.Onnx.OnnxExport.MlAgentsModelVersion}: inputs obs_0 [batch, {policy.ObservationSize}], action_masks; outputs version_number, memory_size, discrete_actions, discrete_action_output_shape, deterministic_discrete_actions",
+            (true, false) => $"ML-Agents model API {PurePg.Onnx.OnnxExport.MlAgentsModelVersion}: input obs_0 [batch, {policy.ObservationSize}]; outputs version_number, memory_size, continuous_actions, continuous_action_output_shape, deterministic_continuous_actions",
+        };
+        Console.WriteLine($"{onnx}: {policy.Algorithm} policy for {policy.EnvId ?? "its environment"} at {policy.Steps:N0} steps, {layout}");
         return 0;
     }
 

@@ -13,28 +13,46 @@ namespace PurePg.Onnx;
 /// and Tanh or Relu; then the head. Categorical: outputs <c>logits</c> [batch, n], <c>probs</c> = Softmax(logits) and
 /// <c>action</c> = ArgMax(logits) as int64 [batch]. Gaussian: <c>mean</c> [batch, d], <c>log_std</c> [1, d] (clamped to
 /// [−20, 2] as the policy clamps it) and <c>action</c> = the mean clipped to the action space's bounds.
+/// With <see cref="OnnxTensorNames.MlAgents"/> the model speaks Unity ML-Agents' model API 3 (MLAgents2_0) instead, as
+/// its exporter (mlagents/trainers/torch_entities/model_serialization.py) and its loader (SentisModelInfo) define it:
+/// input <c>obs_0</c> (and, for discrete actions, <c>action_masks</c> [batch, n] float32: 1 allowed, 0 masked, applied as
+/// logits·m − 10⁸·(1 − m)); float32 constant outputs <c>version_number</c> [1] = 3, <c>memory_size</c> [1] = 0 and
+/// <c>discrete_action_output_shape</c> [1, 1] = n or <c>continuous_action_output_shape</c> [1] = d; and the actions —
+/// discrete: <c>deterministic_discrete_actions</c> = ArgMax and <c>discrete_actions</c> = Multinomial, both int64
+/// [batch, 1]; continuous: <c>deterministic_continuous_actions</c> = the mean and <c>continuous_actions</c> = mean +
+/// σ·RandomNormalLike, both clipped to the action space's bounds (in the space's own units, where ML-Agents' exporter
+/// maps an unbounded Gaussian to clamp(a, −3, 3)/3: the two agree for a policy trained on Box(−1, 1)).
 /// </summary>
 public static class OnnxExport
 {
     private const int Float = 1, Int64 = 7;
 
-    /// <summary>Writes <paramref name="policy"/> to <paramref name="path"/> atomically (temporary file, flush, rename).</summary>
-    public static void Write(TrainedPolicy policy, string path)
+    /// <summary>Writes <paramref name="policy"/> to <paramref name="path"/> atomically (temporary file, flush, rename), with
+    /// PurePg's tensor names or ML-Agents'.</summary>
+    public static void Write(TrainedPolicy policy, string path, OnnxTensorNames names = OnnxTensorNames.PurePg)
     {
         ArgumentNullException.ThrowIfNull(policy);
         ArgumentNullException.ThrowIfNull(path);
-        PurePg.Rl.Training.AtomicFile.Write(path, Build(policy));
+        PurePg.Rl.Training.AtomicFile.Write(path, Build(policy, names));
     }
 
+    /// <summary>The version of ML-Agents' model API the <see cref="OnnxTensorNames.MlAgents"/> layout follows
+    /// (ModelApiVersion.MLAgents2_0).</summary>
+    public const int MlAgentsModelVersion = 3;
+
     /// <summary>The ONNX ModelProto bytes of <paramref name="policy"/>.</summary>
-    public static byte[] Build(TrainedPolicy policy)
+    public static byte[] Build(TrainedPolicy policy, OnnxTensorNames names = OnnxTensorNames.PurePg)
     {
         ArgumentNullException.ThrowIfNull(policy);
+        if (!Enum.IsDefined(names)) throw new ArgumentOutOfRangeException(nameof(names), names, "Unknown tensor-name layout.");
+        bool mlAgents = names == OnnxTensorNames.MlAgents;
         var nodes = new List<byte[]>();
         var initializers = new List<byte[]>();
+        var inputs = new List<byte[]>();
         var outputs = new List<byte[]>();
         int o = policy.ObservationSize;
-        string h = "obs";
+        string input = mlAgents ? "obs_0" : "obs", h = input;
+        inputs.Add(ValueInfo(input, Float, [null, o]));
 
         if (policy.Normalizer is { } n)
         {
@@ -42,7 +60,7 @@ public static class OnnxExport
             {
                 initializers.Add(Tensor("obs_mean", [1, o], n.Mean.Select(v => (float)v).ToArray()));
                 initializers.Add(Tensor("obs_std", [1, o], n.Variance.Select(v => (float)Math.Sqrt(v + 1e-8)).ToArray()));
-                nodes.Add(Node("Sub", ["obs", "obs_mean"], ["obs_centred"]));
+                nodes.Add(Node("Sub", [input, "obs_mean"], ["obs_centred"]));
                 nodes.Add(Node("Div", ["obs_centred", "obs_std"], ["obs_scaled"]));
                 h = "obs_scaled";
             }
@@ -74,7 +92,48 @@ public static class OnnxExport
             }
         }
 
-        if (policy.ActionSpace is Discrete)
+        if (mlAgents)
+        {
+            // the constants ML-Agents' loader reads as float tensors
+            Constant("version_number", [1], [MlAgentsModelVersion]);
+            Constant("memory_size", [1], [0]);
+            if (policy.ActionSpace is Discrete)
+            {
+                inputs.Add(ValueInfo("action_masks", Float, [null, outputSize]));
+                initializers.Add(Tensor("mask_one", [], [1f]));
+                initializers.Add(Tensor("mask_penalty", [], [1e8f]));
+                nodes.Add(Node("Mul", ["logits", "action_masks"], ["allowed_logits"]));
+                nodes.Add(Node("Sub", ["action_masks", "mask_one"], ["mask_off"])); // 0 allowed, −1 masked
+                nodes.Add(Node("Mul", ["mask_off", "mask_penalty"], ["masked_penalty"]));
+                nodes.Add(Node("Add", ["allowed_logits", "masked_penalty"], ["masked_logits"]));
+                nodes.Add(Node("ArgMax", ["masked_logits"], ["deterministic_discrete_actions"], Attribute.Int("axis", 1), Attribute.Int("keepdims", 1)));
+                nodes.Add(Node("Multinomial", ["masked_logits"], ["discrete_actions"], Attribute.Int("dtype", Int64), Attribute.Int("sample_size", 1)));
+                Constant("discrete_action_output_shape", [1, 1], [outputSize]);
+                outputs.Add(ValueInfo("discrete_actions", Int64, [null, 1]));
+                outputs.Add(ValueInfo("deterministic_discrete_actions", Int64, [null, 1]));
+            }
+            else
+            {
+                var box = (Box)policy.ActionSpace;
+                float[] logStd = ClampedLogStd(theta.Slice(at, outputSize));
+                at += outputSize;
+                initializers.Add(Tensor("log_std_value", [1, outputSize], logStd));
+                initializers.Add(Tensor("action_low", [outputSize], box.Low.ToArray()));
+                initializers.Add(Tensor("action_high", [outputSize], box.High.ToArray()));
+                nodes.Add(Node("Max", ["mean", "action_low"], ["mean_above_low"]));
+                nodes.Add(Node("Min", ["mean_above_low", "action_high"], ["deterministic_continuous_actions"]));
+                nodes.Add(Node("Exp", ["log_std_value"], ["std"]));
+                nodes.Add(Node("RandomNormalLike", ["mean"], ["noise"]));
+                nodes.Add(Node("Mul", ["noise", "std"], ["scaled_noise"]));
+                nodes.Add(Node("Add", ["mean", "scaled_noise"], ["sample"]));
+                nodes.Add(Node("Max", ["sample", "action_low"], ["sample_above_low"]));
+                nodes.Add(Node("Min", ["sample_above_low", "action_high"], ["continuous_actions"]));
+                Constant("continuous_action_output_shape", [1], [outputSize]);
+                outputs.Add(ValueInfo("continuous_actions", Float, [null, outputSize]));
+                outputs.Add(ValueInfo("deterministic_continuous_actions", Float, [null, outputSize]));
+            }
+        }
+        else if (policy.ActionSpace is Discrete)
         {
             nodes.Add(Node("Softmax", ["logits"], ["probs"], Attribute.Int("axis", 1)));
             nodes.Add(Node("ArgMax", ["logits"], ["action"], Attribute.Int("axis", 1), Attribute.Int("keepdims", 0)));
@@ -85,8 +144,7 @@ public static class OnnxExport
         else
         {
             var box = (Box)policy.ActionSpace;
-            float[] logStd = theta.Slice(at, outputSize).ToArray()
-                .Select(v => Math.Clamp(v, (float)DiagonalGaussian<float>.MinLogStd, (float)DiagonalGaussian<float>.MaxLogStd)).ToArray();
+            float[] logStd = ClampedLogStd(theta.Slice(at, outputSize));
             at += outputSize;
             initializers.Add(Tensor("log_std_value", [1, outputSize], logStd));
             initializers.Add(Tensor("action_low", [outputSize], box.Low.ToArray()));
@@ -105,7 +163,7 @@ public static class OnnxExport
         foreach (var node in nodes) graph.Bytes(1, node);
         graph.String(2, "purepg_policy");
         foreach (var tensor in initializers) graph.Bytes(5, tensor);
-        graph.Bytes(11, ValueInfo("obs", Float, [null, o]));
+        foreach (var i in inputs) graph.Bytes(11, i);
         foreach (var output in outputs) graph.Bytes(12, output);
 
         // ModelProto: 1 ir_version, 2 producer_name, 3 producer_version, 7 graph, 8 opset_import
@@ -119,7 +177,19 @@ public static class OnnxExport
         opset.Int(2, 13);
         model.Bytes(8, opset.ToArray());
         return model.ToArray();
+
+        // a float32 constant as a graph output: an initializer passed through Identity
+        void Constant(string name, long[] dims, float[] values)
+        {
+            initializers.Add(Tensor(name + "_value", dims, values));
+            nodes.Add(Node("Identity", [name + "_value"], [name]));
+            outputs.Add(ValueInfo(name, Float, dims.Select(d => (long?)d).ToArray()));
+        }
     }
+
+    /// <summary>log σ clamped to [−20, 2], as the policy clamps it.</summary>
+    private static float[] ClampedLogStd(ReadOnlySpan<float> logStd) =>
+        logStd.ToArray().Select(v => Math.Clamp(v, (float)DiagonalGaussian<float>.MinLogStd, (float)DiagonalGaussian<float>.MaxLogStd)).ToArray();
 
     /// <summary>NodeProto: 1 input, 2 output, 3 name, 4 op_type, 5 attribute.</summary>
     private static byte[] Node(string op, string[] inputs, string[] outputs, params byte[][] attributes)
@@ -214,4 +284,16 @@ public static class OnnxExport
             return _bytes.ToArray();
         }
     }
+}
+
+/// <summary>The tensor names an exported model uses.</summary>
+public enum OnnxTensorNames
+{
+    /// <summary>PurePg's: input <c>obs</c>; outputs <c>logits</c>, <c>probs</c>, <c>action</c> or <c>mean</c>,
+    /// <c>log_std</c>, <c>action</c>.</summary>
+    PurePg,
+
+    /// <summary>Unity ML-Agents' model API 3: input <c>obs_0</c> (and <c>action_masks</c>), outputs <c>version_number</c>,
+    /// <c>memory_size</c>, the action shape and the stochastic and deterministic actions (see <see cref="OnnxExport"/>).</summary>
+    MlAgents,
 }

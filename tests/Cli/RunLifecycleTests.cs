@@ -328,6 +328,9 @@ public class RunLifecycleTests : IDisposable
         Assert.True(exported.Code == 0, exported.Err);
         Assert.Contains("outputs logits, probs, action", exported.Out);
         Assert.True(new FileInfo(onnx).Length > 4 * 4000); // θ of a 4-64-64-2 network is 4,610 floats
+        var mlAgents = Run("export", "--run", run, "--onnx", Path.Combine(_root, "ml-agents.onnx"), "--ml-agents");
+        Assert.True(mlAgents.Code == 0, mlAgents.Err);
+        Assert.Contains("ML-Agents model API 3: inputs obs_0 [batch, 4], action_masks", mlAgents.Out);
         var notRun = Run("export", "--run", _root, "--onnx", onnx);
         Assert.Equal(1, notRun.Code);
         Assert.Contains("is not a run folder", notRun.Err);
