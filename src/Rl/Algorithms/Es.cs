@@ -72,6 +72,7 @@ public sealed record EsSettings
 public sealed class Es : IOnPolicyAlgorithm
 {
     private readonly EsSettings _settings;
+    private readonly IEsGenerationSource? _source;
     private readonly Func<Env> _makeEnv;
     private readonly Adam<float> _optimizer;
     private readonly Worker[] _workers;
@@ -87,9 +88,17 @@ public sealed class Es : IOnPolicyAlgorithm
     /// <summary>The bound c of normalized observations, clip(z, −c, c) (Stable-Baselines3's VecNormalize default).</summary>
     public const double ObservationClip = 10;
 
-    /// <summary>Builds μ for the environments <paramref name="makeEnv"/> makes.</summary>
-    public Es(Func<Env> makeEnv, EsSettings settings)
+    /// <summary>Builds μ for the environments <paramref name="makeEnv"/> makes; the candidates are evaluated on
+    /// <see cref="EsSettings.Workers"/> local threads.</summary>
+    public Es(Func<Env> makeEnv, EsSettings settings) : this(makeEnv, settings, null) { }
+
+    /// <summary>Builds μ and evaluates each generation's candidates with <paramref name="source"/> (e.g. evaluator grains on
+    /// a cluster; null: local threads). Each candidate's result is a pure function of (settings, μ, statistics,
+    /// generation, index), so a run is the same, bit for bit, whoever evaluates it; the local threads then only
+    /// regenerate the noise and split the update.</summary>
+    public Es(Func<Env> makeEnv, EsSettings settings, IEsGenerationSource? source)
     {
+        _source = source;
         ArgumentNullException.ThrowIfNull(makeEnv);
         ArgumentNullException.ThrowIfNull(settings);
         settings.Validate();
@@ -148,9 +157,13 @@ public sealed class Es : IOnPolicyAlgorithm
     public IterationMetrics Iterate()
     {
         int candidates = 2 * _settings.Pairs, pairs = _settings.Pairs;
-        foreach (var w in _workers) w.Failure = null;
-        Parallel((worker, j) => _workers[worker].Evaluate(_generation, j), candidates);
-        foreach (var w in _workers) w.Failure?.Throw();
+        if (_source is null)
+        {
+            foreach (var w in _workers) w.Failure = null;
+            Parallel((worker, j) => _workers[worker].Evaluate(_generation, j), candidates);
+            foreach (var w in _workers) w.Failure?.Throw();
+        }
+        else EvaluateRemotely(candidates, pairs);
 
         if (_settings.CenteredRanks) EvolutionStrategyGradient.CenteredRanks(_returns, _shaped);
         else _returns.CopyTo(_shaped, 0);
@@ -181,6 +194,28 @@ public sealed class Es : IOnPolicyAlgorithm
             }
         var episodes = Enumerable.Range(0, candidates).Select(j => new EpisodeStatistics(_returns[j], _lengths[j])).ToArray();
         return new IterationMetrics(_totalSteps, episodes, [("gradient_norm", Math.Sqrt(_gradient.Sum(g => g * g))), ("return_max", _returns.Max())]);
+    }
+
+    /// <summary>The generation's candidates evaluated by the <see cref="IEsGenerationSource"/>; ε_j regenerated here from
+    /// (seed, generation, j), the same values the evaluators drew.</summary>
+    private void EvaluateRemotely(int candidates, int pairs)
+    {
+        var results = new EsCandidateResult[candidates];
+        _source!.Evaluate(_generation, Agent.Theta.Values, _statistics?.Mean, _statistics?.Variance, results);
+        for (int j = 0; j < candidates; j++)
+        {
+            var r = results[j] ?? throw new InvalidOperationException($"The evaluation source returned no result for candidate {j} of generation {_generation}.");
+            _returns[j] = r.Return;
+            _lengths[j] = r.Length;
+            if (_statistics is null) continue;
+            if (r.ObservationMean.Length != Agent.ObservationSize || r.ObservationSquares.Length != Agent.ObservationSize || r.Observations != r.Length)
+                throw new InvalidDataException($"Candidate {j} of generation {_generation} came back with observation statistics of {r.ObservationMean.Length} features over {r.Observations} steps (expected {Agent.ObservationSize} over {r.Length}).");
+            r.ObservationMean.CopyTo(_candidateMean[j], 0);
+            r.ObservationSquares.CopyTo(_candidateSquares[j], 0);
+            _candidateCount[j] = r.Observations;
+        }
+        long generation = _generation;
+        Parallel((_, j) => EvolutionStrategyGradient.Noise((ulong)_settings.Seed, generation, j, _noise[j]), pairs);
     }
 
     /// <summary>Runs work(w, i) for i = 0 … count − 1 on the worker threads, thread w taking the next index each time;
@@ -233,103 +268,31 @@ public sealed class Es : IOnPolicyAlgorithm
             throw new InvalidDataException($"The checkpoint's observation statistics are invalid (count {_statistics.Count}).");
     }
 
-    /// <summary>One evaluation thread's own policy copy, tape, environment and noise buffer.</summary>
-    private sealed class Worker
+    /// <summary>One evaluation thread: an <see cref="EsCandidateEvaluator"/> and a noise buffer of its own.</summary>
+    private sealed class Worker(Es owner)
     {
-        private readonly Es _owner;
-        private readonly ActorCritic _policy;
-        private readonly Env _env;
-        private readonly Tape<float> _tape = new();
-        private readonly double[] _epsilon;
-        private readonly float[] _observation, _input, _continuous, _logProb = new float[1];
-        private readonly int[] _discrete = new int[1];
-
-        public Worker(Es owner)
-        {
-            _owner = owner;
-            _env = owner._makeEnv();
-            var s = owner._settings;
-            _policy = new ActorCritic(_env.ObservationSpace, _env.ActionSpace, s.HiddenSizes, s.Activation, 0, new Rng(0));
-            _epsilon = new double[_policy.Theta.Count];
-            _observation = new float[_policy.ObservationSize];
-            _input = new float[_policy.ObservationSize];
-            _continuous = new float[Math.Max(1, _policy.ActionSize)];
-        }
+        private readonly EsCandidateEvaluator _evaluator = new(owner._makeEnv, owner._settings);
+        private readonly double[] _epsilon = new double[owner.Agent.Theta.Count];
 
         public System.Runtime.ExceptionServices.ExceptionDispatchInfo? Failure { get; set; }
 
-        /// <summary>Candidate j = 2·pair + (0 for +σε, 1 for −σε): its episode's return and length, a pure function of
-        /// (μ, seed, generation, j).</summary>
+        /// <summary>Candidate j = 2·pair + (0 for +σε, 1 for −σε) into the owner's arrays.</summary>
         public void Evaluate(long generation, int j)
         {
             try
             {
-                var s = _owner._settings;
                 // the + member keeps ε_j for the update; the − member regenerates it
-                double[] epsilon = j % 2 == 0 ? _owner._noise[j / 2] : _epsilon;
-                EvolutionStrategyGradient.Noise((ulong)s.Seed, generation, j / 2, epsilon);
-                double sign = j % 2 == 0 ? 1 : -1;
-                ReadOnlySpan<float> mu = _owner.Agent.Theta.Values;
-                var theta = _policy.Theta.Values;
-                for (int i = 0; i < theta.Length; i++) theta[i] = (float)(mu[i] + sign * s.Sigma * epsilon[i]);
-                // a pair shares its environment seed; stochastic actions (if asked for) a stream of their own
-                var rng = new Rng((ulong)(s.Seed * 1_000_003 + generation * 65_537 + j));
-                _env.Reset(s.Seed * 1_000_003 + generation * 4_099 + j / 2).CopyTo(_observation);
-                double total = 0;
-                int length = 0;
-                bool normalize = _owner._statistics is not null;
-                if (normalize)
-                {
-                    Array.Clear(_owner._candidateMean[j]);
-                    Array.Clear(_owner._candidateSquares[j]);
-                    _owner._candidateCount[j] = 0;
-                }
-                while (true)
-                {
-                    StepResult r;
-                    float[] input = _observation;
-                    if (normalize)
-                    {
-                        Observe(j);
-                        // the statistics change only after the generation: every candidate sees them as they stood at its start
-                        Normalization.NormalizedVectorEnv.Normalize(_observation, _input, _owner._statistics!.Mean, _owner._statistics.Variance, ObservationClip, true);
-                        input = _input;
-                    }
-                    if (_policy.Categorical is { } c)
-                    {
-                        c.Act(_tape, input, rng, _discrete, _logProb, s.Deterministic);
-                        r = _env.Step(_discrete[0]);
-                    }
-                    else
-                    {
-                        _policy.Gaussian!.Act(_tape, input, rng, _continuous, _logProb, s.Deterministic);
-                        r = _env.Step(_continuous);
-                    }
-                    total += r.Reward;
-                    length++;
-                    r.Observation.CopyTo(_observation);
-                    if (r.Terminated || r.Truncated) break;
-                }
-                _owner._returns[j] = total;
-                _owner._lengths[j] = length;
+                double[] epsilon = j % 2 == 0 ? owner._noise[j / 2] : _epsilon;
+                var statistics = owner._statistics;
+                var (total, length, count) = _evaluator.Evaluate(owner.Agent.Theta.Values, statistics?.Mean, statistics?.Variance, generation, j, epsilon,
+                    statistics is null ? default : owner._candidateMean[j], statistics is null ? default : owner._candidateSquares[j]);
+                owner._returns[j] = total;
+                owner._lengths[j] = length;
+                if (statistics is not null) owner._candidateCount[j] = count;
             }
             catch (Exception e)
             {
                 Failure = System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(e);
-            }
-        }
-
-        /// <summary>Welford's update of candidate j's statistics with the observation about to be acted on.</summary>
-        private void Observe(int j)
-        {
-            var mean = _owner._candidateMean[j];
-            var squares = _owner._candidateSquares[j];
-            long n = ++_owner._candidateCount[j];
-            for (int c = 0; c < mean.Length; c++)
-            {
-                double delta = _observation[c] - mean[c];
-                mean[c] += delta / n;
-                squares[c] += delta * (_observation[c] - mean[c]);
             }
         }
     }
