@@ -10,7 +10,7 @@ using Imitation = PurePg.Rl.Imitation;
 
 namespace PurePg.Cli;
 
-/// <summary>The purepg program: train, eval, resume, predict, export, record, list.</summary>
+/// <summary>The purepg program: train, eval, resume, predict, export, record, silo, list.</summary>
 public static class Program
 {
     private const string Usage = """
@@ -18,20 +18,22 @@ public static class Program
 
         purepg train  --env ID --algo NAME [--seed N] [--steps N] [--envs N] [--config FILE.json] [--set key=value ...] [--env-assembly DLL]
                       [--normalize] [--eval-every N [--eval-episodes N] [--stop-at-threshold]] [--checkpoints N] [--keep N]
-                      [--tensorboard DIR]
+                      [--tensorboard DIR] [--init-from-bc FILE [--bc-epochs N] [--value-warmup N]]
+                      [--cluster localhost:GATEWAY[,GATEWAY...] [--workers N] [--cluster-id ID]]
                       [--out DIR]
         purepg eval   --run DIR [--episodes N] [--deterministic] [--best] [--json]
         purepg resume --run DIR [--steps N]
         purepg predict --policy FILE|RUN_DIR [--stochastic --seed N]
         purepg export --run DIR|--policy FILE [--best] --onnx FILE.onnx [--ml-agents]
         purepg record --run DIR|--policy FILE|--expert scripted --env ID [--episodes N] --out FILE [--stochastic] [--seed N]
+        purepg silo   [--port N] [--gateway N] [--primary PORT] [--cluster-id ID] [--env-assembly DLL]
         purepg list
 
         Each command takes --help. Exit codes: 0 success, 1 bad input, 2 failure during training, 130 interrupted
         (a final checkpoint was written; continue with resume).
         """;
 
-    private static readonly string[] Commands = ["train", "eval", "resume", "predict", "export", "record", "list"];
+    private static readonly string[] Commands = ["train", "eval", "resume", "predict", "export", "record", "silo", "list"];
 
     public static int Main(string[] args)
     {
@@ -54,6 +56,7 @@ public static class Program
                 "predict" => parsed.Help ? Print(PredictHelp, 0) : Predict(parsed),
                 "export" => parsed.Help ? Print(ExportHelp, 0) : Export(parsed),
                 "record" => parsed.Help ? Print(RecordHelp, 0) : Record(parsed),
+                "silo" => parsed.Help ? Print(SiloHelp, 0) : Silo(parsed),
                 "list" => parsed.Help ? Print("purepg list: environments (spaces, time limits, thresholds) and algorithms (the settings train uses).", 0) : List(),
                 _ => throw new UsageException($"Unknown command '{parsed.Command}'.{Suggestions.DidYouMean(parsed.Command, Commands)} Valid: {string.Join(", ", Commands)}."),
             };
@@ -102,6 +105,9 @@ public static class Program
                                 folder holds each epoch's train and held-out loss and accuracy
           --value-warmup N      (ppo, with --init-from-bc) N value-only iterations before the first policy update:
                                 V_φ fitted to the cloned policy's returns, θ fixed (default 0; the steps count)
+          --cluster localhost:G (es) evaluate each generation on --workers N (default 8) evaluator grains of the silos
+                                whose gateways listen on those ports (purepg silo); bit-identical to a local run; a
+                                resume reconnects
         Precedence: defaults < --config < --set. --seed, --steps and --envs win over the config file; given together
         with a --set of the same setting they must agree.
         """;
@@ -192,10 +198,12 @@ public static class Program
     private static int Train(Arguments a)
     {
         a.AllowOnly("--env", "--algo", "--seed", "--steps", "--envs", "--config", "--set", "--normalize", "--out", "--checkpoints", "--keep",
-            "--eval-every", "--eval-episodes", "--stop-at-threshold", "--env-assembly", "--tensorboard", "--init-from-bc", "--bc-epochs", "--value-warmup");
+            "--eval-every", "--eval-episodes", "--stop-at-threshold", "--env-assembly", "--tensorboard", "--init-from-bc", "--bc-epochs", "--value-warmup",
+            "--cluster", "--workers", "--cluster-id");
         // the whole configuration validates before a folder is made or a step is taken
         var plan = RunPlan.FromArguments(a);
-        var (trainer, settings) = AlgorithmCatalog.Create(plan.Algorithm, plan.Env, plan.Envs, plan.Seed, plan.Steps, plan.Overrides, plan.Normalize);
+        using var connection = Connect(plan);
+        var (trainer, settings) = AlgorithmCatalog.Create(plan.Algorithm, plan.Env, plan.Envs, plan.Seed, plan.Steps, plan.Overrides, plan.Normalize, EsSource(plan, connection));
         var config = plan.ToConfig(settings);
         using var tensorBoard = OpenTensorBoard(plan);
         var run = RunFolder.CreateUnique(a.Get("--out") ?? "runs", $"{plan.Env.Replace('/', '_')}-{plan.Algorithm}-{plan.Seed}-{DateTime.UtcNow:yyyyMMdd-HHmmss}");
@@ -238,8 +246,75 @@ public static class Program
         catch (Exception e) when (e is IOException or UnauthorizedAccessException) { throw new UsageException($"--tensorboard: cannot write to {plan.TensorBoard}: {e.Message}"); }
     }
 
-    private static IOnPolicyAlgorithm Rebuild(RunPlan plan) =>
-        AlgorithmCatalog.Create(plan.Algorithm, plan.Env, plan.Envs, plan.Seed, plan.Steps, plan.Overrides, plan.Normalize).Algorithm;
+    private static IOnPolicyAlgorithm Rebuild(RunPlan plan, ClusterConnection? connection = null) =>
+        AlgorithmCatalog.Create(plan.Algorithm, plan.Env, plan.Envs, plan.Seed, plan.Steps, plan.Overrides, plan.Normalize, EsSource(plan, connection)).Algorithm;
+
+    /// <summary>A learner's connection to the silos of <c>--cluster</c> (none without it); disposing it disconnects.</summary>
+    private sealed class ClusterConnection(Microsoft.Extensions.Hosting.IHost host, IClusterClient client) : IDisposable
+    {
+        public IClusterClient Client => client;
+
+        public void Dispose()
+        {
+            host.StopAsync().GetAwaiter().GetResult();
+            host.Dispose();
+        }
+    }
+
+    private static ClusterConnection? Connect(RunPlan plan)
+    {
+        if (plan.Cluster is not { } target) return null;
+        try
+        {
+            var (host, client) = PurePg.Distributed.Cluster.ConnectAsync(target.GatewayPorts, target.ClusterId, connectTimeout: TimeSpan.FromSeconds(10)).GetAwaiter().GetResult();
+            Console.WriteLine($"connected to the cluster '{target.ClusterId}' at localhost:{string.Join(",", target.GatewayPorts)}; {target.Workers} evaluator workers");
+            return new ClusterConnection(host, client);
+        }
+        catch (Exception e) when (e is OrleansException or TimeoutException or System.Net.Sockets.SocketException or InvalidOperationException or OperationCanceledException)
+        {
+            throw new UsageException($"--cluster localhost:{string.Join(",", target.GatewayPorts)}: cannot reach a silo ({RunFolder.OneLine(e.Message)}). Start one with purepg silo.");
+        }
+    }
+
+    private static Func<EsSettings, IEsGenerationSource>? EsSource(RunPlan plan, ClusterConnection? connection) =>
+        connection is null || plan.Cluster is null ? null : s => new PurePg.Distributed.ClusterEsSource(connection.Client, plan.Env, s, plan.Cluster.Workers);
+
+    private const string SiloHelp = """
+        purepg silo [--port N] [--gateway N] [--primary PORT] [--cluster-id ID] [--env-assembly DLL]
+          starts a worker silo of a PurePg cluster on loopback (Microsoft Orleans, localhost clustering) and serves until
+          Ctrl-C or SIGTERM: --port the silo-to-silo port (default 11111), --gateway the port learners connect to
+          (default 30000), --primary the first silo's --port (omit it on the first silo), --cluster-id (default purepg).
+          With --env-assembly the silo can evaluate that assembly's environments. Train on the silos with
+          purepg train --algo es ... --cluster localhost:GATEWAY[,GATEWAY...] [--workers N].
+        """;
+
+    private static int Silo(Arguments a)
+    {
+        a.AllowOnly("--port", "--gateway", "--primary", "--cluster-id", "--env-assembly");
+        RunPlan.LoadEnvironments(a.Get("--env-assembly"));
+        var options = new PurePg.Distributed.LocalSiloOptions((int)a.GetLong("--port", 11111, 1), (int)a.GetLong("--gateway", 30000, 1),
+            a.Get("--primary") is null ? null : (int)a.GetLong("--primary", 0, 1), a.Get("--cluster-id") ?? "purepg");
+        options.Validate();
+        Microsoft.Extensions.Hosting.IHost host;
+        try { host = PurePg.Distributed.Cluster.StartSiloAsync(options).GetAwaiter().GetResult(); }
+        catch (Exception e) when (e is OrleansException or System.Net.Sockets.SocketException or IOException or InvalidOperationException)
+        {
+            throw new UsageException($"purepg silo: cannot start on ports {options.SiloPort}/{options.GatewayPort}: {RunFolder.OneLine(e.Message)}");
+        }
+        using var stop = new ManualResetEventSlim();
+        ConsoleCancelEventHandler onCancel = (_, args) => { args.Cancel = true; stop.Set(); };
+        Console.CancelKeyPress += onCancel;
+        using var sigterm = OperatingSystem.IsWindows() ? null : System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGTERM,
+            c => { c.Cancel = true; stop.Set(); });
+        Console.WriteLine($"silo of cluster '{options.ClusterId}' on 127.0.0.1:{options.SiloPort}, gateway {options.GatewayPort}" +
+            (options.PrimarySiloPort is int p ? $", joined the primary at {p}" : " (primary)") + "; Ctrl-C stops it");
+        stop.Wait();
+        Console.CancelKeyPress -= onCancel;
+        host.StopAsync().GetAwaiter().GetResult();
+        host.Dispose();
+        Console.WriteLine("silo stopped");
+        return 0;
+    }
 
     /// <summary>Loads <paramref name="file"/> into <paramref name="trainer"/>; returns its steps and header.</summary>
     private static (long Steps, JsonNode Header) Load(string file, IOnPolicyAlgorithm trainer, RunPlan plan)
@@ -281,7 +356,8 @@ public static class Program
         var run = new RunFolder(a.Require("--run"));
         var config = run.ReadConfig();
         var plan = RunPlan.FromConfig(config, run.ConfigPath);
-        var trainer = Rebuild(plan);
+        using var connection = Connect(plan);
+        var trainer = Rebuild(plan, connection);
         var (at, header) = LoadNewest(run, trainer, plan);
         long target = a.Get("--steps") is null ? plan.Steps : at + a.GetLong("--steps", 0, 1);
         if (target <= at)

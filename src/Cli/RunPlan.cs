@@ -17,7 +17,7 @@ namespace PurePg.Cli;
 /// </summary>
 internal sealed record RunPlan(string Env, string Algorithm, long Seed, long Steps, int Envs, bool Normalize, int Checkpoints, int Keep,
     long? EvalEvery, int EvalEpisodes, bool StopAtThreshold, IReadOnlyList<KeyValuePair<string, string>> Overrides, string? EnvAssembly = null,
-    string? TensorBoard = null, BcStart? InitFromBc = null)
+    string? TensorBoard = null, BcStart? InitFromBc = null, ClusterTarget? Cluster = null)
 {
     /// <summary>Registers the environments of a user's assembly (<c>--env-assembly</c>); a missing file, a file that is
     /// not an assembly, or one without registrations is a one-line error.</summary>
@@ -74,7 +74,7 @@ internal sealed record RunPlan(string Env, string Algorithm, long Seed, long Ste
         if (stop && EnvRegistry.Spec(env).RewardThreshold is null) throw new UsageException($"--stop-at-threshold: {env} has no reward threshold.");
         var plan = new RunPlan(env, algorithm, seed, steps, envs, a.Flag("--normalize"), (int)a.GetLong("--checkpoints", 10, 1), (int)a.GetLong("--keep", 3, 1),
             evalEvery, (int)a.GetLong("--eval-episodes", 10, 1), stop, merged, assembly,
-            a.Get("--tensorboard") is string tb ? Path.GetFullPath(tb) : null, BcStart.FromArguments(a, env, algorithm));
+            a.Get("--tensorboard") is string tb ? Path.GetFullPath(tb) : null, BcStart.FromArguments(a, env, algorithm), ClusterTarget.FromArguments(a, algorithm));
         AlgorithmCatalog.Configure(algorithm, envs, seed, steps, merged); // every setting parses and validates, or this throws
         return plan;
     }
@@ -141,6 +141,7 @@ internal sealed record RunPlan(string Env, string Algorithm, long Seed, long Ste
         ["env_assembly"] = EnvAssembly,
         ["tensorboard"] = TensorBoard,
         ["init_from_bc"] = InitFromBc?.ToJson(),
+        ["cluster"] = Cluster?.ToJson(),
         ["resumes"] = new JsonArray(),
         ["overrides"] = new JsonObject(Overrides.Select(kv => new KeyValuePair<string, JsonNode?>(kv.Key, kv.Value))),
         ["settings"] = JsonSerializer.SerializeToNode(settings),
@@ -157,7 +158,7 @@ internal sealed record RunPlan(string Env, string Algorithm, long Seed, long Ste
                 config["checkpoints"]!.GetValue<int>(), config["keep"]?.GetValue<int>() ?? 3, config["eval_every"]?.GetValue<long>(),
                 config["eval_episodes"]?.GetValue<int>() ?? 10, config["stop_at_threshold"]?.GetValue<bool>() ?? false,
                 config["overrides"]!.AsObject().Select(kv => new KeyValuePair<string, string>(kv.Key, kv.Value!.GetValue<string>())).ToList(), assembly,
-                config["tensorboard"]?.GetValue<string>());
+                config["tensorboard"]?.GetValue<string>(), null, ClusterTarget.FromJson(config["cluster"]));
         }
         catch (Exception e) when (e is NullReferenceException or InvalidOperationException or FormatException)
         {
@@ -209,4 +210,40 @@ internal sealed record BcStart(string File, int Epochs, int ValueWarmup)
     }
 
     public JsonObject ToJson() => new() { ["file"] = File, ["epochs"] = Epochs, ["value_warmup"] = ValueWarmup };
+}
+
+/// <summary><c>--cluster localhost:GATEWAY[,GATEWAY…] [--workers N]</c>: es evaluates its generations on N evaluator grains
+/// of the silos whose gateways listen on those loopback ports (<c>purepg silo</c>). Recorded in config.json, so a resume
+/// reconnects.</summary>
+internal sealed record ClusterTarget(int[] GatewayPorts, int Workers, string ClusterId)
+{
+    public const int DefaultWorkers = 8;
+
+    public static ClusterTarget? FromArguments(Arguments a, string algorithm)
+    {
+        string? target = a.Get("--cluster");
+        if (target is null)
+        {
+            if (a.Get("--workers") is not null || a.Get("--cluster-id") is not null) throw new UsageException("--workers and --cluster-id go with --cluster localhost:PORT[,PORT...].");
+            return null;
+        }
+        if (algorithm != "es") throw new UsageException($"--cluster: only es runs on a cluster so far, not {algorithm}.");
+        const string prefix = "localhost:";
+        if (!target.StartsWith(prefix, StringComparison.Ordinal))
+            throw new UsageException($"--cluster {target}: give localhost:GATEWAY[,GATEWAY...], the gateway ports of the silos (purepg silo prints them).");
+        var ports = target[prefix.Length..].Split(',').Select(p => int.TryParse(p, NumberStyles.None, CultureInfo.InvariantCulture, out int v) && v is >= 1 and <= 65535 ? v
+            : throw new UsageException($"--cluster {target}: '{p}' is not a port (1–65535).")).ToArray();
+        return new ClusterTarget(ports, (int)a.GetLong("--workers", DefaultWorkers, 1), a.Get("--cluster-id") ?? "purepg");
+    }
+
+    public static ClusterTarget? FromJson(JsonNode? node) => node is JsonObject o
+        ? new ClusterTarget(o["gateways"]!.AsArray().Select(n => n!.GetValue<int>()).ToArray(), o["workers"]!.GetValue<int>(), o["cluster_id"]?.GetValue<string>() ?? "purepg")
+        : null;
+
+    public JsonObject ToJson() => new()
+    {
+        ["gateways"] = new JsonArray(GatewayPorts.Select(p => (JsonNode?)p).ToArray()),
+        ["workers"] = Workers,
+        ["cluster_id"] = ClusterId,
+    };
 }

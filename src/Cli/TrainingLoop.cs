@@ -70,7 +70,7 @@ internal sealed class TrainingLoop(RunFolder run, IOnPolicyAlgorithm trainer, Ru
                 IterationMetrics m;
                 iteration++;
                 try { m = trainer.Iterate(); }
-                catch (Exception ex) when (ex is ArithmeticException or ArgumentException or InvalidOperationException)
+                catch (Exception ex) when (ex is ArithmeticException or ArgumentException or InvalidOperationException or TimeoutException or Orleans.Runtime.OrleansException)
                 {
                     return Fail($"training stopped at iteration {iteration} ({trainer.TotalSteps:N0} steps): {RunFolder.OneLine(ex.Message)} The last good checkpoint is kept.");
                 }

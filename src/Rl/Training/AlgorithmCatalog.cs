@@ -113,11 +113,13 @@ public static class AlgorithmCatalog
     /// Builds <paramref name="algorithm"/> on N copies of <paramref name="envId"/> with the settings of
     /// <see cref="Configure"/> (validated before anything runs), optionally inside running observation/reward
     /// normalization, planned for <paramref name="plannedSteps"/> steps. Returns it and the effective settings as a
-    /// JSON-ready dictionary.
+    /// JSON-ready dictionary. For es, <paramref name="esSource"/> (given the bound settings) supplies the evaluator of its
+    /// generations instead of local threads.
     /// </summary>
     public static (IOnPolicyAlgorithm Algorithm, Dictionary<string, object?> Settings) Create(string algorithm, string envId, int numEnvs, long seed,
-        long plannedSteps, IEnumerable<KeyValuePair<string, string>> overrides, bool normalize)
+        long plannedSteps, IEnumerable<KeyValuePair<string, string>> overrides, bool normalize, Func<EsSettings, IEsGenerationSource>? esSource = null)
     {
+        if (esSource is not null && algorithm != "es") throw new ArgumentException($"Only es evaluates on a cluster so far, not {algorithm}.");
         EnvRegistry.Spec(envId); // throws with the valid ids
         if (normalize && algorithm is "reinforce" or "a3c" or "es")
             throw new ArgumentException($"Normalization (--normalize) is available for ppo, a2c, trpo and npg, not {algorithm}" +
@@ -144,8 +146,8 @@ public static class AlgorithmCatalog
             case A3cSettings s: // one environment per worker thread
                 (built, settings) = (new A3c(() => EnvRegistry.Make(envId), s), SettingsBinder.ToDictionary(s));
                 break;
-            case EsSettings s: // one environment per evaluation thread
-                (built, settings) = (new Es(() => EnvRegistry.Make(envId), s), SettingsBinder.ToDictionary(s));
+            case EsSettings s: // one environment per evaluation thread, or evaluator workers elsewhere
+                (built, settings) = (new Es(() => EnvRegistry.Make(envId), s, esSource?.Invoke(s)), SettingsBinder.ToDictionary(s));
                 break;
             case var other: throw new InvalidOperationException(other.GetType().Name);
         }

@@ -1,0 +1,70 @@
+using System.Net;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+
+namespace PurePg.Distributed;
+
+/// <summary>Where a silo listens and whom it joins, on one machine (Orleans' localhost clustering: every silo on
+/// loopback, the first one — the primary — the others' meeting point).</summary>
+/// <param name="SiloPort">The port silos talk to each other on.</param>
+/// <param name="GatewayPort">The port clients (the learner) connect to.</param>
+/// <param name="PrimarySiloPort">The primary silo's <see cref="SiloPort"/>; null for the primary itself.</param>
+/// <param name="ClusterId">The cluster's id: silos and clients join only a cluster whose id they give.</param>
+/// <param name="ServiceId">The service's id, the same for every silo of the deployment.</param>
+public sealed record LocalSiloOptions(int SiloPort, int GatewayPort, int? PrimarySiloPort = null, string ClusterId = "purepg", string ServiceId = "purepg")
+{
+    /// <summary>Checks the ports and ids, naming the bad one.</summary>
+    public void Validate()
+    {
+        foreach (var (name, port) in new[] { (nameof(SiloPort), (int?)SiloPort), (nameof(GatewayPort), GatewayPort), (nameof(PrimarySiloPort), PrimarySiloPort) })
+            if (port is { } p && p is < 1 or > 65535) throw new ArgumentOutOfRangeException(name, p, $"{name} must be a port in 1–65535.");
+        if (SiloPort == GatewayPort) throw new ArgumentException($"The silo port and the gateway port are both {SiloPort}.");
+        if (string.IsNullOrWhiteSpace(ClusterId) || string.IsNullOrWhiteSpace(ServiceId)) throw new ArgumentException("The cluster and service ids must not be empty.");
+    }
+}
+
+/// <summary>Starting silos and connecting learners: the two ends of a PurePg cluster. A silo hosts the grains of this
+/// assembly (ES evaluators); environments are found by id in the silo's <see cref="Envs.EnvRegistry"/>, so a silo that
+/// serves a user's environments registers their assembly first.</summary>
+public static class Cluster
+{
+    /// <summary>Starts a silo on loopback with <paramref name="options"/>; dispose (or stop) the returned host to leave the
+    /// cluster.</summary>
+    public static async Task<IHost> StartSiloAsync(LocalSiloOptions options, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        var host = new HostBuilder()
+            .UseOrleans(silo => silo.UseLocalhostClustering(options.SiloPort, options.GatewayPort,
+                options.PrimarySiloPort is int primary ? new IPEndPoint(IPAddress.Loopback, primary) : null, options.ServiceId, options.ClusterId))
+            .Build();
+        await host.StartAsync(cancellationToken).ConfigureAwait(false);
+        return host;
+    }
+
+    /// <summary>Connects a client to the silos whose gateways listen on <paramref name="gatewayPorts"/> (loopback), trying
+    /// for at most <paramref name="connectTimeout"/> (default 15 s; Orleans alone would try forever); returns the host
+    /// (dispose it to disconnect) and its <see cref="IClusterClient"/>.</summary>
+    /// <exception cref="ArgumentException">No gateway port, or one out of range.</exception>
+    /// <exception cref="OrleansException">No gateway answered in time (Orleans' own connection exception).</exception>
+    public static async Task<(IHost Host, IClusterClient Client)> ConnectAsync(IReadOnlyList<int> gatewayPorts, string clusterId = "purepg", string serviceId = "purepg",
+        TimeSpan? connectTimeout = null, CancellationToken cancellationToken = default)
+    {
+        var deadline = DateTime.UtcNow + (connectTimeout ?? TimeSpan.FromSeconds(15));
+        ArgumentNullException.ThrowIfNull(gatewayPorts);
+        if (gatewayPorts.Count == 0) throw new ArgumentException("Give at least one gateway port.", nameof(gatewayPorts));
+        foreach (int p in gatewayPorts)
+            if (p is < 1 or > 65535) throw new ArgumentOutOfRangeException(nameof(gatewayPorts), p, "A gateway port must be in 1–65535.");
+        var host = new HostBuilder()
+            .UseOrleansClient(client => client.UseLocalhostClustering(gatewayPorts.ToArray(), serviceId, clusterId)
+                .UseConnectionRetryFilter(async (_, token) =>
+                {
+                    if (DateTime.UtcNow >= deadline) return false;
+                    await Task.Delay(TimeSpan.FromMilliseconds(500), token).ConfigureAwait(false);
+                    return true;
+                }))
+            .Build();
+        await host.StartAsync(cancellationToken).ConfigureAwait(false);
+        return (host, host.Services.GetRequiredService<IClusterClient>());
+    }
+}

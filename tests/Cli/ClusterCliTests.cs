@@ -1,0 +1,101 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+
+namespace PurePg.Cli.Tests;
+
+/// <summary>The program's cluster route with real processes: two <c>purepg silo</c> children on free loopback ports (the
+/// second joining the first), <c>purepg train --algo es --cluster</c> on them, and the run's policy file byte-identical
+/// to a local run's; the children are stopped by their process ids whatever happens. Also: a cluster nobody listens on is
+/// refused in one line before a run folder is made, and --cluster is refused for algorithms that cannot use it.</summary>
+[Collection("console")]
+public class ClusterCliTests : IDisposable
+{
+    private readonly string _root = Directory.CreateTempSubdirectory("purepg-cluster-").FullName;
+    private readonly List<Process> _children = [];
+
+    public void Dispose()
+    {
+        foreach (var p in _children)
+        {
+            try { if (!p.HasExited) p.Kill(entireProcessTree: true); p.WaitForExit(10_000); }
+            catch (InvalidOperationException) { }
+            p.Dispose();
+        }
+        Directory.Delete(_root, recursive: true);
+    }
+
+    /// <summary>Distinct free loopback ports: all held open together, then released.</summary>
+    private static int[] FreePorts(int count)
+    {
+        var listeners = Enumerable.Range(0, count).Select(_ => new TcpListener(IPAddress.Loopback, 0)).ToArray();
+        foreach (var l in listeners) l.Start();
+        int[] ports = listeners.Select(l => ((IPEndPoint)l.LocalEndpoint).Port).ToArray();
+        foreach (var l in listeners) l.Stop();
+        return ports;
+    }
+
+    /// <summary>Starts <c>purepg silo</c> as a child process and waits for its ready line.</summary>
+    private Process StartSilo(int port, int gateway, int? primary)
+    {
+        string dll = Path.Combine(AppContext.BaseDirectory, "purepg.dll");
+        var start = new ProcessStartInfo("dotnet", ["exec", dll, "silo", "--port", $"{port}", "--gateway", $"{gateway}", .. primary is int p ? new[] { "--primary", $"{p}" } : []])
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        var process = Process.Start(start)!;
+        _children.Add(process);
+        var ready = Task.Run(() =>
+        {
+            string? line;
+            while ((line = process.StandardOutput.ReadLine()) is not null)
+                if (line.StartsWith("silo of cluster", StringComparison.Ordinal)) return line;
+            return null;
+        });
+        if (!ready.Wait(TimeSpan.FromSeconds(90)) || ready.Result is null)
+        {
+            process.Kill(entireProcessTree: true);
+            Assert.Fail($"silo on {port} did not start: {process.StandardError.ReadToEnd()}");
+        }
+        Assert.Contains($"gateway {gateway}", ready.Result);
+        return process;
+    }
+
+    [Fact]
+    public void Es_trained_on_two_silo_processes_writes_the_same_policy_file_as_a_local_run()
+    {
+        var ports = FreePorts(4);
+        int primary = ports[0], gatewayA = ports[1], second = ports[2], gatewayB = ports[3];
+        StartSilo(primary, gatewayA, null);
+        StartSilo(second, gatewayB, primary);
+        string[] common = ["train", "--env", "CartPole-v1", "--algo", "es", "--steps", "20000", "--seed", "4", "--set", "Pairs=8", "--set", "HiddenSizes=16"];
+        var remote = Cli.Run([.. common, "--cluster", $"localhost:{gatewayA},{gatewayB}", "--workers", "4", "--out", Path.Combine(_root, "cluster")]);
+        Assert.True(remote.Code == 0, remote.Err + remote.Out);
+        Assert.Contains("4 evaluator workers", remote.Out);
+        var local = Cli.Run([.. common, "--out", Path.Combine(_root, "local")]);
+        Assert.True(local.Code == 0, local.Err);
+        string remoteRun = Cli.RunFolderOf(remote.Out), localRun = Cli.RunFolderOf(local.Out);
+        Assert.Equal(File.ReadAllBytes(Path.Combine(localRun, "policy.pgp")), File.ReadAllBytes(Path.Combine(remoteRun, "policy.pgp")));
+        Assert.Contains("\"cluster\"", File.ReadAllText(Path.Combine(remoteRun, "config.json")));
+    }
+
+    [Fact]
+    public void A_cluster_nobody_listens_on_and_cluster_options_without_es_are_refused_before_a_folder_is_made()
+    {
+        string runs = Path.Combine(_root, "runs");
+        var nobody = Cli.Run("train", "--env", "CartPole-v1", "--algo", "es", "--cluster", $"localhost:{FreePorts(1)[0]}", "--out", runs);
+        Assert.Equal(1, nobody.Code);
+        Assert.Contains("cannot reach a silo", nobody.Err);
+        Assert.Single(nobody.Err.Trim().Split('\n'));
+        var ppo = Cli.Run("train", "--env", "CartPole-v1", "--algo", "ppo", "--cluster", "localhost:30000", "--out", runs);
+        Assert.Equal(1, ppo.Code);
+        Assert.Contains("only es runs on a cluster so far", ppo.Err);
+        var badTarget = Cli.Run("train", "--env", "CartPole-v1", "--algo", "es", "--cluster", "redis=host", "--out", runs);
+        Assert.Contains("give localhost:GATEWAY", badTarget.Err);
+        var workers = Cli.Run("train", "--env", "CartPole-v1", "--algo", "es", "--workers", "4", "--out", runs);
+        Assert.Contains("go with --cluster", workers.Err);
+        Assert.False(Directory.Exists(runs));
+    }
+}
