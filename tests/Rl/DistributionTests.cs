@@ -24,6 +24,8 @@ public class DistributionTests
         return e.Select(x => x / total).ToArray();
     }
 
+    // Tolerances here are |expected − actual| ≤ 10⁻¹², not xunit's "equal after rounding to 12 places": with random
+    // inputs, two values 10⁻¹⁶ apart can round to different 12th digits (CI saw 0.60217660786749994 vs …50005).
     [Fact]
     public void Categorical_probabilities_sum_to_one_and_entropy_and_KL_match_their_formulas()
     {
@@ -41,9 +43,9 @@ public class DistributionTests
             for (int r = 0; r < rows; r++)
             {
                 double[] p = Softmax(logits.AsSpan(r * cols, cols)), q = Softmax(oldLogits.AsSpan(r * cols, cols));
-                Assert.Equal(1.0, Enumerable.Range(0, cols).Sum(j => Math.Exp(logProbs[r * cols + j])), 12);
-                Assert.Equal(-p.Sum(x => x * Math.Log(x)), entropy[r], 12);
-                Assert.Equal(Enumerable.Range(0, cols).Sum(j => q[j] * Math.Log(q[j] / p[j])), kl[r], 12);
+                Assert.Equal(1.0, Enumerable.Range(0, cols).Sum(j => Math.Exp(logProbs[r * cols + j])), 1e-12);
+                Assert.Equal(-p.Sum(x => x * Math.Log(x)), entropy[r], 1e-12);
+                Assert.Equal(Enumerable.Range(0, cols).Sum(j => q[j] * Math.Log(q[j] / p[j])), kl[r], 1e-12);
             }
         }));
     }
@@ -117,7 +119,7 @@ public class DistributionTests
             double entropy = tape.Value(pi.Entropy())[0];
             double expectedEntropy = 0;
             for (int j = 0; j < d; j++) expectedEntropy += 0.5 * Math.Log(2 * Math.PI * Math.E * Math.Exp(2 * logStd[j]));
-            Assert.Equal(expectedEntropy, entropy, 12);
+            Assert.Equal(expectedEntropy, entropy, 1e-12);
             for (int r = 0; r < rows; r++)
             {
                 double density = 1, klExpected = 0;
