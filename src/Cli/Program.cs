@@ -19,7 +19,7 @@ public static class Program
         purepg train  --env ID --algo NAME [--seed N] [--steps N] [--envs N] [--config FILE.json] [--set key=value ...] [--env-assembly DLL]
                       [--normalize] [--eval-every N [--eval-episodes N] [--stop-at-threshold]] [--checkpoints N] [--keep N]
                       [--tensorboard DIR] [--init-from-bc FILE [--bc-epochs N] [--value-warmup N]]
-                      [--cluster localhost:GATEWAY[,GATEWAY...] [--workers N] [--cluster-id ID]]
+                      [--cluster localhost:GATEWAY[,GATEWAY...] [--workers N] [--cluster-id ID] [--worker-timeout S] [--worker-attempts N]]
                       [--out DIR]
         purepg eval   --run DIR [--episodes N] [--deterministic] [--best] [--json]
         purepg resume --run DIR [--steps N]
@@ -107,7 +107,9 @@ public static class Program
                                 V_φ fitted to the cloned policy's returns, θ fixed (default 0; the steps count)
           --cluster localhost:G (es) evaluate each generation on --workers N (default 8) evaluator grains of the silos
                                 whose gateways listen on those ports (purepg silo); bit-identical to a local run; a
-                                resume reconnects
+                                resume reconnects. A request lost to the cluster (a silo gone, no answer within
+                                --worker-timeout S seconds, default 120) is sent again, --worker-attempts N times in all
+                                (default 3), then the run stops naming the worker
         Precedence: defaults < --config < --set. --seed, --steps and --envs win over the config file; given together
         with a --set of the same setting they must agree.
         """;
@@ -199,7 +201,7 @@ public static class Program
     {
         a.AllowOnly("--env", "--algo", "--seed", "--steps", "--envs", "--config", "--set", "--normalize", "--out", "--checkpoints", "--keep",
             "--eval-every", "--eval-episodes", "--stop-at-threshold", "--env-assembly", "--tensorboard", "--init-from-bc", "--bc-epochs", "--value-warmup",
-            "--cluster", "--workers", "--cluster-id");
+            "--cluster", "--workers", "--cluster-id", "--worker-timeout", "--worker-attempts");
         // the whole configuration validates before a folder is made or a step is taken
         var plan = RunPlan.FromArguments(a);
         using var connection = Connect(plan);
@@ -277,7 +279,8 @@ public static class Program
     }
 
     private static Func<EsSettings, IEsGenerationSource>? EsSource(RunPlan plan, ClusterConnection? connection) =>
-        connection is null || plan.Cluster is null ? null : s => new PurePg.Distributed.ClusterEsSource(connection.Client, plan.Env, s, plan.Cluster.Workers);
+        connection is null || plan.Cluster is not { } target ? null : s => new PurePg.Distributed.ClusterEsSource(connection.Client, plan.Env, s, target.Workers,
+            new PurePg.Distributed.WorkerCallOptions { Timeout = TimeSpan.FromSeconds(target.TimeoutSeconds), Attempts = target.Attempts });
 
     private const string SiloHelp = """
         purepg silo [--port N] [--gateway N] [--primary PORT] [--cluster-id ID] [--env-assembly DLL]

@@ -212,10 +212,11 @@ internal sealed record BcStart(string File, int Epochs, int ValueWarmup)
     public JsonObject ToJson() => new() { ["file"] = File, ["epochs"] = Epochs, ["value_warmup"] = ValueWarmup };
 }
 
-/// <summary><c>--cluster localhost:GATEWAY[,GATEWAY…] [--workers N]</c>: es evaluates its generations on N evaluator grains
-/// of the silos whose gateways listen on those loopback ports (<c>purepg silo</c>). Recorded in config.json, so a resume
-/// reconnects.</summary>
-internal sealed record ClusterTarget(int[] GatewayPorts, int Workers, string ClusterId)
+/// <summary><c>--cluster localhost:GATEWAY[,GATEWAY…] [--workers N] [--worker-timeout S] [--worker-attempts N]</c>: es
+/// evaluates its generations on N evaluator grains of the silos whose gateways listen on those loopback ports
+/// (<c>purepg silo</c>), each request given S seconds (default 120) and N attempts (default 3). Recorded in config.json,
+/// so a resume reconnects.</summary>
+internal sealed record ClusterTarget(int[] GatewayPorts, int Workers, string ClusterId, double TimeoutSeconds = 120, int Attempts = 3)
 {
     public const int DefaultWorkers = 8;
 
@@ -224,7 +225,8 @@ internal sealed record ClusterTarget(int[] GatewayPorts, int Workers, string Clu
         string? target = a.Get("--cluster");
         if (target is null)
         {
-            if (a.Get("--workers") is not null || a.Get("--cluster-id") is not null) throw new UsageException("--workers and --cluster-id go with --cluster localhost:PORT[,PORT...].");
+            if (a.Get("--workers") is not null || a.Get("--cluster-id") is not null || a.Get("--worker-timeout") is not null || a.Get("--worker-attempts") is not null)
+                throw new UsageException("--workers, --cluster-id, --worker-timeout and --worker-attempts go with --cluster localhost:PORT[,PORT...].");
             return null;
         }
         if (algorithm != "es") throw new UsageException($"--cluster: only es runs on a cluster so far, not {algorithm}.");
@@ -233,11 +235,13 @@ internal sealed record ClusterTarget(int[] GatewayPorts, int Workers, string Clu
             throw new UsageException($"--cluster {target}: give localhost:GATEWAY[,GATEWAY...], the gateway ports of the silos (purepg silo prints them).");
         var ports = target[prefix.Length..].Split(',').Select(p => int.TryParse(p, NumberStyles.None, CultureInfo.InvariantCulture, out int v) && v is >= 1 and <= 65535 ? v
             : throw new UsageException($"--cluster {target}: '{p}' is not a port (1–65535).")).ToArray();
-        return new ClusterTarget(ports, (int)a.GetLong("--workers", DefaultWorkers, 1), a.Get("--cluster-id") ?? "purepg");
+        return new ClusterTarget(ports, (int)a.GetLong("--workers", DefaultWorkers, 1), a.Get("--cluster-id") ?? "purepg",
+            a.GetLong("--worker-timeout", 120, 1), (int)a.GetLong("--worker-attempts", 3, 1));
     }
 
     public static ClusterTarget? FromJson(JsonNode? node) => node is JsonObject o
-        ? new ClusterTarget(o["gateways"]!.AsArray().Select(n => n!.GetValue<int>()).ToArray(), o["workers"]!.GetValue<int>(), o["cluster_id"]?.GetValue<string>() ?? "purepg")
+        ? new ClusterTarget(o["gateways"]!.AsArray().Select(n => n!.GetValue<int>()).ToArray(), o["workers"]!.GetValue<int>(), o["cluster_id"]?.GetValue<string>() ?? "purepg",
+            o["worker_timeout_s"]?.GetValue<double>() ?? 120, o["worker_attempts"]?.GetValue<int>() ?? 3)
         : null;
 
     public JsonObject ToJson() => new()
@@ -245,5 +249,7 @@ internal sealed record ClusterTarget(int[] GatewayPorts, int Workers, string Clu
         ["gateways"] = new JsonArray(GatewayPorts.Select(p => (JsonNode?)p).ToArray()),
         ["workers"] = Workers,
         ["cluster_id"] = ClusterId,
+        ["worker_timeout_s"] = TimeoutSeconds,
+        ["worker_attempts"] = Attempts,
     };
 }

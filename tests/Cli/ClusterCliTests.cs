@@ -71,14 +71,14 @@ public class ClusterCliTests : IDisposable
         StartSilo(primary, gatewayA, null);
         StartSilo(second, gatewayB, primary);
         string[] common = ["train", "--env", "CartPole-v1", "--algo", "es", "--steps", "20000", "--seed", "4", "--set", "Pairs=8", "--set", "HiddenSizes=16"];
-        var remote = Cli.Run([.. common, "--cluster", $"localhost:{gatewayA},{gatewayB}", "--workers", "4", "--out", Path.Combine(_root, "cluster")]);
+        var remote = Cli.Run([.. common, "--cluster", $"localhost:{gatewayA},{gatewayB}", "--workers", "4", "--worker-timeout", "60", "--out", Path.Combine(_root, "cluster")]);
         Assert.True(remote.Code == 0, remote.Err + remote.Out);
         Assert.Contains("4 evaluator workers", remote.Out);
         var local = Cli.Run([.. common, "--out", Path.Combine(_root, "local")]);
         Assert.True(local.Code == 0, local.Err);
         string remoteRun = Cli.RunFolderOf(remote.Out), localRun = Cli.RunFolderOf(local.Out);
         Assert.Equal(File.ReadAllBytes(Path.Combine(localRun, "policy.pgp")), File.ReadAllBytes(Path.Combine(remoteRun, "policy.pgp")));
-        Assert.Contains("\"cluster\"", File.ReadAllText(Path.Combine(remoteRun, "config.json")));
+        Assert.Contains("\"worker_timeout_s\": 60", File.ReadAllText(Path.Combine(remoteRun, "config.json")));
     }
 
     [Fact]
@@ -96,6 +96,10 @@ public class ClusterCliTests : IDisposable
         Assert.Contains("give localhost:GATEWAY", badTarget.Err);
         var workers = Cli.Run("train", "--env", "CartPole-v1", "--algo", "es", "--workers", "4", "--out", runs);
         Assert.Contains("go with --cluster", workers.Err);
+        var timeout = Cli.Run("train", "--env", "CartPole-v1", "--algo", "es", "--worker-timeout", "5", "--out", runs);
+        Assert.Contains("go with --cluster", timeout.Err);
+        var zero = Cli.Run("train", "--env", "CartPole-v1", "--algo", "es", "--cluster", "localhost:30000", "--worker-attempts", "0", "--out", runs);
+        Assert.Contains("--worker-attempts", zero.Err);
         Assert.False(Directory.Exists(runs));
     }
 }
