@@ -12,12 +12,15 @@ internal static class TestEnvs
 
     static TestEnvs()
     {
-        EnvRegistry.Register(new(Slow, null, null, "20 steps of 5 ms", () => new Toy(5, 0, 20)));
+        EnvRegistry.Register(new(Slow, null, null, "20 steps of 10 ms", () => new Toy(10, 0, 20)));
         EnvRegistry.Register(new(Failing, null, null, "throws at its 3rd step", () => new Toy(0, 3, 20)));
         EnvRegistry.Register(new(Hanging, null, null, "one step of 1 s", () => new Toy(1_000, 0, 1)));
     }
 
     public static void Ensure() { }
+
+    /// <summary>Episodes started by any Toy, for tests that act while episodes are under way.</summary>
+    public static int Resets;
 
     /// <summary>Two random observations a step, reward obs₀ for action 1 and −obs₀ for action 0, <c>length</c> steps;
     /// each step sleeps <c>delay</c> ms (a costly simulator); with <c>failAt</c> &gt; 0 that step throws.</summary>
@@ -25,7 +28,11 @@ internal static class TestEnvs
     {
         private float _x;
 
-        protected override void ResetCore(NumpyRandom random, Span<float> observation) => Observe(random, observation);
+        protected override void ResetCore(NumpyRandom random, Span<float> observation)
+        {
+            Interlocked.Increment(ref Resets);
+            Observe(random, observation);
+        }
 
         protected override (double Reward, bool Terminated) StepCore(int action, NumpyRandom random, Span<float> observation)
         {
@@ -107,9 +114,12 @@ public class ClusterEsTests
             // a secondary silo that hosts workers (placement is random: 12 workers on 3 silos)
             var where = await Task.WhenAll(Enumerable.Range(0, 12).Select(w => cluster.Client.GetGrain<IEsEvaluatorGrain>(w).Silo()));
             var doomed = cluster.SecondarySilos.First(s => where.Contains(s.SiloAddress.ToString()));
-            // kill it while generation 1 is being evaluated (each shard: 2 episodes of 20 steps × 5 ms)
+            // kill it while generation 1 is being evaluated: once every worker has started its first episode (each shard is
+            // 2 episodes of 20 steps × 10 ms, so every shard still has ≥ 200 ms to go)
+            int before = Volatile.Read(ref TestEnvs.Resets);
             var generation = Task.Run(remote.Iterate);
-            await Task.Delay(80);
+            var started = System.Diagnostics.Stopwatch.StartNew();
+            while (Volatile.Read(ref TestEnvs.Resets) < before + 12 && started.Elapsed < TimeSpan.FromSeconds(30)) await Task.Delay(5);
             Assert.False(generation.IsCompleted);
             await cluster.KillSiloAsync(doomed);
             var metrics = await generation;
