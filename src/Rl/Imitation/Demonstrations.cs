@@ -1,5 +1,3 @@
-using System.Security.Cryptography;
-using System.Text;
 using System.Text.Json.Nodes;
 using PurePg.Envs;
 using PurePg.Rl.Policies;
@@ -35,8 +33,7 @@ public enum EpisodeEnd : byte
 /// </remarks>
 public sealed class Demonstrations
 {
-    private static readonly byte[] Magic = "PUREPGDM"u8.ToArray();
-    private const int FormatVersion = 1;
+    private static readonly Training.SignedFormat Format = new("PUREPGDM", 1, "demonstrations file", "demonstrations");
 
     private readonly float[] _observations;
     private readonly int[] _discrete;
@@ -261,25 +258,12 @@ public sealed class Demonstrations
             ["env"] = EnvId,
             ["expert"] = Expert,
             ["observation_size"] = ObservationSize,
-            ["action"] = ActionSpace switch
-            {
-                Discrete d => new JsonObject { ["kind"] = "discrete", ["n"] = d.N, ["start"] = d.Start },
-                Box b => new JsonObject
-                {
-                    ["kind"] = "box",
-                    ["low"] = new JsonArray(b.Low.ToArray().Select(v => (JsonNode?)v).ToArray()),
-                    ["high"] = new JsonArray(b.High.ToArray().Select(v => (JsonNode?)v).ToArray()),
-                },
-                _ => throw new InvalidOperationException(),
-            },
+            ["action"] = Training.SpaceJson.Write(ActionSpace),
             ["episodes"] = Episodes,
             ["steps"] = Steps,
         };
-        using var body = new MemoryStream();
-        using (var w = new BinaryWriter(body, Encoding.UTF8, leaveOpen: true))
+        Format.Write(path, w =>
         {
-            w.Write(Magic);
-            w.Write(FormatVersion);
             w.Write(header.ToJsonString());
             foreach (int length in _lengths) w.Write(length);
             foreach (var end in _ends) w.Write((byte)end);
@@ -287,9 +271,7 @@ public sealed class Demonstrations
             foreach (int a in _discrete) w.Write(a);
             foreach (float a in _continuous) w.Write(a);
             foreach (double r in _rewards) w.Write(r);
-        }
-        var bytes = body.GetBuffer().AsSpan(0, (int)body.Length);
-        Training.AtomicFile.Write(path, bytes, SHA256.HashData(bytes));
+        });
     }
 
     /// <summary>Reads a demonstrations file.</summary>
@@ -301,31 +283,16 @@ public sealed class Demonstrations
     {
         ArgumentNullException.ThrowIfNull(path);
         if (!File.Exists(path)) throw new FileNotFoundException($"No demonstrations file {path}.", path);
-        byte[] bytes = File.ReadAllBytes(path);
-        if (bytes.Length < Magic.Length + 4 + 32) throw new InvalidDataException($"{path} is truncated: {bytes.Length} bytes, shorter than any demonstrations file.");
-        if (!bytes.AsSpan(0, Magic.Length).SequenceEqual(Magic)) throw new InvalidDataException($"{path} is not a PurePg demonstrations file: it does not start with PUREPGDM.");
-        if (!SHA256.HashData(bytes.AsSpan(0, bytes.Length - 32)).AsSpan().SequenceEqual(bytes.AsSpan(bytes.Length - 32)))
-            throw new InvalidDataException($"{path} fails its checksum: the file is truncated or corrupted.");
-        var stream = new MemoryStream(bytes, 0, bytes.Length - 32);
-        using var r = new BinaryReader(stream, new UTF8Encoding(false, throwOnInvalidBytes: true));
-        try
+        return Format.Read(path, r =>
         {
-            r.ReadBytes(Magic.Length);
-            int version = r.ReadInt32();
-            if (version != FormatVersion) throw new InvalidDataException($"{path} has demonstrations format {version}; this library reads format {FormatVersion}.");
+            var stream = r.BaseStream;
             var h = JsonNode.Parse(r.ReadString())!.AsObject();
             int o = h["observation_size"]!.GetValue<int>(), episodes = h["episodes"]!.GetValue<int>(), steps = h["steps"]!.GetValue<int>();
-            var action = h["action"]!.AsObject();
-            Space space = action["kind"]!.GetValue<string>() switch
-            {
-                "discrete" => new Discrete(action["n"]!.GetValue<int>(), action["start"]?.GetValue<int>() ?? 0),
-                "box" => new Box(action["low"]!.AsArray().Select(n => n!.GetValue<float>()).ToArray(), action["high"]!.AsArray().Select(n => n!.GetValue<float>()).ToArray()),
-                var kind => throw new InvalidDataException($"an action space of kind '{kind}'"),
-            };
+            Space space = Training.SpaceJson.Read(h["action"]!.AsObject());
             int d = space is Box b ? b.Size : 0;
             long expected = 5L * episodes + 4L * steps * o + (d == 0 ? 4L * steps : 4L * steps * d) + 8L * steps;
             if (o <= 0 || episodes <= 0 || steps < 0 || expected != stream.Length - stream.Position)
-                throw new InvalidDataException($"the header declares {episodes} episodes and {steps} steps of {o} features ({expected} bytes), but {stream.Length - stream.Position} bytes follow it");
+                throw new InvalidDataException($"the header declares {episodes} episodes and {steps} steps of {o} features ({expected} bytes), but {stream.Length - stream.Position} bytes follow it.");
             var lengths = new int[episodes];
             for (int e = 0; e < episodes; e++) lengths[e] = r.ReadInt32();
             var ends = new EpisodeEnd[episodes];
@@ -340,15 +307,6 @@ public sealed class Demonstrations
             for (int t = 0; t < steps; t++) rewards[t] = r.ReadDouble();
             return new Demonstrations(h["env"]!.GetValue<string>(), h["expert"]?.GetValue<string>() ?? "?", o, space, observations, discrete, continuous,
                 rewards, lengths, ends);
-        }
-        catch (InvalidDataException e) when (!e.Message.StartsWith(path, StringComparison.Ordinal))
-        {
-            throw new InvalidDataException($"{path}: {e.Message}.");
-        }
-        catch (Exception e) when (e is IOException or DecoderFallbackException or FormatException or System.Text.Json.JsonException or NullReferenceException
-                                      or InvalidOperationException or ArgumentException)
-        {
-            throw new InvalidDataException($"{path} is damaged: {e.Message.Split('\n')[0]}");
-        }
+        });
     }
 }

@@ -1,5 +1,3 @@
-using System.Security.Cryptography;
-using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using PurePg.Autodiff;
@@ -27,8 +25,7 @@ namespace PurePg.Rl.Policies;
 /// </remarks>
 public sealed class TrainedPolicy
 {
-    private static readonly byte[] Magic = "PUREPGPL"u8.ToArray();
-    private const int FormatVersion = 1;
+    private static readonly Training.SignedFormat Format = new("PUREPGPL", 1, "policy file", "policy");
 
     /// <summary>The file name of the newest policy in a run folder made by the program.</summary>
     public const string RunFolderPolicy = "policy.pgp";
@@ -207,24 +204,11 @@ public sealed class TrainedPolicy
             ["observation_size"] = ObservationSize,
             ["hidden_sizes"] = new JsonArray(HiddenSizes.Select(h => (JsonNode?)h).ToArray()),
             ["activation"] = Activation.ToString(),
-            ["action"] = ActionSpace switch
-            {
-                Discrete d => new JsonObject { ["kind"] = "discrete", ["n"] = d.N },
-                Box b => new JsonObject
-                {
-                    ["kind"] = "box",
-                    ["low"] = new JsonArray(b.Low.ToArray().Select(v => (JsonNode?)v).ToArray()),
-                    ["high"] = new JsonArray(b.High.ToArray().Select(v => (JsonNode?)v).ToArray()),
-                },
-                _ => throw new InvalidOperationException(),
-            },
+            ["action"] = Training.SpaceJson.Write(ActionSpace),
             ["normalizer"] = _mean is null ? null : new JsonObject { ["clip"] = _clip, ["enabled"] = _normalize },
         };
-        using var body = new MemoryStream();
-        using (var w = new BinaryWriter(body, Encoding.UTF8, leaveOpen: true))
+        Format.Write(path, w =>
         {
-            w.Write(Magic);
-            w.Write(FormatVersion);
             w.Write(header.ToJsonString());
             w.Write(_theta.Count);
             foreach (float v in _theta.Values) w.Write(v);
@@ -233,9 +217,7 @@ public sealed class TrainedPolicy
                 foreach (double v in _mean) w.Write(v);
                 foreach (double v in _variance!) w.Write(v);
             }
-        }
-        var bytes = body.GetBuffer().AsSpan(0, (int)body.Length);
-        Training.AtomicFile.Write(path, bytes, SHA256.HashData(bytes));
+        });
     }
 
     /// <summary>Reads a policy file, or from a run folder made by the program its best policy (best.pgp, from the
@@ -253,31 +235,16 @@ public sealed class TrainedPolicy
                 : throw new FileNotFoundException($"{path} holds no policy file ({RunFolderBestPolicy} or {RunFolderPolicy}).", newest);
         }
         if (!File.Exists(path)) throw new FileNotFoundException($"No policy file {path}.", path);
-        byte[] bytes = File.ReadAllBytes(path);
-        if (bytes.Length < Magic.Length + 4 + 32) throw new InvalidDataException($"{path} is truncated: {bytes.Length} bytes, shorter than any policy file.");
-        if (!bytes.AsSpan(0, Magic.Length).SequenceEqual(Magic)) throw new InvalidDataException($"{path} is not a PurePg policy file: it does not start with PUREPGPL.");
-        if (!SHA256.HashData(bytes.AsSpan(0, bytes.Length - 32)).AsSpan().SequenceEqual(bytes.AsSpan(bytes.Length - 32)))
-            throw new InvalidDataException($"{path} fails its checksum: the file is truncated or corrupted.");
-        var stream = new MemoryStream(bytes, 0, bytes.Length - 32);
-        using var r = new BinaryReader(stream, new UTF8Encoding(false, throwOnInvalidBytes: true));
-        try
+        return Format.Read(path, r =>
         {
-            r.ReadBytes(Magic.Length);
-            int version = r.ReadInt32();
-            if (version != FormatVersion) throw new InvalidDataException($"{path} has policy format {version}; this library reads format {FormatVersion}.");
+            var stream = r.BaseStream;
             var h = JsonNode.Parse(r.ReadString())!.AsObject();
             int observationSize = h["observation_size"]!.GetValue<int>();
             int[] hidden = h["hidden_sizes"]!.AsArray().Select(n => n!.GetValue<int>()).ToArray();
             if (observationSize <= 0 || observationSize > 1 << 24 || hidden.Any(x => x <= 0 || x > 1 << 16))
                 throw new InvalidDataException($"{path} declares an impossible architecture ({observationSize} features, hidden {string.Join(",", hidden)}).");
             var activation = Enum.Parse<Activation>(h["activation"]!.GetValue<string>());
-            var action = h["action"]!.AsObject();
-            Space space = action["kind"]!.GetValue<string>() switch
-            {
-                "discrete" => new Discrete(action["n"]!.GetValue<int>()),
-                "box" => new Box(action["low"]!.AsArray().Select(n => n!.GetValue<float>()).ToArray(), action["high"]!.AsArray().Select(n => n!.GetValue<float>()).ToArray()),
-                var kind => throw new InvalidDataException($"{path} has an action space of kind '{kind}'."),
-            };
+            Space space = Training.SpaceJson.Read(h["action"]!.AsObject());
             int count = r.ReadInt32();
             if (count < 0 || (long)count * 4 > stream.Length - stream.Position)
                 throw new InvalidDataException($"{path} declares {count} parameters where {stream.Length - stream.Position} bytes remain.");
@@ -297,15 +264,6 @@ public sealed class TrainedPolicy
             if (stream.Position != stream.Length) throw new InvalidDataException($"{path} has {stream.Length - stream.Position} bytes after the policy.");
             return new TrainedPolicy(observationSize, hidden, activation, space, theta, normalizer, h["algorithm"]?.GetValue<string>() ?? "?",
                 h["env"]?.GetValue<string>(), h["steps"]?.GetValue<long>() ?? 0, h["library"]?.GetValue<string>() ?? "?");
-        }
-        catch (InvalidDataException e) when (!e.Message.StartsWith(path, StringComparison.Ordinal))
-        {
-            throw new InvalidDataException($"{path}: {e.Message}"); // the architecture and θ disagree
-        }
-        catch (Exception e) when (e is IOException or DecoderFallbackException or FormatException or JsonException or NullReferenceException
-                                      or InvalidOperationException or ArgumentException)
-        {
-            throw new InvalidDataException($"{path} is damaged: {e.Message.Split('\n')[0]}");
-        }
+        });
     }
 }

@@ -1,4 +1,3 @@
-using System.Security.Cryptography;
 using System.Text;
 
 namespace PurePg.Rl.Training;
@@ -11,50 +10,32 @@ namespace PurePg.Rl.Training;
 /// </summary>
 public static class Checkpoint
 {
-    private static readonly byte[] Magic = "PUREPGCK"u8.ToArray();
-    private const int Version = 1;
+    private static readonly SignedFormat Format = new("PUREPGCK", 1, "checkpoint", "checkpoint", "program");
 
     /// <summary>Writes <paramref name="header"/> and the state <paramref name="writeState"/> produces to <paramref name="path"/>, atomically.</summary>
     public static void Write(string path, string header, Action<BinaryWriter> writeState)
     {
         ArgumentNullException.ThrowIfNull(writeState);
-        using var payload = new MemoryStream();
-        using (var w = new BinaryWriter(payload, Encoding.UTF8, leaveOpen: true))
+        using var state = new MemoryStream();
+        using (var sw = new BinaryWriter(state, Encoding.UTF8, leaveOpen: true)) writeState(sw);
+        Format.Write(path, w =>
         {
-            w.Write(Magic);
-            w.Write(Version);
             w.Write(header);
-            using var state = new MemoryStream();
-            using (var sw = new BinaryWriter(state, Encoding.UTF8, leaveOpen: true)) writeState(sw);
             w.Write(state.Length);
-            state.Position = 0;
-            state.CopyTo(payload);
-        }
-        var bytes = payload.GetBuffer().AsSpan(0, (int)payload.Length);
-        AtomicFile.Write(path, bytes, SHA256.HashData(bytes));
+            w.Write(state.GetBuffer(), 0, (int)state.Length);
+        });
     }
 
     /// <summary>Reads a checkpoint: its header and its state bytes, after verifying the checksum.</summary>
     /// <exception cref="InvalidDataException">The file is not a checkpoint, is truncated, or fails its checksum.</exception>
     public static (string Header, byte[] State) Read(string path)
     {
-        byte[] bytes = File.ReadAllBytes(path);
-        if (bytes.Length < Magic.Length + 4 + 32)
-            throw new InvalidDataException($"{path} is truncated: {bytes.Length} bytes, shorter than any checkpoint.");
-        if (!bytes.AsSpan(0, Magic.Length).SequenceEqual(Magic))
-            throw new InvalidDataException($"{path} is not a PurePg checkpoint: it does not start with PUREPGCK.");
-        var body = bytes.AsSpan(0, bytes.Length - 32);
-        if (!SHA256.HashData(body).AsSpan().SequenceEqual(bytes.AsSpan(bytes.Length - 32)))
-            throw new InvalidDataException($"{path} fails its checksum: the file is truncated or corrupted.");
         // the checksum holds, so what follows was written by Write; still, lengths are checked against what is there
         // before anything is allocated, and a parse failure is reported as damage, not as a stream error
-        var stream = new MemoryStream(bytes, 0, bytes.Length - 32);
-        using var reader = new BinaryReader(stream, new UTF8Encoding(false, throwOnInvalidBytes: true));
+        using var reader = Format.Open(path);
+        var stream = reader.BaseStream;
         try
         {
-            reader.ReadBytes(Magic.Length);
-            int version = reader.ReadInt32();
-            if (version != Version) throw new InvalidDataException($"{path} has checkpoint format {version}; this program reads format {Version}.");
             string header = reader.ReadString();
             long length = reader.ReadInt64();
             if (length < 0 || length != stream.Length - stream.Position)
