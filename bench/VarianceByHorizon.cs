@@ -40,13 +40,7 @@ public static class VarianceByHorizon
             mdp.Reset(seed: 3);
             for (int i = 0; i < m; i++)
             {
-                for (int t = 0; t < h; t++)
-                {
-                    states[t] = mdp.State;
-                    actions[t] = random.NextDouble() < pi[states[t], 0] ? 0 : 1;
-                    rewards[t] = mdp.Step(actions[t]).Reward;
-                }
-                mdp.Reset();
+                Episode(mdp, random, pi, states, actions, rewards);
                 double total = Returns.TotalReturn(rewards);
                 Returns.RewardToGo(rewards, rtg);
                 for (int e = 0; e < 5; e++)
@@ -58,7 +52,7 @@ public static class VarianceByHorizon
                         for (int b = 0; b < 2; b++) // ∇_{θ[s,b]} log π(a|s) = 1[a = b] − π(b|s)
                         {
                             int k = states[t] * 2 + b;
-                            g[k] += (e == 4 ? w - optimal[k] : w) * ((actions[t] == b ? 1 : 0) - pi[states[t], b]);
+                            g[k] += (e == 4 ? w - optimal[k] : w) * Score(pi, states[t], actions[t], b);
                         }
                     }
                     estimates[e][i] = g;
@@ -88,6 +82,21 @@ public static class VarianceByHorizon
         Console.WriteLine($"| log-log slope (variance ∝ H^slope) | {Slope(r => r.Total):F2} | {Slope(r => r.Rtg):F2} | {Slope(r => r.Constant):F2} | {Slope(r => r.Optimal):F2} | {Slope(r => r.Baseline):F2} | |");
     }
 
+    /// <summary>One episode of π (states, actions, rewards for each of the arrays' h steps), then a reset.</summary>
+    static void Episode(TabularMdp mdp, Random random, double[,] pi, int[] states, int[] actions, double[] rewards)
+    {
+        for (int t = 0; t < states.Length; t++)
+        {
+            states[t] = mdp.State;
+            actions[t] = random.NextDouble() < pi[states[t], 0] ? 0 : 1;
+            rewards[t] = mdp.Step(actions[t]).Reward;
+        }
+        mdp.Reset();
+    }
+
+    /// <summary>∂log π(a|s)/∂θ[s, b] = 1[a = b] − π(b|s) for the tabular softmax policy.</summary>
+    static double Score(double[,] pi, int s, int a, int b) => (a == b ? 1 : 0) - pi[s, b];
+
     /// <summary>m pilot episodes of π: the mean of G_h over their steps, and b_k = Σ_t s_tk² G_t / Σ_t s_tk² per component
     /// (<see cref="Baselines.VarianceOptimalConstant"/> with the steps as rows).</summary>
     static (double Constant, double[] Optimal) Pilot(TabularMdp mdp, double[,] pi, int h, int m)
@@ -102,18 +111,12 @@ public static class VarianceByHorizon
         mdp.Reset(seed: 7);
         for (int i = 0; i < m; i++)
         {
-            for (int t = 0; t < h; t++)
-            {
-                states[t] = mdp.State;
-                actions[t] = random.NextDouble() < pi[states[t], 0] ? 0 : 1;
-                rewards[t] = mdp.Step(actions[t]).Reward;
-            }
-            mdp.Reset();
+            Episode(mdp, random, pi, states, actions, rewards);
             Returns.RewardToGo(rewards, rtg);
             for (int t = 0; t < h; t++)
             {
                 var s = new double[8];
-                for (int b = 0; b < 2; b++) s[states[t] * 2 + b] = (actions[t] == b ? 1 : 0) - pi[states[t], b];
+                for (int b = 0; b < 2; b++) s[states[t] * 2 + b] = Score(pi, states[t], actions[t], b);
                 scores.AddRange(s);
                 returns.Add(rtg[t]);
             }
