@@ -90,18 +90,24 @@ public sealed class EsEvaluatorGrain : Grain, IEsEvaluatorGrain
             _key = request.Spec.Key;
             _epsilon = new double[_evaluator.ParameterCount];
         }
-        int n = request.Candidates.Length, o = _evaluator.ObservationSize;
+        return Task.FromResult(Evaluate(_evaluator, request, _epsilon));
+    }
+
+    /// <summary>The shard's candidates one after another with <paramref name="evaluator"/> (built for the request's spec),
+    /// <paramref name="epsilon"/> a scratch of its parameter count — what an evaluator grain answers.</summary>
+    public static EsShardResult Evaluate(EsCandidateEvaluator evaluator, EsShardRequest request, double[] epsilon)
+    {
+        ArgumentNullException.ThrowIfNull(evaluator);
+        ArgumentNullException.ThrowIfNull(request);
+        int n = request.Candidates.Length, o = evaluator.ObservationSize;
         bool normalize = request.StatisticsMean.Length > 0;
         var returns = new double[n];
         var lengths = new int[n];
         var means = new double[normalize ? n * o : 0];
         var squares = new double[normalize ? n * o : 0];
         for (int k = 0; k < n; k++)
-        {
-            var (total, length, _) = _evaluator.Evaluate(request.Mu, request.StatisticsMean, request.StatisticsVariance, request.Generation, request.Candidates[k],
-                _epsilon, normalize ? means.AsSpan(k * o, o) : default, normalize ? squares.AsSpan(k * o, o) : default);
-            (returns[k], lengths[k]) = (total, length);
-        }
-        return Task.FromResult(new EsShardResult(returns, lengths, means, squares));
+            (returns[k], lengths[k], _) = evaluator.Evaluate(request.Mu, request.StatisticsMean, request.StatisticsVariance, request.Generation, request.Candidates[k],
+                epsilon, normalize ? means.AsSpan(k * o, o) : default, normalize ? squares.AsSpan(k * o, o) : default);
+        return new EsShardResult(returns, lengths, means, squares);
     }
 }

@@ -28,15 +28,7 @@ public class ClusterEsSourceTests
                 if (worker == owner._failing && Interlocked.Increment(ref owner._failed) <= owner._failures)
                     return Task.FromException<EsShardResult>(new SiloUnavailableException("the silo hosting the worker is gone"));
                 var evaluator = new EsCandidateEvaluator(() => EnvRegistry.Make(request.Spec.EnvId), request.Spec.ToSettings());
-                int n = request.Candidates.Length, o = evaluator.ObservationSize;
-                bool normalize = request.StatisticsMean.Length > 0;
-                var (returns, lengths) = (new double[n], new int[n]);
-                var (means, squares) = (new double[normalize ? n * o : 0], new double[normalize ? n * o : 0]);
-                var epsilon = new double[evaluator.ParameterCount];
-                for (int k = 0; k < n; k++)
-                    (returns[k], lengths[k], _) = evaluator.Evaluate(request.Mu, request.StatisticsMean, request.StatisticsVariance, request.Generation, request.Candidates[k],
-                        epsilon, normalize ? means.AsSpan(k * o, o) : default, normalize ? squares.AsSpan(k * o, o) : default);
-                return Task.FromResult(new EsShardResult(returns, lengths, means, squares));
+                return Task.FromResult(EsEvaluatorGrain.Evaluate(evaluator, request, new double[evaluator.ParameterCount]));
             }
 
             public Task<string> Silo() => Task.FromResult("fake");
