@@ -66,6 +66,18 @@ public class CategoricalPolicyBenchmarks
         using (_tape.NoGrad())
             return _tape.Value(_pi.Forward(_tape, _tape.Borrow(_obs, Batch, 4)))[0];
     }
+
+    private readonly Tape<float> _invariant = new() { BatchInvariant = true };
+
+    /// <summary>The same forward on a batch-invariant tape (what the agents act on, so that a rollout split across workers
+    /// gives one process's bits): its price beside <see cref="ForwardNoGrad"/>.</summary>
+    [Benchmark]
+    public float ForwardNoGradBatchInvariant()
+    {
+        _invariant.Reset();
+        using (_invariant.NoGrad())
+            return _invariant.Value(_pi.Forward(_invariant, _invariant.Borrow(_obs, Batch, 4)))[0];
+    }
 }
 
 /// <summary>

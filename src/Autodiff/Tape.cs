@@ -44,6 +44,16 @@ public sealed partial class Tape<T> where T : unmanaged, IBinaryFloatingPointIee
     /// </summary>
     public bool CheckFinite { get; set; }
 
+    /// <summary>
+    /// When true, a row of an op's output depends on that row of its inputs alone, bit for bit, not on how many rows are
+    /// computed with it: <see cref="Linear"/> computes every y_ij = b_j + Σ_p x_ip·W_jp as one chain of fused multiply-adds
+    /// in p order (256-bit vectors across j, also on CPUs with AVX-512), and the pointwise maps treat every element alike
+    /// (they always do). Acting on N copies at once then gives each copy exactly what acting on it alone, or in any
+    /// block of copies, gives — what lets a rollout split across workers reproduce one process. Slower than the default
+    /// for large batches (the large-product kernels are not used); off by default.
+    /// </summary>
+    public bool BatchInvariant { get; set; }
+
     /// <summary>True inside a <see cref="NoGrad"/> scope: ops record values only, nothing is differentiable.</summary>
     public bool IsNoGrad => _noGradDepth > 0;
 

@@ -142,4 +142,58 @@ public class GemmTests
         Assert.Contains("A holds 5 values", e.Message);
         Assert.Contains("[2, 3]", e.Message);
     }
+
+    /// <summary>
+    /// The row-invariant product (what a <see cref="Tape{T}.BatchInvariant"/> tape's linear layers use): row i of C is the
+    /// same bits whether computed with all M rows, alone or in any block of rows, whichever micro-kernel override is set —
+    /// and still within the rounding bound of the exact product.
+    /// </summary>
+    [Fact]
+    public void Row_invariant_products_give_every_row_the_same_bits_whatever_rows_are_computed_with_it()
+    {
+        var arb = Gen.Choose(0, 1_000_000).ToArbitrary();
+        Check.One(Config.QuickThrowOnFailure.WithMaxTest(150), Prop.ForAll(arb, seed =>
+        {
+            var rng = new Rng((ulong)seed);
+            // half the cases on the shapes that have kernels of their own (N ∈ {1, 2, 4} or a multiple of 8, K = 4 or a multiple of 8)
+            int[] special = [1, 2, 4, 8, 16, 64];
+            int m = 1 + rng.NextInt(40), n = rng.NextInt(2) == 0 ? special[rng.NextInt(6)] : 1 + rng.NextInt(70);
+            int k = rng.NextInt(2) == 0 ? special[2 + rng.NextInt(4)] : 1 + rng.NextInt(70);
+            bool tb = rng.NextInt(4) != 0; // a linear layer's W is stored [N, K]
+            float[] a = Generators.Uniform(rng, m * k, -1, 1).Select(x => (float)x).ToArray(), b = Generators.Uniform(rng, k * n, -1, 1).Select(x => (float)x).ToArray();
+            float[] bias = Generators.Uniform(rng, n, -1, 1).Select(x => (float)x).ToArray();
+            float[] all = new float[m * n];
+            Gemm.MultiplyAddBias<float>(a, false, b, tb, bias, all, m, n, k, rowInvariant: true);
+            foreach (var isa in Isas)
+            {
+                Gemm.IsaOverride = isa;
+                try
+                {
+                    for (int first = 0; first < m;)
+                    {
+                        int rows = Math.Min(m - first, 1 + rng.NextInt(9));
+                        float[] block = new float[rows * n];
+                        Gemm.MultiplyAddBias<float>(a.AsSpan(first * k, rows * k), false, b, tb, bias, block, rows, n, k, rowInvariant: true);
+                        for (int q = 0; q < rows * n; q++)
+                            if (BitConverter.SingleToInt32Bits(block[q]) != BitConverter.SingleToInt32Bits(all[first * n + q]))
+                                Assert.Fail($"M={m} N={n} K={k} transB={tb} {isa}: row {first + q / n} column {q % n} is {block[q]:R} in a block of {rows} rows from {first}, {all[first * n + q]:R} among all {m}");
+                        first += rows;
+                    }
+                }
+                finally { Gemm.IsaOverride = null; }
+            }
+            for (int i = 0; i < m; i++)
+            for (int j = 0; j < n; j++)
+            {
+                double exact = bias[j], magnitude = Math.Abs(bias[j]);
+                for (int p = 0; p < k; p++)
+                {
+                    double t = (double)a[i * k + p] * b[tb ? j * k + p : p * n + j];
+                    exact += t;
+                    magnitude += Math.Abs(t);
+                }
+                Assert.True(Math.Abs(all[i * n + j] - exact) <= 2 * (k + 1) * Math.Pow(2, -24) * magnitude + 1e-30, $"M={m} N={n} K={k}: C[{i},{j}] = {all[i * n + j]}, exact {exact}");
+            }
+        }));
+    }
 }

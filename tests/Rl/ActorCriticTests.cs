@@ -113,8 +113,9 @@ public class ActorCriticTests
     {
         var agent = new ActorCritic(new CartPole().ObservationSpace, new Discrete(2), [8], Activation.Tanh, 0, new Rng(1));
         var env = new CartPoleVectorEnv(2);
-        env.Reset(seed: 0);
-        var rollout = new OnPolicyRollout(env, agent, 50, new Rng(2));
+        var source = new VectorEnvRolloutSource(env, 50);
+        source.Reset(seed: 0);
+        var rollout = new OnPolicyRollout(source, agent, new Rng(2));
         rollout.CollectAndEstimate(0.99, 0.95);
         rollout.Returns.CopyTo(rollout.Buffer.Values, 0);
         Assert.Equal(1.0, rollout.ExplainedVariance, 12);

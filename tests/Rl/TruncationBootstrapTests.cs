@@ -1,3 +1,4 @@
+using PurePg.Rl.Rollouts;
 using PurePg.Autodiff;
 using PurePg.Autodiff.Modules;
 using PurePg.Envs;
@@ -29,8 +30,9 @@ public class TruncationBootstrapTests
         int made = 0;
         var env = new SyncVectorEnv(() => made++ == 0 ? new Counter(terminates: false) { MaxEpisodeSteps = 3 } : new Counter(terminates: true), 2);
         var agent = new ActorCritic(new Box([0f], [10f]), new Discrete(2), [8], Activation.Tanh, 0, new Rng(5));
-        var rollout = new OnPolicyRollout(env, agent, stepsPerEnv: 4, new Rng(6));
-        env.Reset(0);
+        var source = new VectorEnvRolloutSource(env, stepsPerEnv: 4);
+        var rollout = new OnPolicyRollout(source, agent, new Rng(6));
+        source.Reset(0);
         rollout.CollectAndEstimate(gamma, lambda: 1.0);
 
         // V of the observation the cut episode ended in, 3/10, computed independently

@@ -74,12 +74,23 @@ public static class Gemm
     /// <exception cref="ArgumentException">A span is shorter than its stated shape needs.</exception>
     public static void MultiplyAddBias<T>(ReadOnlySpan<T> a, bool transA, ReadOnlySpan<T> b, bool transB, ReadOnlySpan<T> bias, Span<T> c, int m, int n, int k)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
+        => MultiplyAddBias(a, transA, b, transB, bias, c, m, n, k, rowInvariant: false);
+
+    /// <summary>As <see cref="MultiplyAddBias{T}(ReadOnlySpan{T}, bool, ReadOnlySpan{T}, bool, ReadOnlySpan{T}, Span{T}, int, int, int)"/>;
+    /// with <paramref name="rowInvariant"/>, the kernel is chosen from N, K and the layouts alone, never from M, and treats
+    /// every row alike (256-bit vectors, also where AVX-512 is present): a row's result does not depend on the rows computed
+    /// with it. B stored [N, K] (a linear layer's W): C_ij = b_j + ⟨A_i, B_j⟩ by the dot-product kernels small M takes
+    /// anyway; B stored [K, N]: C_ij = (Σ_p by fused multiply-adds in p order) + b_j, row by row.</summary>
+    internal static void MultiplyAddBias<T>(ReadOnlySpan<T> a, bool transA, ReadOnlySpan<T> b, bool transB, ReadOnlySpan<T> bias, Span<T> c, int m, int n, int k,
+        bool rowInvariant)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         if (bias.Length < n) throw new ArgumentException($"Gemm: the bias holds {bias.Length} values, fewer than the {n} columns of C.", nameof(bias));
-        Multiply(a, transA, b, transB, c, m, n, k, accumulate: false, n == 0 ? ReadOnlySpan<T>.Empty : bias[..n]);
+        Multiply(a, transA, b, transB, c, m, n, k, accumulate: false, n == 0 ? ReadOnlySpan<T>.Empty : bias[..n], rowInvariant);
     }
 
-    private static void Multiply<T>(ReadOnlySpan<T> a, bool transA, ReadOnlySpan<T> b, bool transB, Span<T> c, int m, int n, int k, bool accumulate, ReadOnlySpan<T> bias)
+    private static void Multiply<T>(ReadOnlySpan<T> a, bool transA, ReadOnlySpan<T> b, bool transB, Span<T> c, int m, int n, int k, bool accumulate, ReadOnlySpan<T> bias,
+        bool rowInvariant = false)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         if (m < 0 || n < 0 || k < 0) throw new ArgumentOutOfRangeException(nameof(m), $"Gemm: negative size M={m}, N={n}, K={k}.");
@@ -96,7 +107,8 @@ public static class Gemm
             return;
         }
         var buffers = Buffers<T>.ForThisThread;
-        GemmPath path = PathOverride != GemmPath.Auto ? PathOverride : Choose(m, n, k, transA, transB);
+        GemmPath path = rowInvariant ? (transB && !transA ? GemmPath.Dots : GemmPath.SmallM)
+            : PathOverride != GemmPath.Auto ? PathOverride : Choose(m, n, k, transA, transB);
         switch (path)
         {
             case GemmPath.SmallK:
@@ -114,7 +126,7 @@ public static class Gemm
                 // C_ij = ⟨row i of op(A), column j of op(B)⟩: both need K contiguous.
                 ReadOnlySpan<T> aRows = transA ? Transpose(a, k, m, buffers.Temp(0, m * k)) : a;
                 ReadOnlySpan<T> bCols = transB ? b : Transpose(b, k, n, buffers.Temp(1, k * n));
-                GemmSkinny.Dots(aRows, bCols, c, m, n, k, accumulate);
+                GemmSkinny.Dots(aRows, bCols, c, m, n, k, accumulate, rowInvariant);
                 break;
             }
             case GemmPath.TransposedSmallM:

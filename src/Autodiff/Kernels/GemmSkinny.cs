@@ -43,25 +43,16 @@ internal static class GemmSkinny
         }
         for (; i < m; i++)
         {
+            // Each sum starts at zero and gets the bias, then C (accumulating), added after its last product, as FourRows
+            // and TwoRows do: a row's result is the same whichever of the three computes it (Tape.BatchInvariant).
             ref T ai = ref Unsafe.Add(ref a0, i * sAi);
             ref T ci = ref Unsafe.Add(ref c0, i * n);
-            // the starting value of each sum: C's (accumulating), the bias, or zero
-            bool start = accumulate || hasBias;
-            ref T si = ref accumulate ? ref ci : ref bias0;
             int j = 0;
             if (Vector256.IsHardwareAccelerated)
             {
                 for (; j + 4 * w <= n; j += 4 * w)
                 {
-                    Vector256<T> s0, s1, s2, s3;
-                    if (start)
-                    {
-                        s0 = Vector256.LoadUnsafe(ref si, (nuint)j);
-                        s1 = Vector256.LoadUnsafe(ref si, (nuint)(j + w));
-                        s2 = Vector256.LoadUnsafe(ref si, (nuint)(j + 2 * w));
-                        s3 = Vector256.LoadUnsafe(ref si, (nuint)(j + 3 * w));
-                    }
-                    else s0 = s1 = s2 = s3 = default;
+                    Vector256<T> s0 = default, s1 = default, s2 = default, s3 = default;
                     ref T bp = ref Unsafe.Add(ref b0, j);
                     for (int p = 0; p < k; p++)
                     {
@@ -72,28 +63,36 @@ internal static class GemmSkinny
                         s3 = Fma(av, Vector256.LoadUnsafe(ref bp, (nuint)(3 * w)), s3);
                         bp = ref Unsafe.Add(ref bp, n);
                     }
-                    s0.StoreUnsafe(ref ci, (nuint)j);
-                    s1.StoreUnsafe(ref ci, (nuint)(j + w));
-                    s2.StoreUnsafe(ref ci, (nuint)(j + 2 * w));
-                    s3.StoreUnsafe(ref ci, (nuint)(j + 3 * w));
+                    if (hasBias)
+                    {
+                        s0 += Vector256.LoadUnsafe(ref bias0, (nuint)j);
+                        s1 += Vector256.LoadUnsafe(ref bias0, (nuint)(j + w));
+                        s2 += Vector256.LoadUnsafe(ref bias0, (nuint)(j + 2 * w));
+                        s3 += Vector256.LoadUnsafe(ref bias0, (nuint)(j + 3 * w));
+                    }
+                    Store(ref ci, j, w, s0, s1, accumulate);
+                    Store(ref ci, j + 2 * w, w, s2, s3, accumulate);
                 }
                 for (; j + w <= n; j += w)
                 {
-                    Vector256<T> s = start ? Vector256.LoadUnsafe(ref si, (nuint)j) : default;
+                    Vector256<T> s = default;
                     ref T bp = ref Unsafe.Add(ref b0, j);
                     for (int p = 0; p < k; p++)
                     {
                         s = Fma(Vector256.Create(Unsafe.Add(ref ai, p * sAp)), Vector256.LoadUnsafe(ref bp), s);
                         bp = ref Unsafe.Add(ref bp, n);
                     }
+                    if (hasBias) s += Vector256.LoadUnsafe(ref bias0, (nuint)j);
+                    if (accumulate) s += Vector256.LoadUnsafe(ref ci, (nuint)j);
                     s.StoreUnsafe(ref ci, (nuint)j);
                 }
             }
             for (; j < n; j++)
             {
-                T s = start ? Unsafe.Add(ref si, j) : T.Zero;
+                T s = T.Zero;
                 for (int p = 0; p < k; p++) s = T.FusedMultiplyAdd(Unsafe.Add(ref ai, p * sAp), Unsafe.Add(ref b0, p * n + j), s);
-                Unsafe.Add(ref ci, j) = s;
+                if (hasBias) s += Unsafe.Add(ref bias0, j);
+                Unsafe.Add(ref ci, j) = accumulate ? Unsafe.Add(ref ci, j) + s : s;
             }
         }
     }
@@ -207,7 +206,7 @@ internal static class GemmSkinny
         }
         for (; j + w <= n; j += w)
         {
-            Vector256<T> s0 = hasBias ? Vector256.LoadUnsafe(ref bias, (nuint)j) : default, s1 = s0;
+            Vector256<T> s0 = default, s1 = default;
             ref T bp = ref Unsafe.Add(ref b0, j);
             nint pa = 0;
             for (int p = 0; p < k; p++, pa += pStep)
@@ -216,6 +215,12 @@ internal static class GemmSkinny
                 s0 = Fma(Vector256.Create(Unsafe.Add(ref a, pa)), bv, s0);
                 s1 = Fma(Vector256.Create(Unsafe.Add(ref a1, pa)), bv, s1);
                 bp = ref Unsafe.Add(ref bp, bStep);
+            }
+            if (hasBias)
+            {
+                Vector256<T> bv = Vector256.LoadUnsafe(ref bias, (nuint)j);
+                s0 += bv;
+                s1 += bv;
             }
             if (accumulate)
             {
@@ -267,7 +272,7 @@ internal static class GemmSkinny
     /// share each load of A's row.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    internal static void Dots<T>(ReadOnlySpan<T> a, ReadOnlySpan<T> b, Span<T> c, int m, int n, int k, bool accumulate)
+    internal static void Dots<T>(ReadOnlySpan<T> a, ReadOnlySpan<T> b, Span<T> c, int m, int n, int k, bool accumulate, bool rowInvariant = false)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         int w = Vector256<T>.Count;
@@ -286,6 +291,8 @@ internal static class GemmSkinny
             first = n switch
             {
                 _ when n % 8 == 0 => EightDots(ref af, ref bf, ref cf, m, n, k, accumulate),
+                // BlockDots leaves the rows beyond its last block of rows to the loop below, which sums differently
+                _ when rowInvariant => 0,
                 1 => BlockDots<OneColumn>(ref af, ref bf, ref cf, m, k, accumulate),
                 2 => BlockDots<TwoColumns>(ref af, ref bf, ref cf, m, k, accumulate),
                 4 => BlockDots<FourColumns>(ref af, ref bf, ref cf, m, k, accumulate),

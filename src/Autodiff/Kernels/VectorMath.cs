@@ -48,7 +48,9 @@ internal static class VectorMath
         static abstract Vector256<float> Invoke(Vector256<float> x);
     }
 
-    /// <summary>The one driver for y = f(x): full vectors, then the last vector overlapping the tail (or scalars when shorter than a vector).</summary>
+    /// <summary>The one driver for y = f(x): full vectors, then the last vector overlapping the tail, or (shorter than a
+    /// vector, or in place) the tail through one zero-padded vector — every element gets the vector arithmetic, so an
+    /// element's result does not depend on the length or its position (what <see cref="Tape{T}.BatchInvariant"/> needs).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Map<TOp>(ReadOnlySpan<float> x, Span<float> y) where TOp : IFloatFunction
     {
@@ -56,18 +58,20 @@ internal static class VectorMath
         int n = x.Length, w = Vector256<float>.Count, i = 0;
         ref float xs = ref MemoryMarshal.GetReference(x);
         ref float ys = ref MemoryMarshal.GetReference(y);
-        if (n < w)
+        for (; i <= n - w; i += w) TOp.Invoke(Vector256.LoadUnsafe(ref xs, (nuint)i)).StoreUnsafe(ref ys, (nuint)i);
+        if (i == n) return;
+        // In-place safe: recomputing the overlap from x is only wrong if y aliases x, so pad a copy of the tail then.
+        if (i > 0 && !Unsafe.AreSame(ref xs, ref ys))
         {
-            for (; i < n; i++) Unsafe.Add(ref ys, i) = TOp.Invoke(Unsafe.Add(ref xs, i));
+            TOp.Invoke(Vector256.LoadUnsafe(ref xs, (nuint)(n - w))).StoreUnsafe(ref ys, (nuint)(n - w));
             return;
         }
-        for (; i <= n - w; i += w) TOp.Invoke(Vector256.LoadUnsafe(ref xs, (nuint)i)).StoreUnsafe(ref ys, (nuint)i);
-        // In-place safe: recomputing the overlap from x is only wrong if y aliases x, so fall back to scalars then.
-        if (i < n)
-        {
-            if (Unsafe.AreSame(ref xs, ref ys)) for (; i < n; i++) Unsafe.Add(ref ys, i) = TOp.Invoke(Unsafe.Add(ref xs, i));
-            else TOp.Invoke(Vector256.LoadUnsafe(ref xs, (nuint)(n - w))).StoreUnsafe(ref ys, (nuint)(n - w));
-        }
+        Span<float> pad = stackalloc float[w];
+        pad.Clear();
+        x[i..].CopyTo(pad);
+        ref float p0 = ref MemoryMarshal.GetReference(pad);
+        TOp.Invoke(Vector256.LoadUnsafe(ref p0)).StoreUnsafe(ref p0);
+        pad[..(n - i)].CopyTo(y[i..]);
     }
 
     private readonly struct ExpOp : IFloatFunction
@@ -158,7 +162,7 @@ internal static class VectorMath
                 TanhOp.Finish(Vector256.LoadUnsafe(ref r0, (nuint)i), Vector256.LoadUnsafe(ref xb, (nuint)i)).StoreUnsafe(ref yb, (nuint)i);
         }
         if (full == x.Length) return;
-        // The tail as Map does it: the last vector overlapping it, or scalars when y is x or shorter than a vector.
+        // The tail as Map does it: the last vector overlapping it, or one zero-padded vector.
         if (full == 0 || Unsafe.AreSame(ref xs, ref ys)) Map<TanhOp>(x[full..], y[full..]);
         else TanhOp.Invoke(Vector256.LoadUnsafe(ref xs, (nuint)(x.Length - w))).StoreUnsafe(ref ys, (nuint)(x.Length - w));
     }

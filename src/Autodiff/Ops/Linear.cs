@@ -61,7 +61,7 @@ public sealed partial class Tape<T>
         _nodes[i].A = xi;
         _nodes[i].B = wi;
         _nodes[i].C = bi;
-        Gemm.MultiplyAddBias<T>(Val(xi), false, Val(wi), true, Val(bi), Val(i), sx.Rows, sw.Rows, sx.Cols);
+        Gemm.MultiplyAddBias<T>(Val(xi), false, Val(wi), true, Val(bi), Val(i), sx.Rows, sw.Rows, sx.Cols, rowInvariant: BatchInvariant);
         return Finish(i);
     }
 

@@ -205,7 +205,10 @@ public sealed partial class Tape<T>
             ReadOnlySpan<T> er = e.Slice(r * cols, cols);
             logZ[r] = cols <= 16 ? ScalarSum(er) : TensorPrimitives.Sum(er);
         }
-        TensorPrimitives.Log(logZ, logZ);
+        // batch-invariant: one scalar log per row (a vectorized log over the rows computes a row differently depending
+        // on how many rows there are: scalars below a vector's length, vectors above)
+        if (BatchInvariant) for (int r = 0; r < sx.Rows; r++) logZ[r] = T.Log(logZ[r]);
+        else TensorPrimitives.Log(logZ, logZ);
         for (int r = 0; r < sx.Rows; r++)
             if (!T.IsFinite(max[r])) logZ[r] = T.Zero; // +∞ stays +∞, NaN stays NaN; CheckFinite reports where it entered
         return saved;

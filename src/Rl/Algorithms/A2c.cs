@@ -86,23 +86,29 @@ public sealed class A2c : IOnPolicyAlgorithm
     private readonly RmsProp<float> _optimizer; // over (θ, φ): one step, one global-norm clip
     private readonly OnPolicyRollout _rollout;
     private readonly Tape<float> _tape = new();
-    private readonly VectorEnv _env;
+    private readonly IRolloutSource _source;
 
     /// <summary>Builds the agent for <paramref name="env"/> and resets it with the seed.</summary>
     public A2c(VectorEnv env, A2cSettings settings)
+        : this(OnPolicyRollout.Local(env, settings?.StepsPerEnv ?? 1), settings!)
     {
-        ArgumentNullException.ThrowIfNull(env);
+    }
+
+    /// <summary>Builds the agent for <paramref name="source"/>'s spaces and resets the source with the seed: the same
+    /// algorithm whether the copies are stepped here (<see cref="VectorEnvRolloutSource"/>) or by a cluster's workers.</summary>
+    public A2c(IRolloutSource source, A2cSettings settings)
+    {
         ArgumentNullException.ThrowIfNull(settings);
         settings.Validate();
-        if (env.NumEnvs != settings.NumEnvs) throw new ArgumentException($"The environment has {env.NumEnvs} copies but NumEnvs = {settings.NumEnvs}.");
+        OnPolicyRollout.CheckSource(source, settings.NumEnvs, settings.StepsPerEnv);
         _settings = settings;
-        _env = env;
+        _source = source;
         var init = new Rng((ulong)settings.Seed);
-        _agent = new ActorCritic(env.SingleObservationSpace, env.SingleActionSpace, settings.HiddenSizes, settings.Activation, settings.InitialLogStd, init);
+        _agent = new ActorCritic(source.SingleObservationSpace, source.SingleActionSpace, settings.HiddenSizes, settings.Activation, settings.InitialLogStd, init);
         var rate = LearningRateSchedule.Constant(settings.LearningRate);
         _optimizer = new RmsProp<float>(_agent.Theta.Count + _agent.Phi.Count, rate, settings.RmsPropRho, settings.RmsPropEpsilon, settings.MaxGradientNorm);
-        _rollout = new OnPolicyRollout(env, _agent, settings.StepsPerEnv, init.Split());
-        env.Reset(settings.Seed);
+        _rollout = new OnPolicyRollout(source, _agent, init.Split());
+        source.Reset(settings.Seed);
     }
 
     /// <summary>The agent.</summary>
@@ -112,7 +118,10 @@ public sealed class A2c : IOnPolicyAlgorithm
     public string Name => "a2c";
 
     /// <inheritdoc/>
-    public VectorEnv Env => _env;
+    public VectorEnv? Env => (_source as VectorEnvRolloutSource)?.Env;
+
+    /// <summary>Where the rollouts come from.</summary>
+    public IRolloutSource Source => _source;
 
     /// <inheritdoc/>
     public long StepsPerIteration => (long)_settings.NumEnvs * _settings.StepsPerEnv;

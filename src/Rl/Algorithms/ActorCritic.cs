@@ -72,6 +72,18 @@ public sealed class ActorCritic
         PredictValues(observations, values);
     }
 
+    /// <summary>As <see cref="Act(ReadOnlyMemory{float}, Rng, Span{int}, Span{float}, Span{float}, Span{float}, bool)"/>, row i
+    /// sampling from its own stream <paramref name="streams"/>[i]. The acting tape is batch-invariant
+    /// (<see cref="Tape{T}.BatchInvariant"/>), so row i's action, log π and V are the same bits whether it is acted on alone,
+    /// with all N copies, or in any block of them — on any machine with FMA.</summary>
+    public void Act(ReadOnlyMemory<float> observations, ReadOnlySpan<Rng> streams, Span<int> discrete, Span<float> continuous,
+        Span<float> logProbs, Span<float> values, bool deterministic = false)
+    {
+        if (Categorical is not null) Categorical.Act(_actingTape, observations, streams, discrete, logProbs, deterministic);
+        else Gaussian!.Act(_actingTape, observations, streams, continuous, logProbs, deterministic);
+        PredictValues(observations, values);
+    }
+
     /// <summary>V_φ(s) for a batch of observations (no gradient), on the agent's own acting tape.</summary>
     public void PredictValues(ReadOnlyMemory<float> observations, Span<float> values)
     {
@@ -82,7 +94,7 @@ public sealed class ActorCritic
         _actingTape.Value(Value.Forward(_actingTape, _actingTape.Borrow(observations, batch, ObservationSize))).CopyTo(values);
     }
 
-    private readonly Tape<float> _actingTape = new();
+    private readonly Tape<float> _actingTape = new() { BatchInvariant = true };
 
     /// <summary>Writes θ then φ, the parameters every algorithm's checkpoint starts with.</summary>
     public void WriteParameters(BinaryWriter w)

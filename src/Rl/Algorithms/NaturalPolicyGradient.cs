@@ -1,4 +1,5 @@
 using PurePg.Envs.Vector;
+using PurePg.Rl.Rollouts;
 
 namespace PurePg.Rl.Algorithms;
 
@@ -10,7 +11,10 @@ namespace PurePg.Rl.Algorithms;
 public sealed class NaturalPolicyGradient : TrustRegionAlgorithm
 {
     /// <summary>Builds the agent for <paramref name="env"/> and resets it with the seed.</summary>
-    public NaturalPolicyGradient(VectorEnv env, TrpoSettings settings) : base(env, settings, natural: true) { }
+    public NaturalPolicyGradient(VectorEnv env, TrpoSettings settings) : base(OnPolicyRollout.Local(env, settings?.StepsPerEnv ?? 1), settings!, natural: true) { }
+
+    /// <summary>Builds the agent for <paramref name="source"/>'s spaces (local copies or a cluster's) and resets it with the seed.</summary>
+    public NaturalPolicyGradient(IRolloutSource source, TrpoSettings settings) : base(source, settings, natural: true) { }
 
     /// <inheritdoc/>
     public override string Name => "npg";

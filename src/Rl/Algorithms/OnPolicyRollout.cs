@@ -8,32 +8,48 @@ namespace PurePg.Rl.Algorithms;
 /// <summary>
 /// The collect-and-estimate step A2C, PPO, TRPO and the natural gradient share: T steps of N copies with the agent's
 /// policy (recording log π and V), then GAE(γ, λ) with V(s_final) bootstrapped after truncations and V(s_T) after the
-/// rollout's last step. Owns the rollout's buffers, the acting stream and the step counter, and writes them for
-/// checkpoints.
+/// rollout's last step. Holds the rollout source (local copies or a cluster's), the estimates and the step counter, and
+/// writes them for checkpoints.
 /// </summary>
 internal sealed class OnPolicyRollout
 {
-    private readonly VectorEnv _env;
+    private readonly IRolloutSource _source;
     private readonly ActorCritic _agent;
     private readonly float[] _truncatedValues, _lastValues, _scratch;
 
-    public OnPolicyRollout(VectorEnv env, ActorCritic agent, int stepsPerEnv, Rng rng)
+    public OnPolicyRollout(IRolloutSource source, ActorCritic agent, Rng rng)
     {
-        _env = env;
+        _source = source;
         _agent = agent;
         Rng = rng;
-        Buffer = new RolloutBuffer(stepsPerEnv, env.NumEnvs, agent.ObservationSize, agent.ActionSize);
-        int n = stepsPerEnv * env.NumEnvs;
+        int n = source.StepsPerEnv * source.NumEnvs;
         Advantages = new float[n];
         Returns = new float[n];
         _truncatedValues = new float[n];
         _scratch = new float[n];
-        _lastValues = new float[env.NumEnvs];
+        _lastValues = new float[source.NumEnvs];
     }
 
-    public RolloutBuffer Buffer { get; }
+    /// <summary>The local source for <paramref name="env"/> (null-checked before the settings are read).</summary>
+    public static VectorEnvRolloutSource Local(VectorEnv env, int stepsPerEnv)
+    {
+        ArgumentNullException.ThrowIfNull(env);
+        return new VectorEnvRolloutSource(env, stepsPerEnv);
+    }
+
+    /// <summary>Refuses a source whose N or T differ from the settings', naming both.</summary>
+    public static void CheckSource(IRolloutSource source, int numEnvs, int stepsPerEnv)
+    {
+        ArgumentNullException.ThrowIfNull(source);
+        if (source.NumEnvs != numEnvs) throw new ArgumentException($"The environment has {source.NumEnvs} copies but NumEnvs = {numEnvs}.");
+        if (source.StepsPerEnv != stepsPerEnv) throw new ArgumentException($"The rollout source steps {source.StepsPerEnv} times per copy but StepsPerEnv = {stepsPerEnv}.");
+    }
+
+    public RolloutBuffer Buffer => _source.Buffer;
     public float[] Advantages { get; }
     public float[] Returns { get; }
+
+    /// <summary>The learner's own stream (minibatch order); acting uses the source's per-copy streams.</summary>
     public Rng Rng { get; }
     public long TotalSteps { get; private set; }
     public int Size => Advantages.Length;
@@ -41,7 +57,7 @@ internal sealed class OnPolicyRollout
     /// <summary>Collects N·T steps and writes Â (GAE(γ, λ)) and the targets R = Â + V.</summary>
     public void CollectAndEstimate(double gamma, double lambda)
     {
-        Buffer.Collect(_env, (obs, d, c, lp, v) => _agent.Act(obs, Rng, d, c, lp, v));
+        _source.Collect(_agent);
         TotalSteps += (long)Buffer.Steps * Buffer.NumEnvs;
         _agent.PredictValues(Buffer.FinalObservations, _scratch);
         for (int k = 0; k < _scratch.Length; k++) _truncatedValues[k] = Buffer.Truncated[k] && !Buffer.Terminated[k] ? _scratch[k] : 0f;
@@ -82,15 +98,13 @@ internal sealed class OnPolicyRollout
     {
         w.Write(TotalSteps);
         Training.StateIo.WriteRng(w, Rng);
-        Buffer.WriteState(w);
-        _env.WriteState(w);
+        _source.WriteState(w);
     }
 
     public void ReadState(BinaryReader r)
     {
         TotalSteps = r.ReadInt64();
         Training.StateIo.ReadRng(r, Rng);
-        Buffer.ReadState(r);
-        _env.ReadState(r);
+        _source.ReadState(r);
     }
 }

@@ -132,20 +132,26 @@ public sealed class Ppo : IOnPolicyAlgorithm
     private readonly float[] _mbObs, _mbContinuous, _mbOldLogProb, _mbAdvantages, _mbReturns, _mbOldValues;
     private readonly int[] _mbDiscrete;
     private readonly IterationRate _rate;
-    private readonly VectorEnv _env;
+    private readonly IRolloutSource _source;
     private long _plannedSteps;
 
     /// <summary>Builds the agent for <paramref name="env"/> and resets it with the seed.</summary>
     public Ppo(VectorEnv env, PpoSettings settings)
+        : this(OnPolicyRollout.Local(env, settings?.StepsPerEnv ?? 1), settings!)
     {
-        ArgumentNullException.ThrowIfNull(env);
+    }
+
+    /// <summary>Builds the agent for <paramref name="source"/>'s spaces and resets the source with the seed: the same
+    /// algorithm whether the copies are stepped here (<see cref="VectorEnvRolloutSource"/>) or by a cluster's workers.</summary>
+    public Ppo(IRolloutSource source, PpoSettings settings)
+    {
         ArgumentNullException.ThrowIfNull(settings);
         settings.Validate();
-        if (env.NumEnvs != settings.NumEnvs) throw new ArgumentException($"The environment has {env.NumEnvs} copies but NumEnvs = {settings.NumEnvs}.");
+        OnPolicyRollout.CheckSource(source, settings.NumEnvs, settings.StepsPerEnv);
         _settings = settings;
-        _env = env;
+        _source = source;
         var init = new Rng((ulong)settings.Seed);
-        _agent = new ActorCritic(env.SingleObservationSpace, env.SingleActionSpace, settings.HiddenSizes, settings.Activation, settings.InitialLogStd, init);
+        _agent = new ActorCritic(source.SingleObservationSpace, source.SingleActionSpace, settings.HiddenSizes, settings.Activation, settings.InitialLogStd, init);
         int n = settings.NumEnvs * settings.StepsPerEnv;
         PlannedSteps = settings.TotalTimesteps;
         _rate = new IterationRate(settings.LearningRate);
@@ -159,8 +165,8 @@ public sealed class Ppo : IOnPolicyAlgorithm
         _mbAdvantages = new float[b];
         _mbReturns = new float[b];
         _mbOldValues = new float[b];
-        _rollout = new OnPolicyRollout(env, _agent, settings.StepsPerEnv, init.Split());
-        env.Reset(settings.Seed);
+        _rollout = new OnPolicyRollout(source, _agent, init.Split());
+        source.Reset(settings.Seed);
     }
 
     /// <summary>The agent (θ, φ and the networks).</summary>
@@ -170,7 +176,10 @@ public sealed class Ppo : IOnPolicyAlgorithm
     public string Name => "ppo";
 
     /// <inheritdoc/>
-    public VectorEnv Env => _env;
+    public VectorEnv? Env => (_source as VectorEnvRolloutSource)?.Env;
+
+    /// <summary>Where the rollouts come from.</summary>
+    public IRolloutSource Source => _source;
 
     /// <inheritdoc/>
     public long StepsPerIteration => (long)_settings.NumEnvs * _settings.StepsPerEnv;

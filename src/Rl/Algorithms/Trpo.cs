@@ -114,7 +114,10 @@ public readonly record struct TrustRegionUpdate(long TotalSteps, double MeanEpis
 public sealed class Trpo : TrustRegionAlgorithm
 {
     /// <summary>Builds the agent for <paramref name="env"/> and resets it with the seed.</summary>
-    public Trpo(VectorEnv env, TrpoSettings settings) : base(env, settings, natural: false) { }
+    public Trpo(VectorEnv env, TrpoSettings settings) : base(OnPolicyRollout.Local(env, settings?.StepsPerEnv ?? 1), settings!, natural: false) { }
+
+    /// <summary>Builds the agent for <paramref name="source"/>'s spaces (local copies or a cluster's) and resets it with the seed.</summary>
+    public Trpo(IRolloutSource source, TrpoSettings settings) : base(source, settings, natural: false) { }
 
     /// <inheritdoc/>
     public override string Name => "trpo";

@@ -8,7 +8,7 @@ namespace PurePg.Rl.Algorithms;
 /// far they step.</summary>
 public abstract class TrustRegionAlgorithm : IOnPolicyAlgorithm
 {
-    private protected TrustRegionAlgorithm(VectorEnv env, TrpoSettings settings, bool natural) => Runner = new TrustRegionRunner(env, settings, natural);
+    private protected TrustRegionAlgorithm(IRolloutSource source, TrpoSettings settings, bool natural) => Runner = new TrustRegionRunner(source, settings, natural);
 
     private protected TrustRegionRunner Runner { get; }
 
@@ -19,7 +19,10 @@ public abstract class TrustRegionAlgorithm : IOnPolicyAlgorithm
     public abstract string Name { get; }
 
     /// <inheritdoc/>
-    public VectorEnv Env => Runner.Env;
+    public VectorEnv? Env => Runner.Env;
+
+    /// <summary>Where the rollouts come from.</summary>
+    public IRolloutSource Source => Runner.Source;
 
     /// <inheritdoc/>
     public long StepsPerIteration => Runner.StepsPerIteration;

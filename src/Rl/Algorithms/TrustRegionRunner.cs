@@ -16,29 +16,30 @@ internal sealed class TrustRegionRunner
 
     public OnPolicyRollout Rollout => _rollout;
 
-    public VectorEnv Env { get; }
+    public IRolloutSource Source { get; }
+
+    public VectorEnv? Env => (Source as VectorEnvRolloutSource)?.Env;
 
     public long StepsPerIteration => (long)_settings.NumEnvs * _settings.StepsPerEnv;
     private readonly Tape<float> _tape = new();
     private readonly Adam<float> _valueOptimizer;
     private readonly float[] _thetaOld;
 
-    public TrustRegionRunner(VectorEnv env, TrpoSettings settings, bool natural)
+    public TrustRegionRunner(IRolloutSource source, TrpoSettings settings, bool natural)
     {
-        ArgumentNullException.ThrowIfNull(env);
         ArgumentNullException.ThrowIfNull(settings);
         settings.Validate();
-        if (env.NumEnvs != settings.NumEnvs) throw new ArgumentException($"The environment has {env.NumEnvs} copies but NumEnvs = {settings.NumEnvs}.");
+        OnPolicyRollout.CheckSource(source, settings.NumEnvs, settings.StepsPerEnv);
         _settings = settings;
-        Env = env;
+        Source = source;
         _natural = natural;
         var init = new Rng((ulong)settings.Seed);
-        Agent = new ActorCritic(env.SingleObservationSpace, env.SingleActionSpace, settings.HiddenSizes, settings.Activation, settings.InitialLogStd, init);
+        Agent = new ActorCritic(source.SingleObservationSpace, source.SingleActionSpace, settings.HiddenSizes, settings.Activation, settings.InitialLogStd, init);
         Core = new SecondOrderCore(Agent, settings.Damping);
         _valueOptimizer = new Adam<float>(Agent.Phi.Count, LearningRateSchedule.Constant(settings.ValueLearningRate));
         _thetaOld = new float[Agent.Theta.Count];
-        _rollout = new OnPolicyRollout(env, Agent, settings.StepsPerEnv, init.Split());
-        env.Reset(settings.Seed);
+        _rollout = new OnPolicyRollout(source, Agent, init.Split());
+        source.Reset(settings.Seed);
     }
 
     public ActorCritic Agent { get; }

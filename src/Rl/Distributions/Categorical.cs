@@ -60,23 +60,34 @@ public readonly struct Categorical<T> where T : unmanaged, IBinaryFloatingPointI
         ArgumentNullException.ThrowIfNull(rng);
         Shape s = Logits.Shape;
         CheckLength(actions.Length, s.Rows, nameof(actions));
-        ReadOnlySpan<T> z = Tape.Value(Logits);
-        for (int r = 0; r < s.Rows; r++)
+        for (int r = 0; r < s.Rows; r++) actions[r] = SampleRow(r, rng);
+    }
+
+    /// <summary>Draws a_i ~ π(·|s_i) for every row i with the uniform of its own stream <paramref name="streams"/>[i]:
+    /// row i's action then depends on its stream alone, not on the rows sampled with it.</summary>
+    public void Sample(ReadOnlySpan<Rng> streams, Span<int> actions)
+    {
+        Shape s = Logits.Shape;
+        CheckLength(streams.Length, s.Rows, nameof(streams));
+        CheckLength(actions.Length, s.Rows, nameof(actions));
+        for (int r = 0; r < s.Rows; r++) actions[r] = SampleRow(r, streams[r] ?? throw new ArgumentNullException(nameof(streams), $"streams[{r}] is null."));
+    }
+
+    private int SampleRow(int r, Rng rng)
+    {
+        Shape s = Logits.Shape;
+        ReadOnlySpan<T> row = Tape.Value(Logits).Slice(r * s.Cols, s.Cols);
+        T max = row[0];
+        for (int j = 1; j < row.Length; j++) if (row[j] > max) max = row[j];
+        double total = 0;
+        for (int j = 0; j < row.Length; j++) total += Math.Exp(double.CreateTruncating(row[j] - max));
+        double u = rng.NextDouble() * total, cumulative = 0;
+        for (int j = 0; j < row.Length; j++)
         {
-            ReadOnlySpan<T> row = z.Slice(r * s.Cols, s.Cols);
-            T max = row[0];
-            for (int j = 1; j < row.Length; j++) if (row[j] > max) max = row[j];
-            double total = 0;
-            for (int j = 0; j < row.Length; j++) total += Math.Exp(double.CreateTruncating(row[j] - max));
-            double u = rng.NextDouble() * total, cumulative = 0;
-            int a = row.Length - 1;
-            for (int j = 0; j < row.Length; j++)
-            {
-                cumulative += Math.Exp(double.CreateTruncating(row[j] - max));
-                if (u < cumulative) { a = j; break; }
-            }
-            actions[r] = a;
+            cumulative += Math.Exp(double.CreateTruncating(row[j] - max));
+            if (u < cumulative) return j;
         }
+        return row.Length - 1;
     }
 
     /// <summary>The most probable action of every row (argmax z, the first on ties).</summary>

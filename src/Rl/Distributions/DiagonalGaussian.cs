@@ -86,10 +86,25 @@ public readonly struct DiagonalGaussian<T> where T : unmanaged, IBinaryFloatingP
         ArgumentNullException.ThrowIfNull(rng);
         Shape s = Mean.Shape;
         Categorical<T>.CheckLength(actions.Length, s.Length, nameof(actions));
+        for (int r = 0; r < s.Rows; r++) SampleRow(r, rng, actions);
+    }
+
+    /// <summary>Draws a_i = μ_i + σ ⊙ ε_i with row i's ε_i from its own stream <paramref name="streams"/>[i]: row i's
+    /// action then depends on its stream alone, not on the rows sampled with it.</summary>
+    public void Sample(ReadOnlySpan<Rng> streams, Span<T> actions)
+    {
+        Shape s = Mean.Shape;
+        Categorical<T>.CheckLength(streams.Length, s.Rows, nameof(streams));
+        Categorical<T>.CheckLength(actions.Length, s.Length, nameof(actions));
+        for (int r = 0; r < s.Rows; r++) SampleRow(r, streams[r] ?? throw new ArgumentNullException(nameof(streams), $"streams[{r}] is null."), actions);
+    }
+
+    private void SampleRow(int r, Rng rng, Span<T> actions)
+    {
+        int d = Mean.Shape.Cols;
         ReadOnlySpan<T> mu = Tape.Value(Mean), logStd = Tape.Value(LogStd);
-        for (int r = 0; r < s.Rows; r++)
-            for (int j = 0; j < s.Cols; j++)
-                actions[r * s.Cols + j] = mu[r * s.Cols + j] + T.Exp(logStd[j]) * T.CreateTruncating(rng.NextGaussian());
+        for (int j = 0; j < d; j++)
+            actions[r * d + j] = mu[r * d + j] + T.Exp(logStd[j]) * T.CreateTruncating(rng.NextGaussian());
     }
 
     /// <summary>The mode μ, copied into <paramref name="actions"/> [batch, d].</summary>

@@ -51,13 +51,26 @@ public sealed class GaussianMlpPolicy<T> where T : unmanaged, IBinaryFloatingPoi
     /// mode: give it a tape kept for acting, never one holding a graph you still need.</summary>
     public void Act(Tape<T> tape, ReadOnlyMemory<T> observations, Rng rng, Span<T> actions, Span<T> logProbs, bool deterministic = false)
     {
+        ArgumentNullException.ThrowIfNull(rng);
+        Act(tape, observations, rng, default, actions, logProbs, deterministic);
+    }
+
+    /// <summary>As <see cref="Act(Tape{T}, ReadOnlyMemory{T}, Rng, Span{T}, Span{T}, bool)"/>, row i sampling with its own
+    /// stream <paramref name="streams"/>[i] (one per environment copy), so on a <see cref="Tape{T}.BatchInvariant"/> tape
+    /// a copy's action and log-probability depend on its observation and stream alone, not on the copies acting with it.</summary>
+    public void Act(Tape<T> tape, ReadOnlyMemory<T> observations, ReadOnlySpan<Rng> streams, Span<T> actions, Span<T> logProbs, bool deterministic = false) =>
+        Act(tape, observations, null, streams, actions, logProbs, deterministic);
+
+    private void Act(Tape<T> tape, ReadOnlyMemory<T> observations, Rng? rng, ReadOnlySpan<Rng> streams, Span<T> actions, Span<T> logProbs, bool deterministic)
+    {
         ArgumentNullException.ThrowIfNull(tape);
         int batch = PolicyChecks.FiniteBatch(observations.Span, ObservationSize);
         tape.Reset();
         using var _ = tape.NoGrad();
         var pi = Distribution(tape, tape.Borrow(observations, batch, ObservationSize));
         if (deterministic) pi.Mode(actions);
-        else pi.Sample(rng, actions);
+        else if (rng is not null) pi.Sample(rng, actions);
+        else pi.Sample(streams, actions);
         Categorical<T>.CheckLength(logProbs.Length, batch, nameof(logProbs));
         tape.Value(pi.LogProb(actions)).CopyTo(logProbs);
     }

@@ -85,8 +85,12 @@ public sealed class RolloutBuffer
     /// <summary>s_T, the observation after the last step of the rollout, [N, obs]: bootstrap unfinished episodes from it.</summary>
     public float[] LastObservations { get; }
 
-    /// <summary>The episodes that finished during the last <see cref="Collect"/>.</summary>
+    /// <summary>The episodes that finished during the last <see cref="Collect"/>, in the order of their last steps (step t,
+    /// then copy i).</summary>
     public List<EpisodeStatistics> Episodes { get; } = new();
+
+    /// <summary>For each of <see cref="Episodes"/>, the step t and copy i whose step ended it.</summary>
+    public List<(int Step, int Copy)> EpisodeEnds { get; } = new();
 
     /// <summary>The action chooser: given observations [N, obs], fill actions (discrete [N] or continuous [N, act]),
     /// log-probabilities [N] and values [N] (leave 0 if no critic).</summary>
@@ -104,6 +108,7 @@ public sealed class RolloutBuffer
         if (env.NumEnvs != NumEnvs || env.ObservationSize != ObservationSize)
             throw new ArgumentException($"The buffer is for {NumEnvs} copies with {ObservationSize} features; the environment has {env.NumEnvs} and {env.ObservationSize}.");
         Episodes.Clear();
+        EpisodeEnds.Clear();
         int n = NumEnvs, o = ObservationSize;
         for (int t = 0; t < Steps; t++)
         {
@@ -128,12 +133,74 @@ public sealed class RolloutBuffer
                     if (env.Truncated[i] && !env.Terminated[i])
                         env.FinalObservations.Slice(i * o, o).CopyTo(FinalObservations.AsSpan((row + i) * o, o));
                     Episodes.Add(new EpisodeStatistics(_episodeReturn[i], _episodeLength[i]));
+                    EpisodeEnds.Add((t, i));
                     _episodeReturn[i] = 0;
                     _episodeLength[i] = 0;
                 }
             }
         }
         env.Observations.CopyTo(LastObservations);
+    }
+
+    /// <summary>Starts assembling this [T, N] rollout from blocks of copies (<see cref="CopyBlock"/>): forgets the episodes.</summary>
+    public void BeginBlocks()
+    {
+        Episodes.Clear();
+        EpisodeEnds.Clear();
+    }
+
+    /// <summary>
+    /// Copies <paramref name="block"/>, a [T, M] rollout of copies <paramref name="firstCopy"/> … firstCopy + M − 1, into those
+    /// columns of this [T, N] one — observations, actions, rewards, flags, log π, V, step indices, final and last
+    /// observations — and appends its episodes as ended by (t, firstCopy + i). After the last block,
+    /// <see cref="EndBlocks"/> orders the episodes as one <see cref="Collect"/> of all N copies lists them.
+    /// </summary>
+    /// <exception cref="ArgumentException">The block's T, features or action size differ, or it does not fit at firstCopy.</exception>
+    public void CopyBlock(RolloutBuffer block, int firstCopy)
+    {
+        ArgumentNullException.ThrowIfNull(block);
+        int m = block.NumEnvs, n = NumEnvs, o = ObservationSize, d = ActionSize;
+        if (block.Steps != Steps || block.ObservationSize != o || block.ActionSize != d)
+            throw new ArgumentException($"The block is [{block.Steps}, {m}] with {block.ObservationSize} features and {block.ActionSize} action floats; this rollout is [{Steps}, {n}] with {o} and {d}.", nameof(block));
+        if (firstCopy < 0 || firstCopy + m > n)
+            throw new ArgumentOutOfRangeException(nameof(firstCopy), firstCopy, $"Copies {firstCopy} … {firstCopy + m - 1} are not all among this rollout's {n}.");
+        for (int t = 0; t < Steps; t++)
+        {
+            int src = t * m, dst = t * n + firstCopy;
+            block.Observations.AsSpan(src * o, m * o).CopyTo(Observations.AsSpan(dst * o));
+            block.FinalObservations.AsSpan(src * o, m * o).CopyTo(FinalObservations.AsSpan(dst * o));
+            block.DiscreteActions.AsSpan(src, m).CopyTo(DiscreteActions.AsSpan(dst));
+            block.ContinuousActions.AsSpan(src * d, m * d).CopyTo(ContinuousActions.AsSpan(dst * d));
+            block.Rewards.AsSpan(src, m).CopyTo(Rewards.AsSpan(dst));
+            block.Terminated.AsSpan(src, m).CopyTo(Terminated.AsSpan(dst));
+            block.Truncated.AsSpan(src, m).CopyTo(Truncated.AsSpan(dst));
+            block.LogProbs.AsSpan(src, m).CopyTo(LogProbs.AsSpan(dst));
+            block.TimeSteps.AsSpan(src, m).CopyTo(TimeSteps.AsSpan(dst));
+            block.Values.AsSpan(src, m).CopyTo(Values.AsSpan(dst));
+        }
+        block.LastObservations.AsSpan(0, m * o).CopyTo(LastObservations.AsSpan(firstCopy * o));
+        if (block.EpisodeEnds.Count != block.Episodes.Count)
+            throw new ArgumentException($"The block lists {block.Episodes.Count} episodes but {block.EpisodeEnds.Count} episode ends.", nameof(block));
+        for (int k = 0; k < block.Episodes.Count; k++)
+        {
+            var (t, i) = block.EpisodeEnds[k];
+            if ((uint)t >= (uint)Steps || (uint)i >= (uint)m)
+                throw new ArgumentException($"The block's episode {k} ends at step {t} of copy {i}, outside its [{Steps}, {m}].", nameof(block));
+            Episodes.Add(block.Episodes[k]);
+            EpisodeEnds.Add((t, firstCopy + i));
+        }
+    }
+
+    /// <summary>Orders the episodes the blocks brought by their last step t, then copy i — one Collect's order.</summary>
+    public void EndBlocks()
+    {
+        var order = Enumerable.Range(0, Episodes.Count).OrderBy(k => EpisodeEnds[k].Step).ThenBy(k => EpisodeEnds[k].Copy).ToArray();
+        var episodes = order.Select(k => Episodes[k]).ToArray();
+        var ends = order.Select(k => EpisodeEnds[k]).ToArray();
+        Episodes.Clear();
+        Episodes.AddRange(episodes);
+        EpisodeEnds.Clear();
+        EpisodeEnds.AddRange(ends);
     }
 
     private static void CheckFinite(VectorEnv env, int t)
@@ -145,6 +212,13 @@ public sealed class RolloutBuffer
             for (int k = 0; k < env.Observations.Length; k++)
                 if (!float.IsFinite(env.Observations[k]))
                     throw new ArithmeticException($"environment copy {k / env.ObservationSize} returned the observation value {env.Observations[k]} (feature {k % env.ObservationSize}) at rollout step {t}.");
+    }
+
+    /// <summary>Forgets the running returns and lengths (every copy starts a new episode).</summary>
+    internal void ClearRunningEpisodes()
+    {
+        Array.Clear(_episodeReturn);
+        Array.Clear(_episodeLength);
     }
 
     /// <summary>Writes the running returns and lengths of the episodes still going (they continue into the next rollout).</summary>

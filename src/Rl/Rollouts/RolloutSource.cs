@@ -1,0 +1,173 @@
+using PurePg.Autodiff;
+using PurePg.Envs;
+using PurePg.Envs.Vector;
+using PurePg.Rl.Algorithms;
+
+namespace PurePg.Rl.Rollouts;
+
+/// <summary>
+/// Where an on-policy algorithm's rollouts come from: N environment copies, each with its own acting stream, stepped T
+/// times under the agent's π_θ into a [T, N] <see cref="RolloutBuffer"/>. The algorithm is the same whatever the source:
+/// <see cref="VectorEnvRolloutSource"/> steps a vector environment in this process; PurePg.Distributed's cluster source
+/// has blocks of copies stepped by worker grains. Every source gives copy i the environment seed s + i and the acting
+/// stream <see cref="RolloutShard.ActingStream"/>(s, i), and acts on a batch-invariant tape, so copy i's trajectory is
+/// the same bits whichever source steps it and whichever copies it is batched with.
+/// </summary>
+public interface IRolloutSource
+{
+    /// <summary>N, the number of copies.</summary>
+    int NumEnvs { get; }
+
+    /// <summary>T, the steps per copy per rollout.</summary>
+    int StepsPerEnv { get; }
+
+    /// <summary>One copy's observation space.</summary>
+    Box SingleObservationSpace { get; }
+
+    /// <summary>One copy's action space.</summary>
+    Space SingleActionSpace { get; }
+
+    /// <summary>The rollout <see cref="Collect"/> fills: [T, N], episodes in the order of their last steps (t, then i).</summary>
+    RolloutBuffer Buffer { get; }
+
+    /// <summary>Resets every copy: copy i's environment with seed s + i, its acting stream to ActingStream(s, i), its running
+    /// episode statistics to zero.</summary>
+    void Reset(long seed);
+
+    /// <summary>T steps of every copy with <paramref name="agent"/>'s π_θ (a_t ~ π_θ(·|s_t) from the copy's stream, log π_θ(a_t|s_t)
+    /// and V_φ(s_t) recorded) into <see cref="Buffer"/>.</summary>
+    void Collect(ActorCritic agent);
+
+    /// <summary>Writes every copy's state (environment, stream, running episode) for checkpoints.</summary>
+    void WriteState(BinaryWriter writer);
+
+    /// <summary>Restores what <see cref="WriteState"/> wrote, into a source built with the same environment and sizes.</summary>
+    void ReadState(BinaryReader reader);
+}
+
+/// <summary>
+/// A block of a run's copies, i = <see cref="First"/> … First + M − 1, in one process: a vector environment of M copies,
+/// their acting streams, and the rollout buffer they fill. The unit both the local source and a cluster's rollout
+/// workers step, so a copy's trajectory is computed by the same code wherever it runs.
+/// </summary>
+public sealed class RolloutShard
+{
+    private readonly Rng[] _streams;
+
+    /// <summary>Copies <paramref name="firstCopy"/> … of a run, as the M copies of <paramref name="env"/>, stepping
+    /// <paramref name="steps"/> T per rollout.</summary>
+    public RolloutShard(VectorEnv env, int firstCopy, int steps)
+    {
+        ArgumentNullException.ThrowIfNull(env);
+        ArgumentOutOfRangeException.ThrowIfNegative(firstCopy);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(steps);
+        (Env, First) = (env, firstCopy);
+        Buffer = new RolloutBuffer(steps, env.NumEnvs, env.ObservationSize, env.SingleActionSpace is Box b ? b.Size : 0);
+        _streams = new Rng[env.NumEnvs];
+        for (int j = 0; j < _streams.Length; j++) _streams[j] = new Rng(1);
+    }
+
+    /// <summary>The environment holding the block's copies.</summary>
+    public VectorEnv Env { get; }
+
+    /// <summary>The run's index of the block's first copy.</summary>
+    public int First { get; }
+
+    /// <summary>M, the copies in the block.</summary>
+    public int Count => Env.NumEnvs;
+
+    /// <summary>What the last <see cref="Collect"/> recorded, [T, M].</summary>
+    public RolloutBuffer Buffer { get; }
+
+    /// <summary>The acting stream of copy <paramref name="copy"/> of a run seeded <paramref name="seed"/>: a generator seeded
+    /// with a SplitMix64 hash of (s, i), so streams of different copies and seeds do not overlap in practice and copy i's
+    /// is known without the others'.</summary>
+    public static Rng ActingStream(long seed, int copy)
+    {
+        ulong z = unchecked((ulong)seed * 0x9E3779B97F4A7C15UL + ((ulong)copy + 1) * 0xD1B54A32D192ED03UL);
+        z = unchecked((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL);
+        z = unchecked((z ^ (z >> 27)) * 0x94D049BB133111EBUL);
+        return new Rng(z ^ (z >> 31));
+    }
+
+    /// <summary>Resets the block as copies First … of a run seeded <paramref name="seed"/>: environment seeds s + First + j,
+    /// streams ActingStream(s, First + j), running episodes zero.</summary>
+    public void Reset(long seed)
+    {
+        SettingsChecks.Seed(seed);
+        Env.Reset(seed + First);
+        for (int j = 0; j < _streams.Length; j++) _streams[j] = ActingStream(seed, First + j);
+        Buffer.ClearRunningEpisodes();
+    }
+
+    /// <summary>T steps of the block with <paramref name="agent"/>, each copy sampling from its own stream on the agent's
+    /// batch-invariant acting tape.</summary>
+    public void Collect(ActorCritic agent)
+    {
+        ArgumentNullException.ThrowIfNull(agent);
+        if (agent.ObservationSize != Env.ObservationSize)
+            throw new ArgumentException($"The agent takes {agent.ObservationSize} features; the environment gives {Env.ObservationSize}.", nameof(agent));
+        Buffer.Collect(Env, (obs, d, c, lp, v) => agent.Act(obs, _streams, d, c, lp, v));
+    }
+
+    /// <summary>Writes the streams, the running episodes and the environment.</summary>
+    public void WriteState(BinaryWriter writer)
+    {
+        ArgumentNullException.ThrowIfNull(writer);
+        writer.Write(_streams.Length);
+        foreach (var s in _streams) Training.StateIo.WriteRng(writer, s);
+        Buffer.WriteState(writer);
+        Env.WriteState(writer);
+    }
+
+    /// <summary>Restores what <see cref="WriteState"/> wrote, naming a block of another size.</summary>
+    public void ReadState(BinaryReader reader)
+    {
+        ArgumentNullException.ThrowIfNull(reader);
+        int n = reader.ReadInt32();
+        if (n != _streams.Length) throw new InvalidDataException($"The saved rollout state is for {n} environment copies; this block has {_streams.Length}.");
+        foreach (var s in _streams) Training.StateIo.ReadRng(reader, s);
+        Buffer.ReadState(reader);
+        Env.ReadState(reader);
+    }
+}
+
+/// <summary>The local source: every copy in one <see cref="VectorEnv"/> of this process, one <see cref="RolloutShard"/>
+/// holding all N.</summary>
+public sealed class VectorEnvRolloutSource : IRolloutSource
+{
+    private readonly RolloutShard _shard;
+
+    /// <summary>Rollouts of <paramref name="stepsPerEnv"/> steps of <paramref name="env"/>'s copies.</summary>
+    public VectorEnvRolloutSource(VectorEnv env, int stepsPerEnv) => _shard = new RolloutShard(env, 0, stepsPerEnv);
+
+    /// <summary>The environment.</summary>
+    public VectorEnv Env => _shard.Env;
+
+    /// <inheritdoc/>
+    public int NumEnvs => _shard.Count;
+
+    /// <inheritdoc/>
+    public int StepsPerEnv => _shard.Buffer.Steps;
+
+    /// <inheritdoc/>
+    public Box SingleObservationSpace => Env.SingleObservationSpace;
+
+    /// <inheritdoc/>
+    public Space SingleActionSpace => Env.SingleActionSpace;
+
+    /// <inheritdoc/>
+    public RolloutBuffer Buffer => _shard.Buffer;
+
+    /// <inheritdoc/>
+    public void Reset(long seed) => _shard.Reset(seed);
+
+    /// <inheritdoc/>
+    public void Collect(ActorCritic agent) => _shard.Collect(agent);
+
+    /// <inheritdoc/>
+    public void WriteState(BinaryWriter writer) => _shard.WriteState(writer);
+
+    /// <inheritdoc/>
+    public void ReadState(BinaryReader reader) => _shard.ReadState(reader);
+}
