@@ -5,7 +5,9 @@ using System.Text.Json.Nodes;
 using PurePg.Envs;
 using PurePg.Rl.Algorithms;
 using PurePg.Rl.Policies;
+using PurePg.Rl.Rollouts;
 using PurePg.Rl.Training;
+using Activation = PurePg.Autodiff.Modules.Activation;
 using Imitation = PurePg.Rl.Imitation;
 
 namespace PurePg.Cli;
@@ -205,7 +207,8 @@ public static class Program
         // the whole configuration validates before a folder is made or a step is taken
         var plan = RunPlan.FromArguments(a);
         using var connection = Connect(plan);
-        var (trainer, settings) = AlgorithmCatalog.Create(plan.Algorithm, plan.Env, plan.Envs, plan.Seed, plan.Steps, plan.Overrides, plan.Normalize, EsSource(plan, connection));
+        var (trainer, settings) = AlgorithmCatalog.Create(plan.Algorithm, plan.Env, plan.Envs, plan.Seed, plan.Steps, plan.Overrides, plan.Normalize, EsSource(plan, connection),
+            RolloutSource(plan, connection));
         var config = plan.ToConfig(settings);
         using var tensorBoard = OpenTensorBoard(plan);
         var run = RunFolder.CreateUnique(a.Get("--out") ?? "runs", $"{plan.Env.Replace('/', '_')}-{plan.Algorithm}-{plan.Seed}-{DateTime.UtcNow:yyyyMMdd-HHmmss}");
@@ -249,7 +252,8 @@ public static class Program
     }
 
     private static IOnPolicyAlgorithm Rebuild(RunPlan plan, ClusterConnection? connection = null) =>
-        AlgorithmCatalog.Create(plan.Algorithm, plan.Env, plan.Envs, plan.Seed, plan.Steps, plan.Overrides, plan.Normalize, EsSource(plan, connection)).Algorithm;
+        AlgorithmCatalog.Create(plan.Algorithm, plan.Env, plan.Envs, plan.Seed, plan.Steps, plan.Overrides, plan.Normalize, EsSource(plan, connection),
+            RolloutSource(plan, connection)).Algorithm;
 
     /// <summary>A learner's connection to the silos of <c>--cluster</c> (none without it); disposing it disconnects.</summary>
     private sealed class ClusterConnection(Microsoft.Extensions.Hosting.IHost host, IClusterClient client) : IDisposable
@@ -269,7 +273,7 @@ public static class Program
         try
         {
             var (host, client) = PurePg.Distributed.Cluster.ConnectAsync(target.GatewayPorts, target.ClusterId, connectTimeout: TimeSpan.FromSeconds(10)).GetAwaiter().GetResult();
-            Console.WriteLine($"connected to the cluster '{target.ClusterId}' at localhost:{string.Join(",", target.GatewayPorts)}; {target.Workers} evaluator workers");
+            Console.WriteLine($"connected to the cluster '{target.ClusterId}' at localhost:{string.Join(",", target.GatewayPorts)}; {target.Workers} {(plan.Algorithm == "es" ? "evaluator" : "rollout")} workers");
             return new ClusterConnection(host, client);
         }
         catch (Exception e) when (e is OrleansException or TimeoutException or System.Net.Sockets.SocketException or InvalidOperationException or OperationCanceledException)
@@ -279,8 +283,16 @@ public static class Program
     }
 
     private static Func<EsSettings, IEsGenerationSource>? EsSource(RunPlan plan, ClusterConnection? connection) =>
-        connection is null || plan.Cluster is not { } target ? null : s => new PurePg.Distributed.ClusterEsSource(connection.Client, plan.Env, s, target.Workers,
-            new PurePg.Distributed.WorkerCallOptions { Timeout = TimeSpan.FromSeconds(target.TimeoutSeconds), Attempts = target.Attempts });
+        connection is null || plan.Cluster is not { } target || plan.Algorithm != "es" ? null
+            : s => new PurePg.Distributed.ClusterEsSource(connection.Client, plan.Env, s, target.Workers, CallOptions(target));
+
+    private static Func<int, int, int[], Activation, IRolloutSource>? RolloutSource(RunPlan plan, ClusterConnection? connection) =>
+        connection is null || plan.Cluster is not { } target || plan.Algorithm == "es" ? null
+            : (envs, steps, hidden, activation) => new PurePg.Distributed.ClusterRolloutSource(connection.Client, plan.Env, envs, steps, hidden, activation, target.Workers,
+                CallOptions(target));
+
+    private static PurePg.Distributed.WorkerCallOptions CallOptions(ClusterTarget target) =>
+        new() { Timeout = TimeSpan.FromSeconds(target.TimeoutSeconds), Attempts = target.Attempts };
 
     private const string SiloHelp = """
         purepg silo [--port N] [--gateway N] [--primary PORT] [--cluster-id ID] [--env-assembly DLL]

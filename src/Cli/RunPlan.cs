@@ -74,7 +74,7 @@ internal sealed record RunPlan(string Env, string Algorithm, long Seed, long Ste
         if (stop && EnvRegistry.Spec(env).RewardThreshold is null) throw new UsageException($"--stop-at-threshold: {env} has no reward threshold.");
         var plan = new RunPlan(env, algorithm, seed, steps, envs, a.Flag("--normalize"), (int)a.GetLong("--checkpoints", 10, 1), (int)a.GetLong("--keep", 3, 1),
             evalEvery, (int)a.GetLong("--eval-episodes", 10, 1), stop, merged, assembly,
-            a.Get("--tensorboard") is string tb ? Path.GetFullPath(tb) : null, BcStart.FromArguments(a, env, algorithm), ClusterTarget.FromArguments(a, algorithm));
+            a.Get("--tensorboard") is string tb ? Path.GetFullPath(tb) : null, BcStart.FromArguments(a, env, algorithm), ClusterTarget.FromArguments(a, algorithm, envs, a.Flag("--normalize")));
         AlgorithmCatalog.Configure(algorithm, envs, seed, steps, merged); // every setting parses and validates, or this throws
         return plan;
     }
@@ -213,14 +213,18 @@ internal sealed record BcStart(string File, int Epochs, int ValueWarmup)
 }
 
 /// <summary><c>--cluster localhost:GATEWAY[,GATEWAY…] [--workers N] [--worker-timeout S] [--worker-attempts N]</c>: es
-/// evaluates its generations on N evaluator grains of the silos whose gateways listen on those loopback ports
+/// evaluates its generations on N evaluator grains (default 8), ppo, a2c, trpo and npg step their copies in N blocks on
+/// rollout worker grains (default min(8, copies)), of the silos whose gateways listen on those loopback ports
 /// (<c>purepg silo</c>), each request given S seconds (default 120) and N attempts (default 3). Recorded in config.json,
 /// so a resume reconnects.</summary>
 internal sealed record ClusterTarget(int[] GatewayPorts, int Workers, string ClusterId, double TimeoutSeconds = 120, int Attempts = 3)
 {
     public const int DefaultWorkers = 8;
 
-    public static ClusterTarget? FromArguments(Arguments a, string algorithm)
+    /// <summary>The algorithms that run on a cluster: es's evaluations, and the on-policy algorithms' rollouts.</summary>
+    public static readonly string[] Algorithms = ["es", "ppo", "a2c", "trpo", "npg"];
+
+    public static ClusterTarget? FromArguments(Arguments a, string algorithm, int envs, bool normalize)
     {
         string? target = a.Get("--cluster");
         if (target is null)
@@ -229,13 +233,19 @@ internal sealed record ClusterTarget(int[] GatewayPorts, int Workers, string Clu
                 throw new UsageException("--workers, --cluster-id, --worker-timeout and --worker-attempts go with --cluster localhost:PORT[,PORT...].");
             return null;
         }
-        if (algorithm != "es") throw new UsageException($"--cluster: only es runs on a cluster so far, not {algorithm}.");
+        if (!Algorithms.Contains(algorithm))
+            throw new UsageException($"--cluster: {string.Join(", ", Algorithms)} run on a cluster; {algorithm} does not ({(algorithm == "a3c" ? "its threads share θ as they go" : "its batches are whole episodes")}).");
+        if (normalize && algorithm != "es")
+            throw new UsageException("--normalize with --cluster: the running statistics are updated over all copies at every step in one process; cluster rollouts do not normalize yet.");
         const string prefix = "localhost:";
         if (!target.StartsWith(prefix, StringComparison.Ordinal))
             throw new UsageException($"--cluster {target}: give localhost:GATEWAY[,GATEWAY...], the gateway ports of the silos (purepg silo prints them).");
         var ports = target[prefix.Length..].Split(',').Select(p => int.TryParse(p, NumberStyles.None, CultureInfo.InvariantCulture, out int v) && v is >= 1 and <= 65535 ? v
             : throw new UsageException($"--cluster {target}: '{p}' is not a port (1–65535).")).ToArray();
-        return new ClusterTarget(ports, (int)a.GetLong("--workers", DefaultWorkers, 1), a.Get("--cluster-id") ?? "purepg",
+        int workers = (int)a.GetLong("--workers", algorithm == "es" ? DefaultWorkers : Math.Min(DefaultWorkers, envs), 1);
+        if (algorithm != "es" && workers > envs)
+            throw new UsageException($"--workers {workers}: {algorithm}'s {envs} environment copies (--envs) are split among the workers, at least one each; give --workers ≤ {envs}.");
+        return new ClusterTarget(ports, workers, a.Get("--cluster-id") ?? "purepg",
             a.GetLong("--worker-timeout", 120, 1), (int)a.GetLong("--worker-attempts", 3, 1));
     }
 

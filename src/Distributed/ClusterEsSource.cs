@@ -71,25 +71,37 @@ public sealed class ClusterEsSource : IEsGenerationSource
         }
     }
 
-    private async Task<EsShardResult> Call(int worker, EsShardRequest request)
+    private Task<EsShardResult> Call(int worker, EsShardRequest request) =>
+        WorkerCalls.Call(() => _grains.GetGrain<IEsEvaluatorGrain>(worker).Evaluate(request), _options, $"ES evaluator {worker}",
+            $"generation {request.Generation}", () => Interlocked.Increment(ref _retries));
+}
+
+/// <summary>The learner's side of one request to a worker grain, with the retry rule every cluster source follows.</summary>
+internal static class WorkerCalls
+{
+    /// <summary>Sends <paramref name="call"/> up to <see cref="WorkerCallOptions.Attempts"/> times while the request is lost
+    /// to the cluster (<see cref="IsLost"/>), each attempt bounded by <see cref="WorkerCallOptions.Timeout"/>; after the
+    /// last, throws a <see cref="TimeoutException"/> naming <paramref name="worker"/> and <paramref name="what"/>. Any other
+    /// exception (the work itself failed) passes through at once.</summary>
+    public static async Task<T> Call<T>(Func<Task<T>> call, WorkerCallOptions options, string worker, string what, Action onRetry)
     {
         for (int attempt = 1; ; attempt++)
         {
             try
             {
-                return await _grains.GetGrain<IEsEvaluatorGrain>(worker).Evaluate(request).WaitAsync(_options.Timeout).ConfigureAwait(false);
+                return await call().WaitAsync(options.Timeout).ConfigureAwait(false);
             }
             catch (Exception e) when (IsLost(e))
             {
-                if (attempt >= _options.Attempts)
-                    throw new TimeoutException($"ES evaluator {worker} gave no answer for generation {request.Generation} in {attempt} attempts " +
-                        $"(timeout {_options.Timeout.TotalSeconds:G} s each): {e.GetType().Name}: {e.Message.Split('\n')[0]}", e);
-                Interlocked.Increment(ref _retries);
+                if (attempt >= options.Attempts)
+                    throw new TimeoutException($"{worker} gave no answer for {what} in {attempt} attempts " +
+                        $"(timeout {options.Timeout.TotalSeconds:G} s each): {e.GetType().Name}: {e.Message.Split('\n')[0]}", e);
+                onRetry();
             }
         }
     }
 
-    /// <summary>A request lost to the cluster rather than refused by the evaluation: a timeout, or Orleans' own
-    /// exceptions (silo unavailable, message rejected, connection failed).</summary>
-    private static bool IsLost(Exception e) => e is TimeoutException or OrleansException;
+    /// <summary>A request lost to the cluster rather than refused by the work: a timeout, or Orleans' own exceptions
+    /// (silo unavailable, message rejected, connection failed).</summary>
+    public static bool IsLost(Exception e) => e is TimeoutException or OrleansException;
 }

@@ -5,8 +5,8 @@ using System.Net.Sockets;
 namespace PurePg.Cli.Tests;
 
 /// <summary>The program's cluster route with real processes: two <c>purepg silo</c> children on free loopback ports (the
-/// second joining the first), <c>purepg train --algo es --cluster</c> on them, and the run's policy file byte-identical
-/// to a local run's; the children are stopped by their process ids whatever happens. Also: a cluster nobody listens on is
+/// second joining the first), <c>purepg train --algo es --cluster</c> and <c>--algo ppo --cluster</c> on them, and each
+/// run's policy file byte-identical to a local run's; the children are stopped by their process ids whatever happens. Also: a cluster nobody listens on is
 /// refused in one line before a run folder is made, and --cluster is refused for algorithms that cannot use it.</summary>
 [Collection("console")]
 public class ClusterCliTests : IDisposable
@@ -64,7 +64,7 @@ public class ClusterCliTests : IDisposable
     }
 
     [Fact]
-    public void Es_trained_on_two_silo_processes_writes_the_same_policy_file_as_a_local_run()
+    public void Es_and_ppo_trained_on_two_silo_processes_write_the_same_policy_files_as_local_runs()
     {
         var ports = FreePorts(4);
         int primary = ports[0], gatewayA = ports[1], second = ports[2], gatewayB = ports[3];
@@ -79,19 +79,33 @@ public class ClusterCliTests : IDisposable
         string remoteRun = Cli.RunFolderOf(remote.Out), localRun = Cli.RunFolderOf(local.Out);
         Assert.Equal(File.ReadAllBytes(Path.Combine(localRun, "policy.pgp")), File.ReadAllBytes(Path.Combine(remoteRun, "policy.pgp")));
         Assert.Contains("\"worker_timeout_s\": 60", File.ReadAllText(Path.Combine(remoteRun, "config.json")));
+
+        // PPO's rollouts on the same silos: 6 copies in 3 blocks of rollout workers
+        string[] ppo = ["train", "--env", "CartPole-v1", "--algo", "ppo", "--steps", "3072", "--envs", "6", "--seed", "2", "--set", "StepsPerEnv=128", "--set", "BatchSize=128",
+            "--set", "Epochs=2", "--set", "HiddenSizes=16,16"];
+        var ppoRemote = Cli.Run([.. ppo, "--cluster", $"localhost:{gatewayA},{gatewayB}", "--workers", "3", "--out", Path.Combine(_root, "ppo-cluster")]);
+        Assert.True(ppoRemote.Code == 0, ppoRemote.Err + ppoRemote.Out);
+        Assert.Contains("3 rollout workers", ppoRemote.Out);
+        var ppoLocal = Cli.Run([.. ppo, "--out", Path.Combine(_root, "ppo-local")]);
+        Assert.True(ppoLocal.Code == 0, ppoLocal.Err);
+        Assert.Equal(File.ReadAllBytes(Path.Combine(Cli.RunFolderOf(ppoLocal.Out), "policy.pgp")), File.ReadAllBytes(Path.Combine(Cli.RunFolderOf(ppoRemote.Out), "policy.pgp")));
     }
 
     [Fact]
-    public void A_cluster_nobody_listens_on_and_cluster_options_without_es_are_refused_before_a_folder_is_made()
+    public void A_cluster_nobody_listens_on_and_cluster_options_that_cannot_run_are_refused_before_a_folder_is_made()
     {
         string runs = Path.Combine(_root, "runs");
         var nobody = Cli.Run("train", "--env", "CartPole-v1", "--algo", "es", "--cluster", $"localhost:{FreePorts(1)[0]}", "--out", runs);
         Assert.Equal(1, nobody.Code);
         Assert.Contains("cannot reach a silo", nobody.Err);
         Assert.Single(nobody.Err.Trim().Split('\n'));
-        var ppo = Cli.Run("train", "--env", "CartPole-v1", "--algo", "ppo", "--cluster", "localhost:30000", "--out", runs);
-        Assert.Equal(1, ppo.Code);
-        Assert.Contains("only es runs on a cluster so far", ppo.Err);
+        var reinforce = Cli.Run("train", "--env", "CartPole-v1", "--algo", "reinforce", "--cluster", "localhost:30000", "--out", runs);
+        Assert.Equal(1, reinforce.Code);
+        Assert.Contains("es, ppo, a2c, trpo, npg run on a cluster; reinforce does not", reinforce.Err);
+        var tooMany = Cli.Run("train", "--env", "CartPole-v1", "--algo", "ppo", "--envs", "4", "--cluster", "localhost:30000", "--workers", "5", "--out", runs);
+        Assert.Contains("--workers 5: ppo's 4 environment copies", tooMany.Err);
+        var normalized = Cli.Run("train", "--env", "CartPole-v1", "--algo", "a2c", "--normalize", "--cluster", "localhost:30000", "--out", runs);
+        Assert.Contains("--normalize with --cluster", normalized.Err);
         var badTarget = Cli.Run("train", "--env", "CartPole-v1", "--algo", "es", "--cluster", "redis=host", "--out", runs);
         Assert.Contains("give localhost:GATEWAY", badTarget.Err);
         var workers = Cli.Run("train", "--env", "CartPole-v1", "--algo", "es", "--workers", "4", "--out", runs);

@@ -22,6 +22,9 @@ internal static class TestEnvs
     /// <summary>Episodes started by any Toy, for tests that act while episodes are under way.</summary>
     public static int Resets;
 
+    /// <summary>Steps taken by any Toy, likewise.</summary>
+    public static int Steps;
+
     /// <summary>Two random observations a step, reward obs₀ for action 1 and −obs₀ for action 0, <c>length</c> steps;
     /// each step sleeps <c>delay</c> ms (a costly simulator); with <c>failAt</c> &gt; 0 that step throws.</summary>
     private sealed class Toy(int delay, int failAt, int length) : Env(Box.Uniform(2, -10, 10), new Discrete(2))
@@ -36,12 +39,18 @@ internal static class TestEnvs
 
         protected override (double Reward, bool Terminated) StepCore(int action, NumpyRandom random, Span<float> observation)
         {
+            Interlocked.Increment(ref Steps);
             if (delay > 0) Thread.Sleep(delay);
             if (failAt > 0 && ElapsedSteps + 1 == failAt) throw new InvalidOperationException($"the simulator failed at step {failAt}");
             double reward = action == 1 ? _x : -_x;
             Observe(random, observation);
             return (reward, ElapsedSteps + 1 >= length);
         }
+
+        // its whole state saved, as exact resume and cluster rollouts (a block's state travels with each request) need
+        protected override void WriteInternalState(BinaryWriter writer) => writer.Write(_x);
+
+        protected override void ReadInternalState(BinaryReader reader) => _x = reader.ReadSingle();
 
         private void Observe(NumpyRandom random, Span<float> observation)
         {

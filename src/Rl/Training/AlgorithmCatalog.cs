@@ -114,12 +114,18 @@ public static class AlgorithmCatalog
     /// <see cref="Configure"/> (validated before anything runs), optionally inside running observation/reward
     /// normalization, planned for <paramref name="plannedSteps"/> steps. Returns it and the effective settings as a
     /// JSON-ready dictionary. For es, <paramref name="esSource"/> (given the bound settings) supplies the evaluator of its
-    /// generations instead of local threads.
+    /// generations instead of local threads. For ppo, a2c, trpo and npg, <paramref name="rolloutSource"/> (given N, T, the
+    /// hidden sizes and the activation) supplies the rollouts instead of a local vector environment.
     /// </summary>
     public static (IOnPolicyAlgorithm Algorithm, Dictionary<string, object?> Settings) Create(string algorithm, string envId, int numEnvs, long seed,
-        long plannedSteps, IEnumerable<KeyValuePair<string, string>> overrides, bool normalize, Func<EsSettings, IEsGenerationSource>? esSource = null)
+        long plannedSteps, IEnumerable<KeyValuePair<string, string>> overrides, bool normalize, Func<EsSettings, IEsGenerationSource>? esSource = null,
+        Func<int, int, int[], Autodiff.Modules.Activation, IRolloutSource>? rolloutSource = null)
     {
-        if (esSource is not null && algorithm != "es") throw new ArgumentException($"Only es evaluates on a cluster so far, not {algorithm}.");
+        if (esSource is not null && algorithm != "es") throw new ArgumentException($"Only es evaluates generations elsewhere, not {algorithm}.");
+        if (rolloutSource is not null && algorithm is not ("ppo" or "a2c" or "trpo" or "npg"))
+            throw new ArgumentException($"Only ppo, a2c, trpo and npg take their rollouts from a rollout source, not {algorithm}.");
+        if (rolloutSource is not null && normalize)
+            throw new ArgumentException("Normalization runs over all copies in one process: it cannot be combined with a rollout source.");
         EnvRegistry.Spec(envId); // throws with the valid ids
         if (normalize && algorithm is "reinforce" or "a3c" or "es")
             throw new ArgumentException($"Normalization (--normalize) is available for ppo, a2c, trpo and npg, not {algorithm}" +
@@ -129,16 +135,16 @@ public static class AlgorithmCatalog
         switch (Bind(algorithm, numEnvs, seed, plannedSteps, overrides))
         {
             case PpoSettings s:
-                (built, settings) = (new Ppo(MakeEnv(envId, s.NumEnvs, normalize, s.Gamma), s), SettingsBinder.ToDictionary(s));
+                (built, settings) = (new Ppo(Source(s.NumEnvs, s.StepsPerEnv, s.HiddenSizes, s.Activation, s.Gamma), s), SettingsBinder.ToDictionary(s));
                 break;
             case A2cSettings s:
-                (built, settings) = (new A2c(MakeEnv(envId, s.NumEnvs, normalize, s.Gamma), s), SettingsBinder.ToDictionary(s));
+                (built, settings) = (new A2c(Source(s.NumEnvs, s.StepsPerEnv, s.HiddenSizes, s.Activation, s.Gamma), s), SettingsBinder.ToDictionary(s));
                 break;
             case TrpoSettings s when algorithm == "trpo":
-                (built, settings) = (new Trpo(MakeEnv(envId, s.NumEnvs, normalize, s.Gamma), s), SettingsBinder.ToDictionary(s));
+                (built, settings) = (new Trpo(Source(s.NumEnvs, s.StepsPerEnv, s.HiddenSizes, s.Activation, s.Gamma), s), SettingsBinder.ToDictionary(s));
                 break;
             case TrpoSettings s:
-                (built, settings) = (new NaturalPolicyGradient(MakeEnv(envId, s.NumEnvs, normalize, s.Gamma), s), SettingsBinder.ToDictionary(s));
+                (built, settings) = (new NaturalPolicyGradient(Source(s.NumEnvs, s.StepsPerEnv, s.HiddenSizes, s.Activation, s.Gamma), s), SettingsBinder.ToDictionary(s));
                 break;
             case ReinforceSettings s:
                 (built, settings) = (new Reinforce(MakeEnv(envId, s.NumEnvs, normalize, s.Gamma), s), SettingsBinder.ToDictionary(s));
@@ -153,11 +159,24 @@ public static class AlgorithmCatalog
         }
         built.PlannedSteps = plannedSteps;
         return (built, settings);
+
+        IRolloutSource Source(int n, int steps, int[] hidden, Autodiff.Modules.Activation activation, double gamma) =>
+            rolloutSource?.Invoke(n, steps, hidden, activation) ?? new VectorEnvRolloutSource(MakeEnv(envId, n, normalize, gamma), steps);
     }
 
     private static VectorEnv MakeEnv(string id, int n, bool normalize, double gamma)
     {
-        VectorEnv env = id == "CartPole-v1" ? new CartPoleVectorEnv(n) : new SyncVectorEnv(id, n);
+        var env = MakeVectorEnv(id, n);
         return normalize ? new NormalizedVectorEnv(env, gamma: gamma) : env;
+    }
+
+    /// <summary>N copies of <paramref name="id"/> as the program steps them: CartPole-v1 as the vectorized
+    /// <see cref="CartPoleVectorEnv"/> (the same trajectories as N single environments), every other id as a
+    /// <see cref="SyncVectorEnv"/>. Cluster workers make their blocks with it, so a block's saved state fits both ends.</summary>
+    /// <exception cref="ArgumentException">An unknown id (the message lists the registered ones).</exception>
+    public static VectorEnv MakeVectorEnv(string id, int n)
+    {
+        EnvRegistry.Spec(id);
+        return id == "CartPole-v1" ? new CartPoleVectorEnv(n) : new SyncVectorEnv(id, n);
     }
 }

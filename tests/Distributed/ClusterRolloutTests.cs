@@ -1,0 +1,145 @@
+using Orleans.TestingHost;
+using PurePg.Envs;
+using PurePg.Rl.Algorithms;
+using PurePg.Rl.Rollouts;
+using PurePg.Rl.Training;
+
+namespace PurePg.Distributed.Tests;
+
+/// <summary>
+/// PPO, A2C and TRPO with their rollouts stepped by worker grains on an in-process Orleans cluster (TestingHost,
+/// loopback): bit-identical to one process with the same number of copies, whatever the number of workers; a silo killed
+/// while a rollout is under way loses requests that are sent again, and the run stays bit-identical; a learner restarted
+/// from its saved state carries on as if it had never stopped; an environment that throws stops the run with its message.
+/// </summary>
+public class ClusterRolloutTests
+{
+    static ClusterRolloutTests()
+    {
+        TestEnvs.Ensure();
+        ThreadPool.SetMinThreads(32, 32); // sleeping test simulators on the in-process silos
+    }
+
+    private static async Task<TestCluster> Start(int silos)
+    {
+        var cluster = new TestClusterBuilder((short)silos).Build();
+        await cluster.DeployAsync();
+        return cluster;
+    }
+
+    private static PpoSettings Ppo(int envs, int steps) =>
+        new() { NumEnvs = envs, StepsPerEnv = steps, BatchSize = envs * steps / 4, Epochs = 3, HiddenSizes = [16, 16], Seed = 5, LearningRate = 1e-3 };
+
+    private static void SameRun(IOnPolicyAlgorithm expected, IOnPolicyAlgorithm actual, int iterations)
+    {
+        for (int k = 0; k < iterations; k++)
+        {
+            var (e, a) = (expected.Iterate(), actual.Iterate());
+            Assert.Equal(e.Episodes, a.Episodes);
+            Assert.Equal(e.Losses, a.Losses); // every loss and diagnostic, to the bit
+        }
+        Assert.Equal(expected.Agent.Theta.Values.ToArray(), actual.Agent.Theta.Values.ToArray());
+        Assert.Equal(expected.Agent.Phi.Values.ToArray(), actual.Agent.Phi.Values.ToArray());
+        Assert.Equal(expected.TotalSteps, actual.TotalSteps);
+    }
+
+    private static ClusterRolloutSource Source(TestCluster cluster, string env, int envs, int steps, int workers, WorkerCallOptions? options = null) =>
+        new(cluster.Client, env, envs, steps, [16, 16], PurePg.Autodiff.Modules.Activation.Tanh, workers, options);
+
+    [Fact]
+    public async Task Ppo_a2c_and_trpo_on_worker_grains_are_bit_identical_to_one_process()
+    {
+        var cluster = await Start(3);
+        try
+        {
+            foreach (int workers in new[] { 3, 8 })
+            {
+                var settings = Ppo(8, 32);
+                var source = Source(cluster, "CartPole-v1", 8, 32, workers);
+                SameRun(new Ppo(AlgorithmCatalog.MakeVectorEnv("CartPole-v1", 8), settings), new Ppo(source, settings), 4);
+                Assert.Equal(4, source.Version);
+                Assert.Equal(0, source.Retries);
+            }
+            var a2c = new A2cSettings { NumEnvs = 4, StepsPerEnv = 5, HiddenSizes = [16, 16], Seed = 2 };
+            SameRun(new A2c(AlgorithmCatalog.MakeVectorEnv("Acrobot-v1", 4), a2c), new A2c(Source(cluster, "Acrobot-v1", 4, 5, 3), a2c), 6);
+            var trpo = new TrpoSettings { NumEnvs = 3, StepsPerEnv = 64, HiddenSizes = [16, 16], Seed = 4 };
+            SameRun(new Trpo(AlgorithmCatalog.MakeVectorEnv("Pendulum-v1", 3), trpo), new Trpo(Source(cluster, "Pendulum-v1", 3, 64, 2), trpo), 3);
+        }
+        finally { await cluster.StopAllSilosAsync(); await cluster.DisposeAsync(); }
+    }
+
+    [Fact]
+    public async Task A_silo_killed_mid_rollout_loses_nothing_and_the_run_stays_bit_identical()
+    {
+        var cluster = await Start(3);
+        try
+        {
+            const int envs = 6, steps = 20, workers = 6;
+            var settings = Ppo(envs, steps);
+            var local = new Ppo(AlgorithmCatalog.MakeVectorEnv(TestEnvs.Slow, envs), settings);
+            var source = Source(cluster, TestEnvs.Slow, envs, steps, workers, new WorkerCallOptions { Timeout = TimeSpan.FromSeconds(3), Attempts = 4 });
+            var remote = new Ppo(source, settings);
+            SameRun(local, remote, 1);
+            // a secondary silo that hosts workers (placement is random: 6 workers on 3 silos)
+            var where = await Task.WhenAll(Enumerable.Range(0, workers).Select(w => cluster.Client.GetGrain<IRolloutWorkerGrain>(w).Silo()));
+            var doomed = cluster.SecondarySilos.First(s => where.Contains(s.SiloAddress.ToString()));
+            // kill it while rollout 2 is under way: once every block has taken 2 of its 20 steps of 10 ms
+            int before = Volatile.Read(ref TestEnvs.Steps);
+            var iteration = Task.Run(remote.Iterate);
+            var started = System.Diagnostics.Stopwatch.StartNew();
+            while (Volatile.Read(ref TestEnvs.Steps) < before + 2 * workers && started.Elapsed < TimeSpan.FromSeconds(30)) await Task.Delay(2);
+            Assert.False(iteration.IsCompleted);
+            await cluster.KillSiloAsync(doomed);
+            var metrics = await iteration;
+            var expected = local.Iterate();
+            Assert.Equal(expected.Episodes, metrics.Episodes);
+            Assert.Equal(expected.Losses, metrics.Losses);
+            Assert.True(source.Retries > 0, "the kill should have lost at least one request in flight");
+            SameRun(local, remote, 1);
+        }
+        finally { await cluster.StopAllSilosAsync(); await cluster.DisposeAsync(); }
+    }
+
+    [Fact]
+    public async Task A_restarted_learner_resumes_from_its_saved_state_and_the_workers_follow_its_version()
+    {
+        var cluster = await Start(2);
+        try
+        {
+            var settings = Ppo(6, 16);
+            var local = new Ppo(AlgorithmCatalog.MakeVectorEnv("CartPole-v1", 6), settings);
+            var first = new Ppo(Source(cluster, "CartPole-v1", 6, 16, 3), settings);
+            SameRun(local, first, 2);
+            using var saved = new MemoryStream();
+            using (var w = new BinaryWriter(saved, System.Text.Encoding.UTF8, leaveOpen: true)) first.WriteState(w);
+            // a new learner process: new source, new algorithm, the saved state — the same grains, which still hold version 2
+            var source = Source(cluster, "CartPole-v1", 6, 16, 3);
+            var second = new Ppo(source, settings);
+            saved.Position = 0;
+            using (var r = new BinaryReader(saved)) second.ReadState(r);
+            Assert.Equal(2, source.Version);
+            SameRun(local, second, 2);
+            Assert.Equal(4, source.Version);
+        }
+        finally { await cluster.StopAllSilosAsync(); await cluster.DisposeAsync(); }
+    }
+
+    [Fact]
+    public async Task An_environment_that_throws_stops_the_run_with_its_message_and_a_block_of_another_size_is_refused()
+    {
+        var cluster = await Start(1);
+        try
+        {
+            var settings = Ppo(4, 8);
+            var failing = Source(cluster, TestEnvs.Failing, 4, 8, 2);
+            var e = Assert.Throws<InvalidOperationException>(() => new Ppo(failing, settings).Iterate());
+            Assert.Contains("the simulator failed at step 3", e.Message);
+            Assert.Equal(0, failing.Retries); // not a loss: not sent again
+
+            var mismatch = Assert.Throws<ArgumentException>(() => new Ppo(Source(cluster, "CartPole-v1", 4, 9, 2), settings));
+            Assert.Contains("steps 9 times per copy but StepsPerEnv = 8", mismatch.Message);
+            Assert.Throws<ArgumentException>(() => Source(cluster, "CartPole-v1", 2, 8, 3)); // more workers than copies
+        }
+        finally { await cluster.StopAllSilosAsync(); await cluster.DisposeAsync(); }
+    }
+}
