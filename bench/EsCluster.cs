@@ -17,12 +17,40 @@ namespace PurePg.Bench;
 /// </summary>
 public static class EsCluster
 {
-    const string Costly = "Bench/CostlyCartPole-v0";
+    internal const string Costly = "Bench/CostlyCartPole-v0";
+
+    /// <summary>Registers <see cref="Costly"/> once.</summary>
+    internal static void RegisterCostly()
+    {
+        if (!EnvRegistry.All.Any(s => s.Id == Costly))
+            EnvRegistry.Register(new(Costly, 500, 475, "CartPole-v1 plus 20 µs of CPU per step", () => new Spinning(EnvRegistry.Make("CartPole-v1"), 20)));
+    }
+
+    /// <summary>Starts <paramref name="silos"/> silos in this process on loopback ports from <paramref name="basePort"/> and
+    /// connects a client to them; dispose the result to stop everything.</summary>
+    internal static LocalCluster StartLocal(int silos, int basePort)
+    {
+        var hosts = new List<Microsoft.Extensions.Hosting.IHost>();
+        for (int k = 0; k < silos; k++)
+            hosts.Add(Cluster.StartSiloAsync(new LocalSiloOptions(basePort + 2 * k, basePort + 2 * k + 1, k == 0 ? null : basePort)).GetAwaiter().GetResult());
+        var (clientHost, client) = Cluster.ConnectAsync(Enumerable.Range(0, silos).Select(k => basePort + 2 * k + 1).ToArray()).GetAwaiter().GetResult();
+        return new LocalCluster(hosts, clientHost, client);
+    }
+
+    internal sealed record LocalCluster(List<Microsoft.Extensions.Hosting.IHost> Silos, Microsoft.Extensions.Hosting.IHost ClientHost, IClusterClient Client) : IDisposable
+    {
+        public void Dispose()
+        {
+            ClientHost.StopAsync().GetAwaiter().GetResult();
+            ClientHost.Dispose();
+            foreach (var h in Silos) { h.StopAsync().GetAwaiter().GetResult(); h.Dispose(); }
+        }
+    }
 
     public static void Run(string[] args)
     {
         int generations = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 20;
-        EnvRegistry.Register(new(Costly, 500, 475, "CartPole-v1 plus 20 µs of CPU per step", () => new Spinning(EnvRegistry.Make("CartPole-v1"), 20)));
+        RegisterCostly();
         Console.WriteLine(Peak.MachineLine());
         Console.WriteLine($"es-cluster: {generations} generations of 32 pairs each configuration; steps/s of the whole generations (evaluation and update)");
         Console.WriteLine("| environment | local, 2 threads | 1 silo | 2 silos | 3 silos |");
@@ -34,18 +62,11 @@ public static class EsCluster
             var row = new List<string> { $"{localRate:N0}" };
             for (int silos = 1; silos <= 3; silos++)
             {
-                var hosts = new List<Microsoft.Extensions.Hosting.IHost>();
-                int basePort = 42_000 + 10 * silos + (id == Costly ? 100 : 0);
-                for (int k = 0; k < silos; k++)
-                    hosts.Add(Cluster.StartSiloAsync(new LocalSiloOptions(basePort + 2 * k, basePort + 2 * k + 1, k == 0 ? null : basePort)).GetAwaiter().GetResult());
-                var (clientHost, client) = Cluster.ConnectAsync(Enumerable.Range(0, silos).Select(k => basePort + 2 * k + 1).ToArray()).GetAwaiter().GetResult();
-                var source = new ClusterEsSource(client, id, settings, workers: 4 * silos);
+                using var cluster = StartLocal(silos, 42_000 + 10 * silos + (id == Costly ? 100 : 0));
+                var source = new ClusterEsSource(cluster.Client, id, settings, workers: 4 * silos);
                 var (rate, mu) = Measure(new Es(() => EnvRegistry.Make(id), settings, source), generations);
                 if (!mu.AsSpan().SequenceEqual(localMu)) throw new InvalidOperationException($"{silos} silos on {id}: μ differs from the local run.");
                 row.Add(string.Create(CultureInfo.InvariantCulture, $"{rate:N0} ({rate / localRate:F2}×)"));
-                clientHost.StopAsync().GetAwaiter().GetResult();
-                clientHost.Dispose();
-                foreach (var h in hosts) { h.StopAsync().GetAwaiter().GetResult(); h.Dispose(); }
             }
             Console.WriteLine($"| {id} | {string.Join(" | ", row)} |");
         }
@@ -60,9 +81,14 @@ public static class EsCluster
         return ((es.TotalSteps - start) / clock.Elapsed.TotalSeconds, es.Agent.Theta.Values.ToArray());
     }
 
-    /// <summary>An environment that spins for a fixed time per step around another one's dynamics.</summary>
+    /// <summary>An environment that spins for a fixed time per step around another one's dynamics; its state is the inner
+    /// environment's (saved whole, so cluster rollouts can send it along).</summary>
     sealed class Spinning(Env inner, int microseconds) : Env(inner.ObservationSpace, inner.ActionSpace)
     {
+        protected override void WriteInternalState(BinaryWriter writer) => inner.WriteState(writer);
+
+        protected override void ReadInternalState(BinaryReader reader) => inner.ReadState(reader);
+
         protected override void ResetCore(NumpyRandom random, Span<float> observation) =>
             inner.Reset(random.NextInt(int.MaxValue)).CopyTo(observation);
 

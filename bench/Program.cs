@@ -24,4 +24,5 @@ else if (args.Length > 0 && args[0] == "plot-curves") CurvePlot.Run(args);
 else if (args.Length > 0 && args[0] == "chain-exploration") ChainExploration.Run(args);
 else if (args.Length > 0 && args[0] == "mountaincar-bc") MountainCarBc.Run(args);
 else if (args.Length > 0 && args[0] == "es-cluster") EsCluster.Run(args);
+else if (args.Length > 0 && args[0] == "ppo-cluster") PpoCluster.Run(args);
 else BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);

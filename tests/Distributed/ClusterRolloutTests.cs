@@ -142,4 +142,22 @@ public class ClusterRolloutTests
         }
         finally { await cluster.StopAllSilosAsync(); await cluster.DisposeAsync(); }
     }
+
+    [Fact]
+    public async Task The_READMEs_rollout_example_runs_and_matches_one_process()
+    {
+        var cluster = await Start(2);
+        try
+        {
+            var client = cluster.Client;
+            // copied from README.md ("Training on a cluster")
+            var ppoSettings = new PpoSettings { NumEnvs = 8, Seed = 1 };
+            var rollouts = new ClusterRolloutSource(client, "CartPole-v1", 8, ppoSettings.StepsPerEnv, ppoSettings.HiddenSizes,
+                ppoSettings.Activation, workers: 4);                                          // 4 blocks of 2 copies
+            var ppo = new Ppo(rollouts, ppoSettings);                                         // or A2c, Trpo, NaturalPolicyGradient
+            SameRun(new Ppo(AlgorithmCatalog.MakeVectorEnv("CartPole-v1", 8), ppoSettings), ppo, 1);
+            Assert.Equal(8 * 2048, ppo.TotalSteps);
+        }
+        finally { await cluster.StopAllSilosAsync(); await cluster.DisposeAsync(); }
+    }
 }
