@@ -208,7 +208,7 @@ public static class Program
         var plan = RunPlan.FromArguments(a);
         using var connection = Connect(plan);
         var (trainer, settings) = AlgorithmCatalog.Create(plan.Algorithm, plan.Env, plan.Envs, plan.Seed, plan.Steps, plan.Overrides, plan.Normalize, EsSource(plan, connection),
-            RolloutSource(plan, connection));
+            RolloutSource(plan, connection), AsyncSource(plan, connection));
         var config = plan.ToConfig(settings);
         using var tensorBoard = OpenTensorBoard(plan);
         var run = RunFolder.CreateUnique(a.Get("--out") ?? "runs", $"{plan.Env.Replace('/', '_')}-{plan.Algorithm}-{plan.Seed}-{DateTime.UtcNow:yyyyMMdd-HHmmss}");
@@ -253,7 +253,7 @@ public static class Program
 
     private static IOnPolicyAlgorithm Rebuild(RunPlan plan, ClusterConnection? connection = null) =>
         AlgorithmCatalog.Create(plan.Algorithm, plan.Env, plan.Envs, plan.Seed, plan.Steps, plan.Overrides, plan.Normalize, EsSource(plan, connection),
-            RolloutSource(plan, connection)).Algorithm;
+            RolloutSource(plan, connection), AsyncSource(plan, connection)).Algorithm;
 
     /// <summary>A learner's connection to the silos of <c>--cluster</c> (none without it); disposing it disconnects.</summary>
     private sealed class ClusterConnection(Microsoft.Extensions.Hosting.IHost host, IClusterClient client) : IDisposable
@@ -273,7 +273,8 @@ public static class Program
         try
         {
             var (host, client) = PurePg.Distributed.Cluster.ConnectAsync(target.GatewayPorts, target.ClusterId, connectTimeout: TimeSpan.FromSeconds(10)).GetAwaiter().GetResult();
-            Console.WriteLine($"connected to the cluster '{target.ClusterId}' at localhost:{string.Join(",", target.GatewayPorts)}; {target.Workers} {(plan.Algorithm == "es" ? "evaluator" : "rollout")} workers");
+            Console.WriteLine($"connected to the cluster '{target.ClusterId}' at localhost:{string.Join(",", target.GatewayPorts)}; " +
+                (plan.Algorithm == "impala" ? "asynchronous rollout workers, one per block" : $"{target.Workers} {(plan.Algorithm == "es" ? "evaluator" : "rollout")} workers"));
             return new ClusterConnection(host, client);
         }
         catch (Exception e) when (e is OrleansException or TimeoutException or System.Net.Sockets.SocketException or InvalidOperationException or OperationCanceledException)
@@ -286,8 +287,13 @@ public static class Program
         connection is null || plan.Cluster is not { } target || plan.Algorithm != "es" ? null
             : s => new PurePg.Distributed.ClusterEsSource(connection.Client, plan.Env, s, target.Workers, CallOptions(target));
 
+    private static Func<ImpalaSettings, IAsyncRolloutSource>? AsyncSource(RunPlan plan, ClusterConnection? connection) =>
+        connection is null || plan.Cluster is not { } target || plan.Algorithm != "impala" ? null
+            : s => new PurePg.Distributed.AsyncClusterRolloutSource(connection.Client, plan.Env, s.NumEnvs, s.StepsPerEnv, s.Blocks, s.HiddenSizes, s.Activation,
+                CallOptions(target));
+
     private static Func<int, int, int[], Activation, IRolloutSource>? RolloutSource(RunPlan plan, ClusterConnection? connection) =>
-        connection is null || plan.Cluster is not { } target || plan.Algorithm == "es" ? null
+        connection is null || plan.Cluster is not { } target || plan.Algorithm is "es" or "impala" ? null
             : (envs, steps, hidden, activation) => new PurePg.Distributed.ClusterRolloutSource(connection.Client, plan.Env, envs, steps, hidden, activation, target.Workers,
                 CallOptions(target));
 

@@ -214,7 +214,8 @@ internal sealed record BcStart(string File, int Epochs, int ValueWarmup)
 
 /// <summary><c>--cluster localhost:GATEWAY[,GATEWAY…] [--workers N] [--worker-timeout S] [--worker-attempts N]</c>: es
 /// evaluates its generations on N evaluator grains (default 8), ppo, a2c, trpo and npg step their copies in N blocks on
-/// rollout worker grains (default min(8, copies)), of the silos whose gateways listen on those loopback ports
+/// rollout worker grains (default min(8, copies)), impala's Blocks actors run as asynchronous rollout workers (workers
+/// recorded as 0), of the silos whose gateways listen on those loopback ports
 /// (<c>purepg silo</c>), each request given S seconds (default 120) and N attempts (default 3). Recorded in config.json,
 /// so a resume reconnects.</summary>
 internal sealed record ClusterTarget(int[] GatewayPorts, int Workers, string ClusterId, double TimeoutSeconds = 120, int Attempts = 3)
@@ -222,7 +223,7 @@ internal sealed record ClusterTarget(int[] GatewayPorts, int Workers, string Clu
     public const int DefaultWorkers = 8;
 
     /// <summary>The algorithms that run on a cluster: es's evaluations, and the on-policy algorithms' rollouts.</summary>
-    public static readonly string[] Algorithms = ["es", "ppo", "a2c", "trpo", "npg"];
+    public static readonly string[] Algorithms = ["es", "ppo", "a2c", "trpo", "npg", "impala"];
 
     public static ClusterTarget? FromArguments(Arguments a, string algorithm, int envs, bool normalize)
     {
@@ -242,8 +243,10 @@ internal sealed record ClusterTarget(int[] GatewayPorts, int Workers, string Clu
             throw new UsageException($"--cluster {target}: give localhost:GATEWAY[,GATEWAY...], the gateway ports of the silos (purepg silo prints them).");
         var ports = target[prefix.Length..].Split(',').Select(p => int.TryParse(p, NumberStyles.None, CultureInfo.InvariantCulture, out int v) && v is >= 1 and <= 65535 ? v
             : throw new UsageException($"--cluster {target}: '{p}' is not a port (1–65535).")).ToArray();
-        int workers = (int)a.GetLong("--workers", algorithm == "es" ? DefaultWorkers : Math.Min(DefaultWorkers, envs), 1);
-        if (algorithm != "es" && workers > envs)
+        if (algorithm == "impala" && a.Get("--workers") is not null)
+            throw new UsageException("--workers: impala's actors are its Blocks setting (--set Blocks=W, default 4), one rollout worker each.");
+        int workers = algorithm == "impala" ? 0 : (int)a.GetLong("--workers", algorithm == "es" ? DefaultWorkers : Math.Min(DefaultWorkers, envs), 1);
+        if (algorithm is not ("es" or "impala") && workers > envs)
             throw new UsageException($"--workers {workers}: {algorithm}'s {envs} environment copies (--envs) are split among the workers, at least one each; give --workers ≤ {envs}.");
         return new ClusterTarget(ports, workers, a.Get("--cluster-id") ?? "purepg",
             a.GetLong("--worker-timeout", 120, 1), (int)a.GetLong("--worker-attempts", 3, 1));

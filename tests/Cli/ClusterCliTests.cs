@@ -89,6 +89,14 @@ public class ClusterCliTests : IDisposable
         var ppoLocal = Cli.Run([.. ppo, "--out", Path.Combine(_root, "ppo-local")]);
         Assert.True(ppoLocal.Code == 0, ppoLocal.Err);
         Assert.Equal(File.ReadAllBytes(Path.Combine(Cli.RunFolderOf(ppoLocal.Out), "policy.pgp")), File.ReadAllBytes(Path.Combine(Cli.RunFolderOf(ppoRemote.Out), "policy.pgp")));
+
+        // IMPALA's asynchronous actors on the same silos: not reproducible, so it must just run, record its lags and learn
+        var impala = Cli.Run("train", "--env", "CartPole-v1", "--algo", "impala", "--steps", "60000", "--cluster", $"localhost:{gatewayA},{gatewayB}",
+            "--out", Path.Combine(_root, "impala"));
+        Assert.True(impala.Code == 0, impala.Err + impala.Out);
+        Assert.Contains("asynchronous rollout workers", impala.Out);
+        string metrics = File.ReadAllText(Path.Combine(Cli.RunFolderOf(impala.Out), "metrics.csv"));
+        Assert.Contains(",lag,mean_rho,", metrics.Split('\n')[0]);
     }
 
     [Fact]
@@ -101,9 +109,11 @@ public class ClusterCliTests : IDisposable
         Assert.Single(nobody.Err.Trim().Split('\n'));
         var reinforce = Cli.Run("train", "--env", "CartPole-v1", "--algo", "reinforce", "--cluster", "localhost:30000", "--out", runs);
         Assert.Equal(1, reinforce.Code);
-        Assert.Contains("es, ppo, a2c, trpo, npg run on a cluster; reinforce does not", reinforce.Err);
+        Assert.Contains("es, ppo, a2c, trpo, npg, impala run on a cluster; reinforce does not", reinforce.Err);
         var tooMany = Cli.Run("train", "--env", "CartPole-v1", "--algo", "ppo", "--envs", "4", "--cluster", "localhost:30000", "--workers", "5", "--out", runs);
         Assert.Contains("--workers 5: ppo's 4 environment copies", tooMany.Err);
+        var impalaWorkers = Cli.Run("train", "--env", "CartPole-v1", "--algo", "impala", "--cluster", "localhost:30000", "--workers", "3", "--out", runs);
+        Assert.Contains("impala's actors are its Blocks setting", impalaWorkers.Err);
         var normalized = Cli.Run("train", "--env", "CartPole-v1", "--algo", "a2c", "--normalize", "--cluster", "localhost:30000", "--out", runs);
         Assert.Contains("--normalize with --cluster", normalized.Err);
         var badTarget = Cli.Run("train", "--env", "CartPole-v1", "--algo", "es", "--cluster", "redis=host", "--out", runs);

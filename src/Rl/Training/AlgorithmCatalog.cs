@@ -11,7 +11,7 @@ namespace PurePg.Rl.Training;
 public static class AlgorithmCatalog
 {
     /// <summary>Every algorithm name.</summary>
-    public static IReadOnlyList<string> Names { get; } = ["ppo", "a2c", "trpo", "npg", "reinforce", "a3c", "es"];
+    public static IReadOnlyList<string> Names { get; } = ["ppo", "a2c", "trpo", "npg", "reinforce", "a3c", "es", "impala"];
 
     /// <summary>One line on each.</summary>
     public static string Describe(string name) => name switch
@@ -23,6 +23,7 @@ public static class AlgorithmCatalog
         "reinforce" => "Monte Carlo policy gradient; Baseline = Value (learned V, default), None, Constant, TimeDependent or VarianceOptimal (per component of θ) (ReuseBatches = K > 1: also the last K − 1 batches, by per-step importance weights min(ρ, Truncation))",
         "a3c" => "asynchronous advantage actor-critic (threads; not deterministic)",
         "es" => "evolution strategies: antithetic perturbations of θ, centered ranks, Adam, optional observation normalization (Salimans et al. 2017); --envs sets Workers",
+        "impala" => "IMPALA's learner: Blocks actors act with lagging policy versions, V-trace corrects (ρ̄, c̄); in one process the lag is exactly Blocks − 1 and a seed fixes the run; on a cluster, asynchronous",
         _ => throw Unknown(name),
     };
 
@@ -35,6 +36,7 @@ public static class AlgorithmCatalog
         "reinforce" => SettingsBinder.Describe(new ReinforceSettings()),
         "a3c" => SettingsBinder.Describe(new A3cSettings()),
         "es" => SettingsBinder.Describe(new EsSettings()),
+        "impala" => SettingsBinder.Describe(new ImpalaSettings()),
         _ => throw Unknown(name),
     };
 
@@ -56,6 +58,7 @@ public static class AlgorithmCatalog
             ReinforceSettings s => SettingsBinder.ToDictionary(s),
             A3cSettings s => SettingsBinder.ToDictionary(s),
             EsSettings s => SettingsBinder.ToDictionary(s),
+            ImpalaSettings s => SettingsBinder.ToDictionary(s),
             var other => throw new InvalidOperationException(other.GetType().Name),
         };
 
@@ -94,6 +97,12 @@ public static class AlgorithmCatalog
                 s.Validate();
                 return s;
             }
+            case "impala":
+            {
+                var s = SettingsBinder.With(new ImpalaSettings(), withEnvs);
+                s.Validate();
+                return s;
+            }
             case "es":
             {
                 var s = SettingsBinder.With(new EsSettings(), forced.Concat([new("Workers", numEnvs.ToString(inv))]));
@@ -119,15 +128,16 @@ public static class AlgorithmCatalog
     /// </summary>
     public static (IOnPolicyAlgorithm Algorithm, Dictionary<string, object?> Settings) Create(string algorithm, string envId, int numEnvs, long seed,
         long plannedSteps, IEnumerable<KeyValuePair<string, string>> overrides, bool normalize, Func<EsSettings, IEsGenerationSource>? esSource = null,
-        Func<int, int, int[], Autodiff.Modules.Activation, IRolloutSource>? rolloutSource = null)
+        Func<int, int, int[], Autodiff.Modules.Activation, IRolloutSource>? rolloutSource = null, Func<ImpalaSettings, IAsyncRolloutSource>? asyncSource = null)
     {
+        if (asyncSource is not null && algorithm != "impala") throw new ArgumentException($"Only impala takes asynchronous rollouts, not {algorithm}.");
         if (esSource is not null && algorithm != "es") throw new ArgumentException($"Only es evaluates generations elsewhere, not {algorithm}.");
         if (rolloutSource is not null && algorithm is not ("ppo" or "a2c" or "trpo" or "npg"))
             throw new ArgumentException($"Only ppo, a2c, trpo and npg take their rollouts from a rollout source, not {algorithm}.");
         if (rolloutSource is not null && normalize)
             throw new ArgumentException("Normalization runs over all copies in one process: it cannot be combined with a rollout source.");
         EnvRegistry.Spec(envId); // throws with the valid ids
-        if (normalize && algorithm is "reinforce" or "a3c" or "es")
+        if (normalize && algorithm is "reinforce" or "a3c" or "es" or "impala")
             throw new ArgumentException($"Normalization (--normalize) is available for ppo, a2c, trpo and npg, not {algorithm}" +
                 (algorithm == "es" ? " (es normalizes observations itself: --set NormalizeObservations=true)." : "."));
         IOnPolicyAlgorithm built;
@@ -151,6 +161,9 @@ public static class AlgorithmCatalog
                 break;
             case A3cSettings s: // one environment per worker thread
                 (built, settings) = (new A3c(() => EnvRegistry.Make(envId), s), SettingsBinder.ToDictionary(s));
+                break;
+            case ImpalaSettings s: // Blocks actors in this process with a fixed lag, or a cluster's asynchronous workers
+                (built, settings) = (asyncSource is null ? new Impala(m => MakeVectorEnv(envId, m), s) : new Impala(asyncSource(s), s), SettingsBinder.ToDictionary(s));
                 break;
             case EsSettings s: // one environment per evaluation thread, or evaluator workers elsewhere
                 (built, settings) = (new Es(() => EnvRegistry.Make(envId), s, esSource?.Invoke(s)), SettingsBinder.ToDictionary(s));
