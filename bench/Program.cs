@@ -25,4 +25,5 @@ else if (args.Length > 0 && args[0] == "chain-exploration") ChainExploration.Run
 else if (args.Length > 0 && args[0] == "mountaincar-bc") MountainCarBc.Run(args);
 else if (args.Length > 0 && args[0] == "es-cluster") EsCluster.Run(args);
 else if (args.Length > 0 && args[0] == "ppo-cluster") PpoCluster.Run(args);
+else if (args.Length > 0 && args[0] == "impala-lag") ImpalaLag.Run(args);
 else BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);

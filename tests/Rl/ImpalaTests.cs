@@ -60,6 +60,19 @@ public class ImpalaTests
     }
 
     [Fact]
+    public void Without_the_correction_every_rollout_is_taken_as_on_policy()
+    {
+        var settings = new ImpalaSettings { NumEnvs = 4, Blocks = 4, StepsPerEnv = 16, Seed = 3, VTraceCorrection = false, LearningRate = 0.01 };
+        var impala = new Impala(m => AlgorithmCatalog.MakeVectorEnv("CartPole-v1", m), settings);
+        for (int k = 0; k < 12; k++)
+        {
+            var m = impala.Iterate().Losses.ToDictionary(l => l.Name, l => l.Value);
+            Assert.Equal(1.0, m["mean_rho"]); // exactly: μ is taken to be π
+            Assert.Equal(k < 4 ? k : 3, m["lag"]);
+        }
+    }
+
+    [Fact]
     public void Settings_that_cannot_run_are_refused_by_name()
     {
         var e = Assert.Throws<ArgumentOutOfRangeException>(() => new ImpalaSettings { NumEnvs = 2, Blocks = 3 }.Validate());

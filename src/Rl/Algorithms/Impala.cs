@@ -36,6 +36,10 @@ public sealed record ImpalaSettings
     /// <summary>c̄, where the trace weights c_t = min(c̄, π/μ) are cut (IMPALA: 1).</summary>
     public double CBar { get; init; } = 1.0;
 
+    /// <summary>Correct the lag with V-trace (default). False is the IMPALA paper's "no correction" ablation: every rollout
+    /// is treated as on-policy (ρ = c = 1), so the targets are n-step returns of whatever policy acted.</summary>
+    public bool VTraceCorrection { get; init; } = true;
+
     /// <summary>c of the value loss c·mean((v_s − V_φ(x_s))²) (IMPALA: 0.5).</summary>
     public double ValueCoefficient { get; init; } = 0.5;
 
@@ -171,7 +175,10 @@ public sealed class Impala : IOnPolicyAlgorithm
         var value = Agent.Value.Forward(_tape, states);
         _tape.Value(logProb).CopyTo(_logTarget);
         _tape.Value(value).CopyTo(_values);
-        var stats = VTrace.Compute(b, _logTarget, _values, _truncated, _last, _settings.Gamma, _settings.RhoBar, _settings.CBar, _targets, _advantages);
+        // without the correction, μ is taken to be π: every ρ = c = 1
+        ReadOnlySpan<float> logBehaviour = _settings.VTraceCorrection ? b.LogProbs : _logTarget;
+        var stats = VTrace.Compute(b.Steps, b.NumEnvs, b.Rewards, b.Terminated, b.Truncated, logBehaviour, _logTarget, _values, _truncated, _last, _settings.Gamma,
+            _settings.RhoBar, _settings.CBar, _targets, _advantages);
 
         var policyLoss = -_tape.Mean(logProb * _tape.Borrow(_advantages, n, 1));
         var valueLoss = _tape.Mean(_tape.Square(value - _tape.Borrow(_targets, n, 1)));
