@@ -21,21 +21,23 @@ public static class Program
         purepg train  --env ID --algo NAME [--seed N] [--steps N] [--envs N] [--config FILE.json] [--set key=value ...] [--env-assembly DLL]
                       [--normalize] [--eval-every N [--eval-episodes N] [--stop-at-threshold]] [--checkpoints N] [--keep N]
                       [--tensorboard DIR] [--init-from-bc FILE [--bc-epochs N] [--value-warmup N]]
-                      [--cluster localhost:GATEWAY[,GATEWAY...] [--workers N] [--cluster-id ID] [--worker-timeout S] [--worker-attempts N]]
+                      [--cluster localhost:GATEWAY[,GATEWAY...] [--workers N] [--cluster-id ID] [--worker-timeout S] [--worker-attempts N]
+                       [--tls-cert FILE.pfx]]
                       [--out DIR]
         purepg eval   --run DIR [--episodes N] [--deterministic] [--best] [--json]
         purepg resume --run DIR [--steps N]
         purepg predict --policy FILE|RUN_DIR [--stochastic --seed N]
         purepg export --run DIR|--policy FILE [--best] --onnx FILE.onnx [--ml-agents]
         purepg record --run DIR|--policy FILE|--expert scripted --env ID [--episodes N] --out FILE [--stochastic] [--seed N]
-        purepg silo   [--port N] [--gateway N] [--primary PORT] [--cluster-id ID] [--env-assembly DLL]
+        purepg silo   [--port N] [--gateway N] [--primary PORT] [--cluster-id ID] [--env-assembly DLL] [--tls-cert FILE.pfx]
+        purepg cert   --out FILE.pfx
         purepg list
 
         Each command takes --help. Exit codes: 0 success, 1 bad input, 2 failure during training, 130 interrupted
         (a final checkpoint was written; continue with resume).
         """;
 
-    private static readonly string[] Commands = ["train", "eval", "resume", "predict", "export", "record", "silo", "list"];
+    private static readonly string[] Commands = ["train", "eval", "resume", "predict", "export", "record", "silo", "cert", "list"];
 
     public static int Main(string[] args)
     {
@@ -59,6 +61,7 @@ public static class Program
                 "export" => parsed.Help ? Print(ExportHelp, 0) : Export(parsed),
                 "record" => parsed.Help ? Print(RecordHelp, 0) : Record(parsed),
                 "silo" => parsed.Help ? Print(SiloHelp, 0) : Silo(parsed),
+                "cert" => parsed.Help ? Print(CertHelp, 0) : Cert(parsed),
                 "list" => parsed.Help ? Print("purepg list: environments (spaces, time limits, thresholds) and algorithms (the settings train uses).", 0) : List(),
                 _ => throw new UsageException($"Unknown command '{parsed.Command}'.{Suggestions.DidYouMean(parsed.Command, Commands)} Valid: {string.Join(", ", Commands)}."),
             };
@@ -108,10 +111,13 @@ public static class Program
           --value-warmup N      (ppo, with --init-from-bc) N value-only iterations before the first policy update:
                                 V_φ fitted to the cloned policy's returns, θ fixed (default 0; the steps count)
           --cluster localhost:G (es) evaluate each generation on --workers N (default 8) evaluator grains of the silos
-                                whose gateways listen on those ports (purepg silo); bit-identical to a local run; a
-                                resume reconnects. A request lost to the cluster (a silo gone, no answer within
+                                whose gateways listen on those ports (purepg silo); (ppo, a2c, trpo, npg) step the copies
+                                in --workers N blocks (default min(8, --envs)) on rollout worker grains; both
+                                bit-identical to a local run; (impala) its Blocks actors act asynchronously on the
+                                silos. A resume reconnects. A request lost to the cluster (a silo gone, no answer within
                                 --worker-timeout S seconds, default 120) is sent again, --worker-attempts N times in all
-                                (default 3), then the run stops naming the worker
+                                (default 3), then the run stops naming the worker. --tls-cert FILE.pfx: mutual TLS with
+                                the cluster's certificate (purepg cert; password, if any, in PUREPG_TLS_PASSWORD)
         Precedence: defaults < --config < --set. --seed, --steps and --envs win over the config file; given together
         with a --set of the same setting they must agree.
         """;
@@ -203,7 +209,7 @@ public static class Program
     {
         a.AllowOnly("--env", "--algo", "--seed", "--steps", "--envs", "--config", "--set", "--normalize", "--out", "--checkpoints", "--keep",
             "--eval-every", "--eval-episodes", "--stop-at-threshold", "--env-assembly", "--tensorboard", "--init-from-bc", "--bc-epochs", "--value-warmup",
-            "--cluster", "--workers", "--cluster-id", "--worker-timeout", "--worker-attempts");
+            "--cluster", "--workers", "--cluster-id", "--worker-timeout", "--worker-attempts", "--tls-cert");
         // the whole configuration validates before a folder is made or a step is taken
         var plan = RunPlan.FromArguments(a);
         using var connection = Connect(plan);
@@ -272,14 +278,16 @@ public static class Program
         if (plan.Cluster is not { } target) return null;
         try
         {
-            var (host, client) = PurePg.Distributed.Cluster.ConnectAsync(target.GatewayPorts, target.ClusterId, connectTimeout: TimeSpan.FromSeconds(10)).GetAwaiter().GetResult();
+            var (host, client) = PurePg.Distributed.Cluster.ConnectAsync(target.GatewayPorts, target.ClusterId, connectTimeout: TimeSpan.FromSeconds(10),
+                tls: LoadTls(target.TlsCertificate)).GetAwaiter().GetResult();
             Console.WriteLine($"connected to the cluster '{target.ClusterId}' at localhost:{string.Join(",", target.GatewayPorts)}; " +
                 (plan.Algorithm == "impala" ? "asynchronous rollout workers, one per block" : $"{target.Workers} {(plan.Algorithm == "es" ? "evaluator" : "rollout")} workers"));
             return new ClusterConnection(host, client);
         }
         catch (Exception e) when (e is OrleansException or TimeoutException or System.Net.Sockets.SocketException or InvalidOperationException or OperationCanceledException)
         {
-            throw new UsageException($"--cluster localhost:{string.Join(",", target.GatewayPorts)}: cannot reach a silo ({RunFolder.OneLine(e.Message)}). Start one with purepg silo.");
+            throw new UsageException($"--cluster localhost:{string.Join(",", target.GatewayPorts)}: cannot reach a silo ({RunFolder.OneLine(e.Message)}). Start one with purepg silo" +
+                (target.TlsCertificate is null ? "; if the silos use --tls-cert, give the learner the same." : $", with the same --tls-cert {target.TlsCertificate}."));
         }
     }
 
@@ -301,20 +309,51 @@ public static class Program
         new() { Timeout = TimeSpan.FromSeconds(target.TimeoutSeconds), Attempts = target.Attempts };
 
     private const string SiloHelp = """
-        purepg silo [--port N] [--gateway N] [--primary PORT] [--cluster-id ID] [--env-assembly DLL]
+        purepg silo [--port N] [--gateway N] [--primary PORT] [--cluster-id ID] [--env-assembly DLL] [--tls-cert FILE.pfx]
           starts a worker silo of a PurePg cluster on loopback (Microsoft Orleans, localhost clustering) and serves until
           Ctrl-C or SIGTERM: --port the silo-to-silo port (default 11111), --gateway the port learners connect to
           (default 30000), --primary the first silo's --port (omit it on the first silo), --cluster-id (default purepg).
-          With --env-assembly the silo can evaluate that assembly's environments. Train on the silos with
-          purepg train --algo es ... --cluster localhost:GATEWAY[,GATEWAY...] [--workers N].
+          With --env-assembly the silo can evaluate that assembly's environments. With --tls-cert (purepg cert makes
+          one; password, if any, in PUREPG_TLS_PASSWORD) every connection is mutual TLS with that certificate and a
+          silo or learner without it is refused. Train on the silos with
+          purepg train --algo es|ppo|a2c|trpo|npg|impala ... --cluster localhost:GATEWAY[,GATEWAY...] [--workers N] [--tls-cert FILE.pfx].
         """;
+
+    private const string CertHelp = """
+        purepg cert --out FILE.pfx
+          writes a new self-signed certificate for a cluster (ECDSA P-256, two years, with its private key; with the
+          environment variable PUREPG_TLS_PASSWORD set, protected by it). Give the same file to every silo and learner
+          with --tls-cert: they then talk mutual TLS and refuse anyone without it. Keep it like a password.
+        """;
+
+    private static int Cert(Arguments a)
+    {
+        a.AllowOnly("--out");
+        string path = a.Require("--out");
+        if (File.Exists(path)) throw new UsageException($"purepg cert: {path} exists; a new certificate would lock its silos out. Remove it first if that is meant.");
+        var tls = PurePg.Distributed.ClusterTls.CreateSelfSigned();
+        tls.Save(path, TlsPassword());
+        Console.WriteLine($"cluster certificate {tls.Certificate.Subject}, SHA-256 {Convert.ToHexString(tls.Certificate.GetCertHash(System.Security.Cryptography.HashAlgorithmName.SHA256))[..16]}…, " +
+            $"valid until {tls.Certificate.NotAfter:yyyy-MM-dd}: {path}");
+        return 0;
+    }
+
+    private static string? TlsPassword() => Environment.GetEnvironmentVariable("PUREPG_TLS_PASSWORD") is { Length: > 0 } p ? p : null;
+
+    /// <summary>The cluster certificate of --tls-cert, or a one-line error naming the file.</summary>
+    internal static PurePg.Distributed.ClusterTls? LoadTls(string? path)
+    {
+        if (path is null) return null;
+        try { return PurePg.Distributed.ClusterTls.Load(path, TlsPassword()); }
+        catch (Exception e) when (e is FileNotFoundException or InvalidDataException) { throw new UsageException($"--tls-cert: {RunFolder.OneLine(e.Message)}"); }
+    }
 
     private static int Silo(Arguments a)
     {
-        a.AllowOnly("--port", "--gateway", "--primary", "--cluster-id", "--env-assembly");
+        a.AllowOnly("--port", "--gateway", "--primary", "--cluster-id", "--env-assembly", "--tls-cert");
         RunPlan.LoadEnvironments(a.Get("--env-assembly"));
         var options = new PurePg.Distributed.LocalSiloOptions((int)a.GetLong("--port", 11111, 1), (int)a.GetLong("--gateway", 30000, 1),
-            a.Get("--primary") is null ? null : (int)a.GetLong("--primary", 0, 1), a.Get("--cluster-id") ?? "purepg");
+            a.Get("--primary") is null ? null : (int)a.GetLong("--primary", 0, 1), a.Get("--cluster-id") ?? "purepg", Tls: LoadTls(a.Get("--tls-cert")));
         options.Validate();
         Microsoft.Extensions.Hosting.IHost host;
         try { host = PurePg.Distributed.Cluster.StartSiloAsync(options).GetAwaiter().GetResult(); }
@@ -328,7 +367,7 @@ public static class Program
         using var sigterm = OperatingSystem.IsWindows() ? null : System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGTERM,
             c => { c.Cancel = true; stop.Set(); });
         Console.WriteLine($"silo of cluster '{options.ClusterId}' on 127.0.0.1:{options.SiloPort}, gateway {options.GatewayPort}" +
-            (options.PrimarySiloPort is int p ? $", joined the primary at {p}" : " (primary)") + "; Ctrl-C stops it");
+            (options.PrimarySiloPort is int p ? $", joined the primary at {p}" : " (primary)") + (options.Tls is null ? "" : ", mutual TLS") + "; Ctrl-C stops it");
         stop.Wait();
         Console.CancelKeyPress -= onCancel;
         host.StopAsync().GetAwaiter().GetResult();

@@ -218,7 +218,7 @@ internal sealed record BcStart(string File, int Epochs, int ValueWarmup)
 /// recorded as 0), of the silos whose gateways listen on those loopback ports
 /// (<c>purepg silo</c>), each request given S seconds (default 120) and N attempts (default 3). Recorded in config.json,
 /// so a resume reconnects.</summary>
-internal sealed record ClusterTarget(int[] GatewayPorts, int Workers, string ClusterId, double TimeoutSeconds = 120, int Attempts = 3)
+internal sealed record ClusterTarget(int[] GatewayPorts, int Workers, string ClusterId, double TimeoutSeconds = 120, int Attempts = 3, string? TlsCertificate = null)
 {
     public const int DefaultWorkers = 8;
 
@@ -230,8 +230,9 @@ internal sealed record ClusterTarget(int[] GatewayPorts, int Workers, string Clu
         string? target = a.Get("--cluster");
         if (target is null)
         {
-            if (a.Get("--workers") is not null || a.Get("--cluster-id") is not null || a.Get("--worker-timeout") is not null || a.Get("--worker-attempts") is not null)
-                throw new UsageException("--workers, --cluster-id, --worker-timeout and --worker-attempts go with --cluster localhost:PORT[,PORT...].");
+            if (a.Get("--workers") is not null || a.Get("--cluster-id") is not null || a.Get("--worker-timeout") is not null || a.Get("--worker-attempts") is not null
+                || a.Get("--tls-cert") is not null)
+                throw new UsageException("--workers, --cluster-id, --worker-timeout, --worker-attempts and --tls-cert go with --cluster localhost:PORT[,PORT...].");
             return null;
         }
         if (!Algorithms.Contains(algorithm))
@@ -249,12 +250,12 @@ internal sealed record ClusterTarget(int[] GatewayPorts, int Workers, string Clu
         if (algorithm is not ("es" or "impala") && workers > envs)
             throw new UsageException($"--workers {workers}: {algorithm}'s {envs} environment copies (--envs) are split among the workers, at least one each; give --workers ≤ {envs}.");
         return new ClusterTarget(ports, workers, a.Get("--cluster-id") ?? "purepg",
-            a.GetLong("--worker-timeout", 120, 1), (int)a.GetLong("--worker-attempts", 3, 1));
+            a.GetLong("--worker-timeout", 120, 1), (int)a.GetLong("--worker-attempts", 3, 1), a.Get("--tls-cert") is string cert ? Path.GetFullPath(cert) : null);
     }
 
     public static ClusterTarget? FromJson(JsonNode? node) => node is JsonObject o
         ? new ClusterTarget(o["gateways"]!.AsArray().Select(n => n!.GetValue<int>()).ToArray(), o["workers"]!.GetValue<int>(), o["cluster_id"]?.GetValue<string>() ?? "purepg",
-            o["worker_timeout_s"]?.GetValue<double>() ?? 120, o["worker_attempts"]?.GetValue<int>() ?? 3)
+            o["worker_timeout_s"]?.GetValue<double>() ?? 120, o["worker_attempts"]?.GetValue<int>() ?? 3, o["tls_cert"]?.GetValue<string>())
         : null;
 
     public JsonObject ToJson() => new()
@@ -264,5 +265,6 @@ internal sealed record ClusterTarget(int[] GatewayPorts, int Workers, string Clu
         ["cluster_id"] = ClusterId,
         ["worker_timeout_s"] = TimeoutSeconds,
         ["worker_attempts"] = Attempts,
+        ["tls_cert"] = TlsCertificate,
     };
 }

@@ -11,7 +11,10 @@ namespace PurePg.Distributed;
 /// <param name="PrimarySiloPort">The primary silo's <see cref="SiloPort"/>; null for the primary itself.</param>
 /// <param name="ClusterId">The cluster's id: silos and clients join only a cluster whose id they give.</param>
 /// <param name="ServiceId">The service's id, the same for every silo of the deployment.</param>
-public sealed record LocalSiloOptions(int SiloPort, int GatewayPort, int? PrimarySiloPort = null, string ClusterId = "purepg", string ServiceId = "purepg")
+/// <param name="Tls">Mutual TLS with the cluster's certificate (<see cref="ClusterTls"/>) for every connection, silo to silo
+/// and client to silo; null for plain TCP (on loopback only).</param>
+public sealed record LocalSiloOptions(int SiloPort, int GatewayPort, int? PrimarySiloPort = null, string ClusterId = "purepg", string ServiceId = "purepg",
+    ClusterTls? Tls = null)
 {
     /// <summary>Checks the ports and ids, naming the bad one.</summary>
     public void Validate()
@@ -35,8 +38,12 @@ public static class Cluster
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
         var host = new HostBuilder()
-            .UseOrleans(silo => silo.UseLocalhostClustering(options.SiloPort, options.GatewayPort,
-                options.PrimarySiloPort is int primary ? new IPEndPoint(IPAddress.Loopback, primary) : null, options.ServiceId, options.ClusterId))
+            .UseOrleans(silo =>
+            {
+                silo.UseLocalhostClustering(options.SiloPort, options.GatewayPort,
+                    options.PrimarySiloPort is int primary ? new IPEndPoint(IPAddress.Loopback, primary) : null, options.ServiceId, options.ClusterId);
+                if (options.Tls is { } tls) silo.UseTls(tls.Certificate, tls.Configure);
+            })
             .Build();
         await host.StartAsync(cancellationToken).ConfigureAwait(false);
         return host;
@@ -46,9 +53,10 @@ public static class Cluster
     /// for at most <paramref name="connectTimeout"/> (default 15 s; Orleans alone would try forever); returns the host
     /// (dispose it to disconnect) and its <see cref="IClusterClient"/>.</summary>
     /// <exception cref="ArgumentException">No gateway port, or one out of range.</exception>
-    /// <exception cref="OrleansException">No gateway answered in time (Orleans' own connection exception).</exception>
+    /// <exception cref="OrleansException">No gateway answered in time (Orleans' own connection exception) — also what a
+    /// client without the cluster's certificate gets from silos that use <see cref="ClusterTls"/>.</exception>
     public static async Task<(IHost Host, IClusterClient Client)> ConnectAsync(IReadOnlyList<int> gatewayPorts, string clusterId = "purepg", string serviceId = "purepg",
-        TimeSpan? connectTimeout = null, CancellationToken cancellationToken = default)
+        TimeSpan? connectTimeout = null, CancellationToken cancellationToken = default, ClusterTls? tls = null)
     {
         var deadline = DateTime.UtcNow + (connectTimeout ?? TimeSpan.FromSeconds(15));
         ArgumentNullException.ThrowIfNull(gatewayPorts);
@@ -56,15 +64,24 @@ public static class Cluster
         foreach (int p in gatewayPorts)
             if (p is < 1 or > 65535) throw new ArgumentOutOfRangeException(nameof(gatewayPorts), p, "A gateway port must be in 1–65535.");
         var host = new HostBuilder()
-            .UseOrleansClient(client => client.UseLocalhostClustering(gatewayPorts.ToArray(), serviceId, clusterId)
-                .UseConnectionRetryFilter(async (_, token) =>
-                {
-                    if (DateTime.UtcNow >= deadline) return false;
-                    await Task.Delay(TimeSpan.FromMilliseconds(500), token).ConfigureAwait(false);
-                    return true;
-                }))
+            .UseOrleansClient(client =>
+            {
+                client.UseLocalhostClustering(gatewayPorts.ToArray(), serviceId, clusterId)
+                    .UseConnectionRetryFilter(async (_, token) =>
+                    {
+                        if (DateTime.UtcNow >= deadline) return false;
+                        await Task.Delay(TimeSpan.FromMilliseconds(500), token).ConfigureAwait(false);
+                        return true;
+                    });
+                if (tls is not null) client.UseTls(tls.Certificate, tls.Configure);
+            })
             .Build();
-        await host.StartAsync(cancellationToken).ConfigureAwait(false);
+        try { await host.StartAsync(cancellationToken).ConfigureAwait(false); }
+        catch
+        {
+            host.Dispose();
+            throw;
+        }
         return (host, host.Services.GetRequiredService<IClusterClient>());
     }
 }

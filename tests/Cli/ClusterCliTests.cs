@@ -36,10 +36,10 @@ public class ClusterCliTests : IDisposable
     }
 
     /// <summary>Starts <c>purepg silo</c> as a child process and waits for its ready line.</summary>
-    private Process StartSilo(int port, int gateway, int? primary)
+    private Process StartSilo(int port, int gateway, int? primary, params string[] more)
     {
         string dll = Path.Combine(AppContext.BaseDirectory, "purepg.dll");
-        var start = new ProcessStartInfo("dotnet", ["exec", dll, "silo", "--port", $"{port}", "--gateway", $"{gateway}", .. primary is int p ? new[] { "--primary", $"{p}" } : []])
+        var start = new ProcessStartInfo("dotnet", ["exec", dll, "silo", "--port", $"{port}", "--gateway", $"{gateway}", .. primary is int p ? new[] { "--primary", $"{p}" } : [], .. more])
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
@@ -125,5 +125,26 @@ public class ClusterCliTests : IDisposable
         var zero = Cli.Run("train", "--env", "CartPole-v1", "--algo", "es", "--cluster", "localhost:30000", "--worker-attempts", "0", "--out", runs);
         Assert.Contains("--worker-attempts", zero.Err);
         Assert.False(Directory.Exists(runs));
+    }
+
+    [Fact]
+    public void Silos_with_a_certificate_serve_a_learner_that_has_it_and_refuse_one_that_does_not()
+    {
+        string cert = Path.Combine(_root, "cluster.pfx");
+        var made = Cli.Run("cert", "--out", cert);
+        Assert.True(made.Code == 0, made.Err);
+        Assert.Contains("cluster certificate CN=purepg-cluster", made.Out);
+        Assert.Contains("exists", Cli.Run("cert", "--out", cert).Err); // never overwritten
+        var ports = FreePorts(2);
+        StartSilo(ports[0], ports[1], null, "--tls-cert", cert);
+        string[] es = ["train", "--env", "CartPole-v1", "--algo", "es", "--steps", "4000", "--set", "Pairs=4", "--set", "HiddenSizes=8", "--cluster", $"localhost:{ports[1]}"];
+        var with = Cli.Run([.. es, "--tls-cert", cert, "--out", Path.Combine(_root, "with")]);
+        Assert.True(with.Code == 0, with.Err + with.Out);
+        Assert.Contains("\"tls_cert\"", File.ReadAllText(Path.Combine(Cli.RunFolderOf(with.Out), "config.json")));
+        var without = Cli.Run([.. es, "--out", Path.Combine(_root, "without")]);
+        Assert.Equal(1, without.Code);
+        Assert.Contains("cannot reach a silo", without.Err);
+        Assert.Contains("give the learner the same", without.Err);
+        Assert.False(Directory.Exists(Path.Combine(_root, "without")));
     }
 }
