@@ -21,7 +21,7 @@ public static class Program
         purepg train  --env ID --algo NAME [--seed N] [--steps N] [--envs N] [--config FILE.json] [--set key=value ...] [--env-assembly DLL]
                       [--normalize] [--eval-every N [--eval-episodes N] [--stop-at-threshold]] [--checkpoints N] [--keep N]
                       [--tensorboard DIR] [--init-from-bc FILE [--bc-epochs N] [--value-warmup N]]
-                      [--cluster localhost:GATEWAY[,GATEWAY...] [--workers N] [--cluster-id ID] [--worker-timeout S] [--worker-attempts N]
+                      [--cluster HOST:GATEWAY[,GATEWAY...] [--workers N] [--cluster-id ID] [--worker-timeout S] [--worker-attempts N]
                        [--tls-cert FILE.pfx]]
                       [--out DIR]
         purepg eval   --run DIR [--episodes N] [--deterministic] [--best] [--json]
@@ -29,7 +29,7 @@ public static class Program
         purepg predict --policy FILE|RUN_DIR [--stochastic --seed N]
         purepg export --run DIR|--policy FILE [--best] --onnx FILE.onnx [--ml-agents]
         purepg record --run DIR|--policy FILE|--expert scripted --env ID [--episodes N] --out FILE [--stochastic] [--seed N]
-        purepg silo   [--port N] [--gateway N] [--primary PORT] [--cluster-id ID] [--env-assembly DLL] [--tls-cert FILE.pfx]
+        purepg silo   [--port N] [--gateway N] [--host IP] [--primary [HOST:]PORT] [--cluster-id ID] [--env-assembly DLL] [--tls-cert FILE.pfx]
         purepg cert   --out FILE.pfx
         purepg list
 
@@ -278,15 +278,15 @@ public static class Program
         if (plan.Cluster is not { } target) return null;
         try
         {
-            var (host, client) = PurePg.Distributed.Cluster.ConnectAsync(target.GatewayPorts, target.ClusterId, connectTimeout: TimeSpan.FromSeconds(10),
+            var (host, client) = PurePg.Distributed.Cluster.ConnectAsync(target.Endpoints(), target.ClusterId, connectTimeout: TimeSpan.FromSeconds(10),
                 tls: LoadTls(target.TlsCertificate)).GetAwaiter().GetResult();
-            Console.WriteLine($"connected to the cluster '{target.ClusterId}' at localhost:{string.Join(",", target.GatewayPorts)}; " +
+            Console.WriteLine($"connected to the cluster '{target.ClusterId}' at {string.Join(",", target.Gateways)}; " +
                 (plan.Algorithm == "impala" ? "asynchronous rollout workers, one per block" : $"{target.Workers} {(plan.Algorithm == "es" ? "evaluator" : "rollout")} workers"));
             return new ClusterConnection(host, client);
         }
         catch (Exception e) when (e is OrleansException or TimeoutException or System.Net.Sockets.SocketException or InvalidOperationException or OperationCanceledException)
         {
-            throw new UsageException($"--cluster localhost:{string.Join(",", target.GatewayPorts)}: cannot reach a silo ({RunFolder.OneLine(e.Message)}). Start one with purepg silo" +
+            throw new UsageException($"--cluster {string.Join(",", target.Gateways)}: cannot reach a silo ({RunFolder.OneLine(e.Message)}). Start one with purepg silo" +
                 (target.TlsCertificate is null ? "; if the silos use --tls-cert, give the learner the same." : $", with the same --tls-cert {target.TlsCertificate}."));
         }
     }
@@ -309,14 +309,16 @@ public static class Program
         new() { Timeout = TimeSpan.FromSeconds(target.TimeoutSeconds), Attempts = target.Attempts };
 
     private const string SiloHelp = """
-        purepg silo [--port N] [--gateway N] [--primary PORT] [--cluster-id ID] [--env-assembly DLL] [--tls-cert FILE.pfx]
-          starts a worker silo of a PurePg cluster on loopback (Microsoft Orleans, localhost clustering) and serves until
+        purepg silo [--port N] [--gateway N] [--host IP] [--primary [HOST:]PORT] [--cluster-id ID] [--env-assembly DLL] [--tls-cert FILE.pfx]
+          starts a worker silo of a PurePg cluster (Microsoft Orleans, development clustering) and serves until
           Ctrl-C or SIGTERM: --port the silo-to-silo port (default 11111), --gateway the port learners connect to
-          (default 30000), --primary the first silo's --port (omit it on the first silo), --cluster-id (default purepg).
+          (default 30000), --host the address to listen on and give the others (default loopback; on a network, this
+          machine's address), --primary the first silo's PORT on this machine or HOST:PORT on another (omit it on the
+          first silo), --cluster-id (default purepg).
           With --env-assembly the silo can evaluate that assembly's environments. With --tls-cert (purepg cert makes
           one; password, if any, in PUREPG_TLS_PASSWORD) every connection is mutual TLS with that certificate and a
           silo or learner without it is refused. Train on the silos with
-          purepg train --algo es|ppo|a2c|trpo|npg|impala ... --cluster localhost:GATEWAY[,GATEWAY...] [--workers N] [--tls-cert FILE.pfx].
+          purepg train --algo es|ppo|a2c|trpo|npg|impala ... --cluster HOST:GATEWAY[,GATEWAY...] [--workers N] [--tls-cert FILE.pfx].
         """;
 
     private const string CertHelp = """
@@ -338,6 +340,11 @@ public static class Program
         return 0;
     }
 
+    private static System.Net.IPAddress ParseAddress(string text, string option) =>
+        text == "localhost" ? System.Net.IPAddress.Loopback
+        : System.Net.IPAddress.TryParse(text, out var address) ? address
+        : throw new UsageException($"{option} {text}: give an IP address (this machine's on the network the silos share).");
+
     private static string? TlsPassword() => Environment.GetEnvironmentVariable("PUREPG_TLS_PASSWORD") is { Length: > 0 } p ? p : null;
 
     /// <summary>The cluster certificate of --tls-cert, or a one-line error naming the file.</summary>
@@ -350,10 +357,19 @@ public static class Program
 
     private static int Silo(Arguments a)
     {
-        a.AllowOnly("--port", "--gateway", "--primary", "--cluster-id", "--env-assembly", "--tls-cert");
+        a.AllowOnly("--port", "--gateway", "--primary", "--cluster-id", "--env-assembly", "--tls-cert", "--host");
         RunPlan.LoadEnvironments(a.Get("--env-assembly"));
-        var options = new PurePg.Distributed.LocalSiloOptions((int)a.GetLong("--port", 11111, 1), (int)a.GetLong("--gateway", 30000, 1),
-            a.Get("--primary") is null ? null : (int)a.GetLong("--primary", 0, 1), a.Get("--cluster-id") ?? "purepg", Tls: LoadTls(a.Get("--tls-cert")));
+        System.Net.IPAddress? address = a.Get("--host") is string h ? ParseAddress(h, "--host") : null, primaryAddress = null;
+        int? primaryPort = null;
+        if (a.Get("--primary") is string primary)
+        {
+            int colon = primary.LastIndexOf(':');
+            if (colon >= 0) primaryAddress = ParseAddress(primary[..colon], "--primary");
+            primaryPort = int.TryParse(primary[(colon + 1)..], System.Globalization.NumberStyles.None, CultureInfo.InvariantCulture, out int pp) && pp is >= 1 and <= 65535 ? pp
+                : throw new UsageException($"--primary {primary}: give the primary silo's PORT (same machine) or HOST:PORT.");
+        }
+        var options = new PurePg.Distributed.LocalSiloOptions((int)a.GetLong("--port", 11111, 1), (int)a.GetLong("--gateway", 30000, 1), primaryPort,
+            a.Get("--cluster-id") ?? "purepg", Tls: LoadTls(a.Get("--tls-cert")), Address: address, PrimaryAddress: primaryAddress ?? address);
         options.Validate();
         Microsoft.Extensions.Hosting.IHost host;
         try { host = PurePg.Distributed.Cluster.StartSiloAsync(options).GetAwaiter().GetResult(); }
@@ -366,8 +382,8 @@ public static class Program
         Console.CancelKeyPress += onCancel;
         using var sigterm = OperatingSystem.IsWindows() ? null : System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGTERM,
             c => { c.Cancel = true; stop.Set(); });
-        Console.WriteLine($"silo of cluster '{options.ClusterId}' on 127.0.0.1:{options.SiloPort}, gateway {options.GatewayPort}" +
-            (options.PrimarySiloPort is int p ? $", joined the primary at {p}" : " (primary)") + (options.Tls is null ? "" : ", mutual TLS") + "; Ctrl-C stops it");
+        Console.WriteLine($"silo of cluster '{options.ClusterId}' on {options.Address ?? System.Net.IPAddress.Loopback}:{options.SiloPort}, gateway {options.GatewayPort}" +
+            (options.PrimarySiloPort is int p ? $", joined the primary at {(options.PrimaryAddress is { } pa && !pa.Equals(options.Address) ? $"{pa}:" : "")}{p}" : " (primary)") + (options.Tls is null ? "" : ", mutual TLS") + "; Ctrl-C stops it");
         stop.Wait();
         Console.CancelKeyPress -= onCancel;
         host.StopAsync().GetAwaiter().GetResult();

@@ -1,3 +1,4 @@
+using System.Net;
 using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
@@ -218,8 +219,47 @@ internal sealed record BcStart(string File, int Epochs, int ValueWarmup)
 /// recorded as 0), of the silos whose gateways listen on those loopback ports
 /// (<c>purepg silo</c>), each request given S seconds (default 120) and N attempts (default 3). Recorded in config.json,
 /// so a resume reconnects.</summary>
-internal sealed record ClusterTarget(int[] GatewayPorts, int Workers, string ClusterId, double TimeoutSeconds = 120, int Attempts = 3, string? TlsCertificate = null)
+internal sealed record ClusterTarget(string[] Gateways, int Workers, string ClusterId, double TimeoutSeconds = 120, int Attempts = 3, string? TlsCertificate = null)
 {
+    /// <summary>HOST:PORT[,PORT|,HOST:PORT...]: each entry a gateway; a bare port is on the previous entry's host. "localhost"
+    /// is loopback; other hosts are addresses or names (silos on other machines, purepg silo --host).</summary>
+    public static string[] ParseGateways(string target)
+    {
+        var gateways = new List<string>();
+        string? host = null;
+        foreach (string entry in target.Split(','))
+        {
+            int colon = entry.LastIndexOf(':');
+            string portText = colon >= 0 ? entry[(colon + 1)..] : entry;
+            if (colon >= 0) host = entry[..colon];
+            if (string.IsNullOrWhiteSpace(host))
+                throw new UsageException($"--cluster {target}: give HOST:GATEWAY[,GATEWAY...] (localhost:30000,30001 on one machine; 10.0.0.5:30000,10.0.0.6:30000 across machines).");
+            if (!int.TryParse(portText, NumberStyles.None, CultureInfo.InvariantCulture, out int port) || port is < 1 or > 65535)
+                throw new UsageException($"--cluster {target}: '{portText}' is not a port (1–65535).");
+            gateways.Add($"{host}:{port}");
+        }
+        return gateways.ToArray();
+    }
+
+    /// <summary>The gateways as endpoints: localhost is loopback, an address is itself, a name is looked up (IPv4 first).</summary>
+    public IPEndPoint[] Endpoints() => Gateways.Select(g =>
+    {
+        int colon = g.LastIndexOf(':');
+        string host = g[..colon];
+        int port = int.Parse(g[(colon + 1)..], CultureInfo.InvariantCulture);
+        if (host == "localhost") return new IPEndPoint(IPAddress.Loopback, port);
+        if (IPAddress.TryParse(host, out var address)) return new IPEndPoint(address, port);
+        try
+        {
+            var found = Dns.GetHostAddresses(host);
+            return new IPEndPoint(found.FirstOrDefault(x => x.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork) ?? found[0], port);
+        }
+        catch (Exception e) when (e is System.Net.Sockets.SocketException or IndexOutOfRangeException)
+        {
+            throw new UsageException($"--cluster: cannot resolve the host {host}: {e.Message}");
+        }
+    }).ToArray();
+
     public const int DefaultWorkers = 8;
 
     /// <summary>The algorithms that run on a cluster: es's evaluations, and the on-policy algorithms' rollouts.</summary>
@@ -232,35 +272,32 @@ internal sealed record ClusterTarget(int[] GatewayPorts, int Workers, string Clu
         {
             if (a.Get("--workers") is not null || a.Get("--cluster-id") is not null || a.Get("--worker-timeout") is not null || a.Get("--worker-attempts") is not null
                 || a.Get("--tls-cert") is not null)
-                throw new UsageException("--workers, --cluster-id, --worker-timeout, --worker-attempts and --tls-cert go with --cluster localhost:PORT[,PORT...].");
+                throw new UsageException("--workers, --cluster-id, --worker-timeout, --worker-attempts and --tls-cert go with --cluster HOST:PORT[,PORT...].");
             return null;
         }
         if (!Algorithms.Contains(algorithm))
             throw new UsageException($"--cluster: {string.Join(", ", Algorithms)} run on a cluster; {algorithm} does not ({(algorithm == "a3c" ? "its threads share θ as they go" : "its batches are whole episodes")}).");
         if (normalize && algorithm != "es")
             throw new UsageException("--normalize with --cluster: the running statistics are updated over all copies at every step in one process; cluster rollouts do not normalize yet.");
-        const string prefix = "localhost:";
-        if (!target.StartsWith(prefix, StringComparison.Ordinal))
-            throw new UsageException($"--cluster {target}: give localhost:GATEWAY[,GATEWAY...], the gateway ports of the silos (purepg silo prints them).");
-        var ports = target[prefix.Length..].Split(',').Select(p => int.TryParse(p, NumberStyles.None, CultureInfo.InvariantCulture, out int v) && v is >= 1 and <= 65535 ? v
-            : throw new UsageException($"--cluster {target}: '{p}' is not a port (1–65535).")).ToArray();
+        var gateways = ParseGateways(target);
         if (algorithm == "impala" && a.Get("--workers") is not null)
             throw new UsageException("--workers: impala's actors are its Blocks setting (--set Blocks=W, default 4), one rollout worker each.");
         int workers = algorithm == "impala" ? 0 : (int)a.GetLong("--workers", algorithm == "es" ? DefaultWorkers : Math.Min(DefaultWorkers, envs), 1);
         if (algorithm is not ("es" or "impala") && workers > envs)
             throw new UsageException($"--workers {workers}: {algorithm}'s {envs} environment copies (--envs) are split among the workers, at least one each; give --workers ≤ {envs}.");
-        return new ClusterTarget(ports, workers, a.Get("--cluster-id") ?? "purepg",
+        return new ClusterTarget(gateways, workers, a.Get("--cluster-id") ?? "purepg",
             a.GetLong("--worker-timeout", 120, 1), (int)a.GetLong("--worker-attempts", 3, 1), a.Get("--tls-cert") is string cert ? Path.GetFullPath(cert) : null);
     }
 
     public static ClusterTarget? FromJson(JsonNode? node) => node is JsonObject o
-        ? new ClusterTarget(o["gateways"]!.AsArray().Select(n => n!.GetValue<int>()).ToArray(), o["workers"]!.GetValue<int>(), o["cluster_id"]?.GetValue<string>() ?? "purepg",
+        ? new ClusterTarget(o["gateways"]!.AsArray().Select(n => n!.GetValueKind() == JsonValueKind.Number ? $"localhost:{n.GetValue<int>()}" : n.GetValue<string>()).ToArray(),
+            o["workers"]!.GetValue<int>(), o["cluster_id"]?.GetValue<string>() ?? "purepg",
             o["worker_timeout_s"]?.GetValue<double>() ?? 120, o["worker_attempts"]?.GetValue<int>() ?? 3, o["tls_cert"]?.GetValue<string>())
         : null;
 
     public JsonObject ToJson() => new()
     {
-        ["gateways"] = new JsonArray(GatewayPorts.Select(p => (JsonNode?)p).ToArray()),
+        ["gateways"] = new JsonArray(Gateways.Select(g => (JsonNode?)g).ToArray()),
         ["workers"] = Workers,
         ["cluster_id"] = ClusterId,
         ["worker_timeout_s"] = TimeoutSeconds,

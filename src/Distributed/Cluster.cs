@@ -1,11 +1,13 @@
 using System.Net;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Orleans.Configuration;
 
 namespace PurePg.Distributed;
 
-/// <summary>Where a silo listens and whom it joins, on one machine (Orleans' localhost clustering: every silo on
-/// loopback, the first one — the primary — the others' meeting point).</summary>
+/// <summary>Where a silo listens and whom it joins (Orleans' development clustering: the first silo — the primary — is
+/// the others' meeting point). By default everything is on loopback (one machine); with <see cref="Address"/> and
+/// <see cref="PrimaryAddress"/> the silos are on a network, one or more per machine.</summary>
 /// <param name="SiloPort">The port silos talk to each other on.</param>
 /// <param name="GatewayPort">The port clients (the learner) connect to.</param>
 /// <param name="PrimarySiloPort">The primary silo's <see cref="SiloPort"/>; null for the primary itself.</param>
@@ -13,9 +15,16 @@ namespace PurePg.Distributed;
 /// <param name="ServiceId">The service's id, the same for every silo of the deployment.</param>
 /// <param name="Tls">Mutual TLS with the cluster's certificate (<see cref="ClusterTls"/>) for every connection, silo to silo
 /// and client to silo; null for plain TCP (on loopback only).</param>
+/// <param name="Address">The address this silo listens on and gives the others (null: loopback). On a network, this
+/// machine's address on it.</param>
+/// <param name="PrimaryAddress">The primary silo's address (null: <see cref="Address"/>, or loopback).</param>
 public sealed record LocalSiloOptions(int SiloPort, int GatewayPort, int? PrimarySiloPort = null, string ClusterId = "purepg", string ServiceId = "purepg",
-    ClusterTls? Tls = null)
+    ClusterTls? Tls = null, IPAddress? Address = null, IPAddress? PrimaryAddress = null)
 {
+    /// <summary>Whether every silo of this description is on loopback (Orleans' localhost clustering).</summary>
+    public bool OnLoopback => (Address is null || Address.Equals(IPAddress.Loopback))
+        && (PrimaryAddress is null || PrimaryAddress.Equals(IPAddress.Loopback));
+
     /// <summary>Checks the ports and ids, naming the bad one.</summary>
     public void Validate()
     {
@@ -40,8 +49,24 @@ public static class Cluster
         var host = new HostBuilder()
             .UseOrleans(silo =>
             {
-                silo.UseLocalhostClustering(options.SiloPort, options.GatewayPort,
-                    options.PrimarySiloPort is int primary ? new IPEndPoint(IPAddress.Loopback, primary) : null, options.ServiceId, options.ClusterId);
+                if (options.OnLoopback)
+                    silo.UseLocalhostClustering(options.SiloPort, options.GatewayPort,
+                        options.PrimarySiloPort is int primary ? new IPEndPoint(IPAddress.Loopback, primary) : null, options.ServiceId, options.ClusterId);
+                else
+                {
+                    // what UseLocalhostClustering does, at this machine's address: listen and advertise there, meet at the primary
+                    var address = options.Address ?? IPAddress.Loopback;
+                    silo.Configure<EndpointOptions>(e =>
+                    {
+                        e.AdvertisedIPAddress = address;
+                        e.SiloPort = options.SiloPort;
+                        e.GatewayPort = options.GatewayPort;
+                        e.SiloListeningEndpoint = new IPEndPoint(address, options.SiloPort);
+                        e.GatewayListeningEndpoint = new IPEndPoint(address, options.GatewayPort);
+                    });
+                    silo.UseDevelopmentClustering(new IPEndPoint(options.PrimaryAddress ?? address, options.PrimarySiloPort ?? options.SiloPort));
+                    silo.Configure<ClusterOptions>(c => (c.ClusterId, c.ServiceId) = (options.ClusterId, options.ServiceId));
+                }
                 if (options.Tls is { } tls) silo.UseTls(tls.Certificate, tls.Configure);
             })
             .Build();
@@ -55,18 +80,29 @@ public static class Cluster
     /// <exception cref="ArgumentException">No gateway port, or one out of range.</exception>
     /// <exception cref="OrleansException">No gateway answered in time (Orleans' own connection exception) — also what a
     /// client without the cluster's certificate gets from silos that use <see cref="ClusterTls"/>.</exception>
-    public static async Task<(IHost Host, IClusterClient Client)> ConnectAsync(IReadOnlyList<int> gatewayPorts, string clusterId = "purepg", string serviceId = "purepg",
+    public static Task<(IHost Host, IClusterClient Client)> ConnectAsync(IReadOnlyList<int> gatewayPorts, string clusterId = "purepg", string serviceId = "purepg",
+        TimeSpan? connectTimeout = null, CancellationToken cancellationToken = default, ClusterTls? tls = null)
+    {
+        ArgumentNullException.ThrowIfNull(gatewayPorts);
+        foreach (int p in gatewayPorts)
+            if (p is < 1 or > 65535) throw new ArgumentOutOfRangeException(nameof(gatewayPorts), p, "A gateway port must be in 1–65535.");
+        return ConnectAsync(gatewayPorts.Select(p => new IPEndPoint(IPAddress.Loopback, p)).ToArray(), clusterId, serviceId, connectTimeout, cancellationToken, tls);
+    }
+
+    /// <summary>Connects a client to the silos whose gateways listen at <paramref name="gateways"/> (any addresses: silos on
+    /// other machines), as <see cref="ConnectAsync(IReadOnlyList{int}, string, string, TimeSpan?, CancellationToken, ClusterTls?)"/>
+    /// does on loopback.</summary>
+    public static async Task<(IHost Host, IClusterClient Client)> ConnectAsync(IReadOnlyList<IPEndPoint> gateways, string clusterId = "purepg", string serviceId = "purepg",
         TimeSpan? connectTimeout = null, CancellationToken cancellationToken = default, ClusterTls? tls = null)
     {
         var deadline = DateTime.UtcNow + (connectTimeout ?? TimeSpan.FromSeconds(15));
-        ArgumentNullException.ThrowIfNull(gatewayPorts);
-        if (gatewayPorts.Count == 0) throw new ArgumentException("Give at least one gateway port.", nameof(gatewayPorts));
-        foreach (int p in gatewayPorts)
-            if (p is < 1 or > 65535) throw new ArgumentOutOfRangeException(nameof(gatewayPorts), p, "A gateway port must be in 1–65535.");
+        ArgumentNullException.ThrowIfNull(gateways);
+        if (gateways.Count == 0) throw new ArgumentException("Give at least one gateway.", nameof(gateways));
         var host = new HostBuilder()
             .UseOrleansClient(client =>
             {
-                client.UseLocalhostClustering(gatewayPorts.ToArray(), serviceId, clusterId)
+                client.UseStaticClustering(gateways.ToArray())
+                    .Configure<ClusterOptions>(c => (c.ClusterId, c.ServiceId) = (clusterId, serviceId))
                     .UseConnectionRetryFilter(async (_, token) =>
                     {
                         if (DateTime.UtcNow >= deadline) return false;

@@ -117,7 +117,7 @@ public class ClusterCliTests : IDisposable
         var normalized = Cli.Run("train", "--env", "CartPole-v1", "--algo", "a2c", "--normalize", "--cluster", "localhost:30000", "--out", runs);
         Assert.Contains("--normalize with --cluster", normalized.Err);
         var badTarget = Cli.Run("train", "--env", "CartPole-v1", "--algo", "es", "--cluster", "redis=host", "--out", runs);
-        Assert.Contains("give localhost:GATEWAY", badTarget.Err);
+        Assert.Contains("give HOST:GATEWAY", badTarget.Err);
         var workers = Cli.Run("train", "--env", "CartPole-v1", "--algo", "es", "--workers", "4", "--out", runs);
         Assert.Contains("go with --cluster", workers.Err);
         var timeout = Cli.Run("train", "--env", "CartPole-v1", "--algo", "es", "--worker-timeout", "5", "--out", runs);
@@ -146,5 +146,30 @@ public class ClusterCliTests : IDisposable
         Assert.Contains("cannot reach a silo", without.Err);
         Assert.Contains("give the learner the same", without.Err);
         Assert.False(Directory.Exists(Path.Combine(_root, "without")));
+    }
+
+    [Fact]
+    public void Silos_at_their_own_addresses_serve_a_learner_that_names_them_by_address()
+    {
+        // 127.0.0.2 and 127.0.0.3 stand for two machines: each silo listens only on its own address
+        var (a, b) = (System.Net.IPAddress.Parse("127.0.0.2"), System.Net.IPAddress.Parse("127.0.0.3"));
+        int[] pa = PortsOn(a, 2), pb = PortsOn(b, 2);
+        StartSilo(pa[0], pa[1], null, "--host", "127.0.0.2");
+        StartSilo(pb[0], pb[1], null, "--host", "127.0.0.3", "--primary", $"127.0.0.2:{pa[0]}");
+        string[] es = ["train", "--env", "CartPole-v1", "--algo", "es", "--steps", "6000", "--seed", "3", "--set", "Pairs=4", "--set", "HiddenSizes=8"];
+        var remote = Cli.Run([.. es, "--cluster", $"127.0.0.2:{pa[1]},127.0.0.3:{pb[1]}", "--workers", "4", "--out", Path.Combine(_root, "remote")]);
+        Assert.True(remote.Code == 0, remote.Err + remote.Out);
+        Assert.Contains($"at 127.0.0.2:{pa[1]},127.0.0.3:{pb[1]}", remote.Out);
+        var local = Cli.Run([.. es, "--out", Path.Combine(_root, "local")]);
+        Assert.Equal(File.ReadAllBytes(Path.Combine(Cli.RunFolderOf(local.Out), "policy.pgp")), File.ReadAllBytes(Path.Combine(Cli.RunFolderOf(remote.Out), "policy.pgp")));
+    }
+
+    private static int[] PortsOn(System.Net.IPAddress address, int count)
+    {
+        var listeners = Enumerable.Range(0, count).Select(_ => new TcpListener(address, 0)).ToArray();
+        foreach (var l in listeners) l.Start();
+        int[] ports = listeners.Select(l => ((IPEndPoint)l.LocalEndpoint).Port).ToArray();
+        foreach (var l in listeners) l.Stop();
+        return ports;
     }
 }
