@@ -116,7 +116,7 @@ public static class Program
                                 bit-identical to a local run; (impala) its Blocks actors act asynchronously on the
                                 silos. A resume reconnects. A request lost to the cluster (a silo gone, no answer within
                                 --worker-timeout S seconds, default 120) is sent again, --worker-attempts N times in all
-                                (default 3), then the run stops naming the worker. --tls-cert FILE.pfx: mutual TLS with
+                                (default 6; waits of 1, 2, 4, 8, 16 s between), then the run stops naming the worker. --tls-cert FILE.pfx: mutual TLS with
                                 the cluster's certificate (purepg cert; password, if any, in PUREPG_TLS_PASSWORD)
         Precedence: defaults < --config < --set. --seed, --steps and --envs win over the config file; given together
         with a --set of the same setting they must agree.
@@ -278,15 +278,20 @@ public static class Program
         if (plan.Cluster is not { } target) return null;
         try
         {
-            var (host, client) = PurePg.Distributed.Cluster.ConnectAsync(target.Endpoints(), target.ClusterId, connectTimeout: TimeSpan.FromSeconds(10),
-                tls: LoadTls(target.TlsCertificate)).GetAwaiter().GetResult();
-            Console.WriteLine($"connected to the cluster '{target.ClusterId}' at {string.Join(",", target.Gateways)}; " +
+            var (host, client) = (target.Redis is { } redis
+                ? PurePg.Distributed.Cluster.ConnectRedisAsync(redis, target.ClusterId, connectTimeout: TimeSpan.FromSeconds(10), tls: LoadTls(target.TlsCertificate))
+                : PurePg.Distributed.Cluster.ConnectAsync(target.Endpoints(), target.ClusterId, connectTimeout: TimeSpan.FromSeconds(10), tls: LoadTls(target.TlsCertificate)))
+                .GetAwaiter().GetResult();
+            Console.WriteLine($"connected to the cluster '{target.ClusterId}' at {(target.Redis is { } r ? $"redis={r}" : string.Join(",", target.Gateways))}; " +
                 (plan.Algorithm == "impala" ? "asynchronous rollout workers, one per block" : $"{target.Workers} {(plan.Algorithm == "es" ? "evaluator" : "rollout")} workers"));
             return new ClusterConnection(host, client);
         }
-        catch (Exception e) when (e is OrleansException or TimeoutException or System.Net.Sockets.SocketException or InvalidOperationException or OperationCanceledException)
+        catch (Exception e) when (e is OrleansException or TimeoutException or System.Net.Sockets.SocketException or InvalidOperationException or OperationCanceledException
+                                   or StackExchange.Redis.RedisException)
         {
-            throw new UsageException($"--cluster {string.Join(",", target.Gateways)}: cannot reach a silo ({RunFolder.OneLine(e.Message)}). Start one with purepg silo" +
+            if (e is StackExchange.Redis.RedisException)
+                throw new UsageException($"--cluster redis={target.Redis}: cannot reach the Redis server ({RunFolder.OneLine(e.Message.Split(". ")[0])}).");
+            throw new UsageException($"--cluster {(target.Redis is { } r ? $"redis={r}" : string.Join(",", target.Gateways))}: cannot reach a silo ({RunFolder.OneLine(e.Message)}). Start one with purepg silo" +
                 (target.TlsCertificate is null ? "; if the silos use --tls-cert, give the learner the same." : $", with the same --tls-cert {target.TlsCertificate}."));
         }
     }
@@ -357,7 +362,14 @@ public static class Program
 
     private static int Silo(Arguments a)
     {
-        a.AllowOnly("--port", "--gateway", "--primary", "--cluster-id", "--env-assembly", "--tls-cert", "--host");
+        a.AllowOnly("--port", "--gateway", "--primary", "--cluster-id", "--env-assembly", "--tls-cert", "--host", "--cluster");
+        string? redis = a.Get("--cluster") switch
+        {
+            null or "localhost" => null,
+            string given when given.StartsWith("redis=", StringComparison.Ordinal) && given.Length > 6 => given[6..],
+            string other => throw new UsageException($"--cluster {other}: give localhost (the default: a primary silo) or redis=HOST:PORT (membership in a Redis server)."),
+        };
+        if (redis is not null && a.Get("--primary") is not null) throw new UsageException("--primary with --cluster redis=...: with Redis membership there is no primary silo.");
         RunPlan.LoadEnvironments(a.Get("--env-assembly"));
         System.Net.IPAddress? address = a.Get("--host") is string h ? ParseAddress(h, "--host") : null, primaryAddress = null;
         int? primaryPort = null;
@@ -369,13 +381,14 @@ public static class Program
                 : throw new UsageException($"--primary {primary}: give the primary silo's PORT (same machine) or HOST:PORT.");
         }
         var options = new PurePg.Distributed.LocalSiloOptions((int)a.GetLong("--port", 11111, 1), (int)a.GetLong("--gateway", 30000, 1), primaryPort,
-            a.Get("--cluster-id") ?? "purepg", Tls: LoadTls(a.Get("--tls-cert")), Address: address, PrimaryAddress: primaryAddress ?? address);
+            a.Get("--cluster-id") ?? "purepg", Tls: LoadTls(a.Get("--tls-cert")), Address: address, PrimaryAddress: redis is null ? primaryAddress ?? address : null, Redis: redis);
         options.Validate();
         Microsoft.Extensions.Hosting.IHost host;
         try { host = PurePg.Distributed.Cluster.StartSiloAsync(options).GetAwaiter().GetResult(); }
-        catch (Exception e) when (e is OrleansException or System.Net.Sockets.SocketException or IOException or InvalidOperationException)
+        catch (Exception e) when (e is OrleansException or System.Net.Sockets.SocketException or IOException or InvalidOperationException or StackExchange.Redis.RedisException)
         {
-            throw new UsageException($"purepg silo: cannot start on ports {options.SiloPort}/{options.GatewayPort}: {RunFolder.OneLine(e.Message)}");
+            throw new UsageException($"purepg silo: cannot start on ports {options.SiloPort}/{options.GatewayPort}" +
+                (options.Redis is { } store ? $" with membership in Redis at {store}" : "") + $": {RunFolder.OneLine(e is StackExchange.Redis.RedisException ? e.Message.Split(". ")[0] : e.Message)}");
         }
         using var stop = new ManualResetEventSlim();
         ConsoleCancelEventHandler onCancel = (_, args) => { args.Cancel = true; stop.Set(); };
@@ -383,7 +396,7 @@ public static class Program
         using var sigterm = OperatingSystem.IsWindows() ? null : System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGTERM,
             c => { c.Cancel = true; stop.Set(); });
         Console.WriteLine($"silo of cluster '{options.ClusterId}' on {options.Address ?? System.Net.IPAddress.Loopback}:{options.SiloPort}, gateway {options.GatewayPort}" +
-            (options.PrimarySiloPort is int p ? $", joined the primary at {(options.PrimaryAddress is { } pa && !pa.Equals(options.Address) ? $"{pa}:" : "")}{p}" : " (primary)") + (options.Tls is null ? "" : ", mutual TLS") + "; Ctrl-C stops it");
+            (options.Redis is { } r ? $", membership in Redis at {r}" : options.PrimarySiloPort is int p ? $", joined the primary at {(options.PrimaryAddress is { } pa && !pa.Equals(options.Address) ? $"{pa}:" : "")}{p}" : " (primary)") + (options.Tls is null ? "" : ", mutual TLS") + "; Ctrl-C stops it");
         stop.Wait();
         Console.CancelKeyPress -= onCancel;
         host.StopAsync().GetAwaiter().GetResult();

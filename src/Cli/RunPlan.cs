@@ -217,9 +217,10 @@ internal sealed record BcStart(string File, int Epochs, int ValueWarmup)
 /// evaluates its generations on N evaluator grains (default 8), ppo, a2c, trpo and npg step their copies in N blocks on
 /// rollout worker grains (default min(8, copies)), impala's Blocks actors run as asynchronous rollout workers (workers
 /// recorded as 0), of the silos whose gateways listen on those loopback ports
-/// (<c>purepg silo</c>), each request given S seconds (default 120) and N attempts (default 3). Recorded in config.json,
+/// (<c>purepg silo</c>), each request given S seconds (default 120) and N attempts (default 6, with waits doubling from 1 s between). Recorded in config.json,
 /// so a resume reconnects.</summary>
-internal sealed record ClusterTarget(string[] Gateways, int Workers, string ClusterId, double TimeoutSeconds = 120, int Attempts = 3, string? TlsCertificate = null)
+internal sealed record ClusterTarget(string[] Gateways, int Workers, string ClusterId, double TimeoutSeconds = 120, int Attempts = 6, string? TlsCertificate = null,
+    string? Redis = null)
 {
     /// <summary>HOST:PORT[,PORT|,HOST:PORT...]: each entry a gateway; a bare port is on the previous entry's host. "localhost"
     /// is loopback; other hosts are addresses or names (silos on other machines, purepg silo --host).</summary>
@@ -279,20 +280,22 @@ internal sealed record ClusterTarget(string[] Gateways, int Workers, string Clus
             throw new UsageException($"--cluster: {string.Join(", ", Algorithms)} run on a cluster; {algorithm} does not ({(algorithm == "a3c" ? "its threads share θ as they go" : "its batches are whole episodes")}).");
         if (normalize && algorithm != "es")
             throw new UsageException("--normalize with --cluster: the running statistics are updated over all copies at every step in one process; cluster rollouts do not normalize yet.");
-        var gateways = ParseGateways(target);
+        string? redis = target.StartsWith("redis=", StringComparison.Ordinal) ? target[6..] : null;
+        if (redis is { Length: 0 }) throw new UsageException("--cluster redis=: give the Redis server, redis=HOST:PORT.");
+        var gateways = redis is null ? ParseGateways(target) : [];
         if (algorithm == "impala" && a.Get("--workers") is not null)
             throw new UsageException("--workers: impala's actors are its Blocks setting (--set Blocks=W, default 4), one rollout worker each.");
         int workers = algorithm == "impala" ? 0 : (int)a.GetLong("--workers", algorithm == "es" ? DefaultWorkers : Math.Min(DefaultWorkers, envs), 1);
         if (algorithm is not ("es" or "impala") && workers > envs)
             throw new UsageException($"--workers {workers}: {algorithm}'s {envs} environment copies (--envs) are split among the workers, at least one each; give --workers ≤ {envs}.");
         return new ClusterTarget(gateways, workers, a.Get("--cluster-id") ?? "purepg",
-            a.GetLong("--worker-timeout", 120, 1), (int)a.GetLong("--worker-attempts", 3, 1), a.Get("--tls-cert") is string cert ? Path.GetFullPath(cert) : null);
+            a.GetLong("--worker-timeout", 120, 1), (int)a.GetLong("--worker-attempts", 6, 1), a.Get("--tls-cert") is string cert ? Path.GetFullPath(cert) : null, redis);
     }
 
     public static ClusterTarget? FromJson(JsonNode? node) => node is JsonObject o
         ? new ClusterTarget(o["gateways"]!.AsArray().Select(n => n!.GetValueKind() == JsonValueKind.Number ? $"localhost:{n.GetValue<int>()}" : n.GetValue<string>()).ToArray(),
             o["workers"]!.GetValue<int>(), o["cluster_id"]?.GetValue<string>() ?? "purepg",
-            o["worker_timeout_s"]?.GetValue<double>() ?? 120, o["worker_attempts"]?.GetValue<int>() ?? 3, o["tls_cert"]?.GetValue<string>())
+            o["worker_timeout_s"]?.GetValue<double>() ?? 120, o["worker_attempts"]?.GetValue<int>() ?? 6, o["tls_cert"]?.GetValue<string>(), o["redis"]?.GetValue<string>())
         : null;
 
     public JsonObject ToJson() => new()
@@ -303,5 +306,6 @@ internal sealed record ClusterTarget(string[] Gateways, int Workers, string Clus
         ["worker_timeout_s"] = TimeoutSeconds,
         ["worker_attempts"] = Attempts,
         ["tls_cert"] = TlsCertificate,
+        ["redis"] = Redis,
     };
 }

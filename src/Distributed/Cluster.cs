@@ -18,11 +18,14 @@ namespace PurePg.Distributed;
 /// <param name="Address">The address this silo listens on and gives the others (null: loopback). On a network, this
 /// machine's address on it.</param>
 /// <param name="PrimaryAddress">The primary silo's address (null: <see cref="Address"/>, or loopback).</param>
+/// <param name="Redis">A Redis server's configuration (HOST:PORT[,options], StackExchange.Redis syntax) holding the cluster's
+/// membership (Orleans' Redis clustering): no primary — silos and learners find each other there, and any silo may
+/// stop. <see cref="PrimarySiloPort"/> must then be null.</param>
 public sealed record LocalSiloOptions(int SiloPort, int GatewayPort, int? PrimarySiloPort = null, string ClusterId = "purepg", string ServiceId = "purepg",
-    ClusterTls? Tls = null, IPAddress? Address = null, IPAddress? PrimaryAddress = null)
+    ClusterTls? Tls = null, IPAddress? Address = null, IPAddress? PrimaryAddress = null, string? Redis = null)
 {
     /// <summary>Whether every silo of this description is on loopback (Orleans' localhost clustering).</summary>
-    public bool OnLoopback => (Address is null || Address.Equals(IPAddress.Loopback))
+    public bool OnLoopback => Redis is null && (Address is null || Address.Equals(IPAddress.Loopback))
         && (PrimaryAddress is null || PrimaryAddress.Equals(IPAddress.Loopback));
 
     /// <summary>Checks the ports and ids, naming the bad one.</summary>
@@ -32,6 +35,9 @@ public sealed record LocalSiloOptions(int SiloPort, int GatewayPort, int? Primar
             if (port is { } p && p is < 1 or > 65535) throw new ArgumentOutOfRangeException(name, p, $"{name} must be a port in 1–65535.");
         if (SiloPort == GatewayPort) throw new ArgumentException($"The silo port and the gateway port are both {SiloPort}.");
         if (string.IsNullOrWhiteSpace(ClusterId) || string.IsNullOrWhiteSpace(ServiceId)) throw new ArgumentException("The cluster and service ids must not be empty.");
+        if (Redis is not null && (PrimarySiloPort is not null || PrimaryAddress is not null))
+            throw new ArgumentException("With Redis membership there is no primary silo: give either Redis or a primary, not both.");
+        if (Redis is { Length: 0 }) throw new ArgumentException("The Redis configuration is empty.");
     }
 }
 
@@ -64,7 +70,8 @@ public static class Cluster
                         e.SiloListeningEndpoint = new IPEndPoint(address, options.SiloPort);
                         e.GatewayListeningEndpoint = new IPEndPoint(address, options.GatewayPort);
                     });
-                    silo.UseDevelopmentClustering(new IPEndPoint(options.PrimaryAddress ?? address, options.PrimarySiloPort ?? options.SiloPort));
+                    if (options.Redis is { } redis) silo.UseRedisClustering(redis);
+                    else silo.UseDevelopmentClustering(new IPEndPoint(options.PrimaryAddress ?? address, options.PrimarySiloPort ?? options.SiloPort));
                     silo.Configure<ClusterOptions>(c => (c.ClusterId, c.ServiceId) = (options.ClusterId, options.ServiceId));
                 }
                 if (options.Tls is { } tls) silo.UseTls(tls.Certificate, tls.Configure);
@@ -98,11 +105,27 @@ public static class Cluster
         var deadline = DateTime.UtcNow + (connectTimeout ?? TimeSpan.FromSeconds(15));
         ArgumentNullException.ThrowIfNull(gateways);
         if (gateways.Count == 0) throw new ArgumentException("Give at least one gateway.", nameof(gateways));
+        return await ConnectAsync(client => client.UseStaticClustering(gateways.ToArray()), clusterId, serviceId, deadline, cancellationToken, tls).ConfigureAwait(false);
+    }
+
+    /// <summary>Connects a client to the silos whose membership is kept in the Redis server <paramref name="redis"/>
+    /// (HOST:PORT[,options]; see <see cref="LocalSiloOptions.Redis"/>): the gateways are whichever silos are alive.</summary>
+    public static async Task<(IHost Host, IClusterClient Client)> ConnectRedisAsync(string redis, string clusterId = "purepg", string serviceId = "purepg",
+        TimeSpan? connectTimeout = null, CancellationToken cancellationToken = default, ClusterTls? tls = null)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(redis);
+        var deadline = DateTime.UtcNow + (connectTimeout ?? TimeSpan.FromSeconds(15));
+        return await ConnectAsync(client => client.UseRedisClustering(redis), clusterId, serviceId, deadline, cancellationToken, tls).ConfigureAwait(false);
+    }
+
+    private static async Task<(IHost Host, IClusterClient Client)> ConnectAsync(Action<IClientBuilder> membership, string clusterId, string serviceId, DateTime deadline,
+        CancellationToken cancellationToken, ClusterTls? tls)
+    {
         var host = new HostBuilder()
             .UseOrleansClient(client =>
             {
-                client.UseStaticClustering(gateways.ToArray())
-                    .Configure<ClusterOptions>(c => (c.ClusterId, c.ServiceId) = (clusterId, serviceId))
+                membership(client);
+                client.Configure<ClusterOptions>(c => (c.ClusterId, c.ServiceId) = (clusterId, serviceId))
                     .UseConnectionRetryFilter(async (_, token) =>
                     {
                         if (DateTime.UtcNow >= deadline) return false;

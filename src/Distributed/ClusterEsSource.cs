@@ -9,14 +9,24 @@ public sealed record WorkerCallOptions
     /// <summary>The longest one request may take (default 2 minutes: a generation of long episodes on a slow worker).</summary>
     public TimeSpan Timeout { get; init; } = TimeSpan.FromMinutes(2);
 
-    /// <summary>Attempts per request, the first included (default 3).</summary>
-    public int Attempts { get; init; } = 3;
+    /// <summary>Attempts per request, the first included (default 6: with <see cref="RetryDelay"/>'s doubling, a request is
+    /// given up only after 31 s of waiting between attempts — longer than Orleans takes by default to declare a killed silo
+    /// dead, during which calls to its grains are rejected at once).</summary>
+    public int Attempts { get; init; } = 6;
 
-    /// <summary>Checks both, naming the bad one.</summary>
+    /// <summary>The wait before the first re-send; each further one waits twice as long, up to 16 s (default 1 s).</summary>
+    public TimeSpan RetryDelay { get; init; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>The wait before re-send number <paramref name="retry"/> (1 for the first): RetryDelay·2^(retry − 1), at most 16 s.</summary>
+    public TimeSpan DelayBefore(int retry) =>
+        TimeSpan.FromTicks(Math.Min(TimeSpan.FromSeconds(16).Ticks, RetryDelay.Ticks * (1L << Math.Min(retry - 1, 20))));
+
+    /// <summary>Checks every setting, naming the bad one.</summary>
     public void Validate()
     {
         if (Timeout <= TimeSpan.Zero) throw new ArgumentOutOfRangeException(nameof(Timeout), Timeout, "Timeout must be positive.");
         if (Attempts < 1) throw new ArgumentOutOfRangeException(nameof(Attempts), Attempts, "Attempts must be at least 1.");
+        if (RetryDelay < TimeSpan.Zero) throw new ArgumentOutOfRangeException(nameof(RetryDelay), RetryDelay, "RetryDelay must not be negative.");
     }
 }
 
@@ -80,9 +90,10 @@ public sealed class ClusterEsSource : IEsGenerationSource
 internal static class WorkerCalls
 {
     /// <summary>Sends <paramref name="call"/> up to <see cref="WorkerCallOptions.Attempts"/> times while the request is lost
-    /// to the cluster (<see cref="IsLost"/>), each attempt bounded by <see cref="WorkerCallOptions.Timeout"/>; after the
-    /// last, throws a <see cref="TimeoutException"/> naming <paramref name="worker"/> and <paramref name="what"/>. Any other
-    /// exception (the work itself failed) passes through at once.</summary>
+    /// to the cluster (<see cref="IsLost"/>), each attempt bounded by <see cref="WorkerCallOptions.Timeout"/> and each
+    /// re-send after <see cref="WorkerCallOptions.DelayBefore"/> (the cluster needs time to notice a dead silo and move its
+    /// grains); after the last, throws a <see cref="TimeoutException"/> naming <paramref name="worker"/> and
+    /// <paramref name="what"/>. Any other exception (the work itself failed) passes through at once.</summary>
     public static async Task<T> Call<T>(Func<Task<T>> call, WorkerCallOptions options, string worker, string what, Action onRetry)
     {
         for (int attempt = 1; ; attempt++)
@@ -97,6 +108,7 @@ internal static class WorkerCalls
                     throw new TimeoutException($"{worker} gave no answer for {what} in {attempt} attempts " +
                         $"(timeout {options.Timeout.TotalSeconds:G} s each): {e.GetType().Name}: {e.Message.Split('\n')[0]}", e);
                 onRetry();
+                await Task.Delay(options.DelayBefore(attempt)).ConfigureAwait(false);
             }
         }
     }

@@ -116,7 +116,7 @@ public class ClusterCliTests : IDisposable
         Assert.Contains("impala's actors are its Blocks setting", impalaWorkers.Err);
         var normalized = Cli.Run("train", "--env", "CartPole-v1", "--algo", "a2c", "--normalize", "--cluster", "localhost:30000", "--out", runs);
         Assert.Contains("--normalize with --cluster", normalized.Err);
-        var badTarget = Cli.Run("train", "--env", "CartPole-v1", "--algo", "es", "--cluster", "redis=host", "--out", runs);
+        var badTarget = Cli.Run("train", "--env", "CartPole-v1", "--algo", "es", "--cluster", "adonet=host", "--out", runs);
         Assert.Contains("give HOST:GATEWAY", badTarget.Err);
         var workers = Cli.Run("train", "--env", "CartPole-v1", "--algo", "es", "--workers", "4", "--out", runs);
         Assert.Contains("go with --cluster", workers.Err);
@@ -171,5 +171,24 @@ public class ClusterCliTests : IDisposable
         int[] ports = listeners.Select(l => ((IPEndPoint)l.LocalEndpoint).Port).ToArray();
         foreach (var l in listeners) l.Stop();
         return ports;
+    }
+
+    [Fact]
+    public void Redis_membership_that_cannot_be_reached_or_is_given_with_a_primary_is_refused_in_one_line()
+    {
+        int nobody = FreePorts(1)[0];
+        string runs = Path.Combine(_root, "runs");
+        var train = Cli.Run("train", "--env", "CartPole-v1", "--algo", "ppo", "--cluster", $"redis=127.0.0.1:{nobody}", "--out", runs);
+        Assert.Equal(1, train.Code);
+        Assert.Contains($"--cluster redis=127.0.0.1:{nobody}: cannot reach the Redis server", train.Err);
+        Assert.Single(train.Err.Trim().Split('\n'));
+        Assert.False(Directory.Exists(runs));
+        var ports = FreePorts(2);
+        var silo = Cli.Run("silo", "--port", $"{ports[0]}", "--gateway", $"{ports[1]}", "--cluster", $"redis=127.0.0.1:{nobody}");
+        Assert.Equal(1, silo.Code);
+        Assert.Contains($"with membership in Redis at 127.0.0.1:{nobody}", silo.Err);
+        Assert.Single(silo.Err.Trim().Split('\n'));
+        Assert.Contains("no primary silo", Cli.Run("silo", "--cluster", "redis=127.0.0.1:6379", "--primary", "11111").Err);
+        Assert.Contains("give localhost", Cli.Run("silo", "--cluster", "adonet=x").Err);
     }
 }

@@ -71,11 +71,14 @@ public class ClusterEsSourceTests
     public void A_worker_lost_on_every_attempt_is_named()
     {
         var source = new ClusterEsSource(new FakeFactory(failing: 0, failures: int.MaxValue), "CartPole-v1", Settings, workers: 2,
-            new WorkerCallOptions { Attempts = 3 });
+            new WorkerCallOptions { Attempts = 3, RetryDelay = TimeSpan.FromMilliseconds(10) });
         var e = Assert.Throws<TimeoutException>(() => new Es(() => EnvRegistry.Make("CartPole-v1"), Settings, source).Iterate());
         Assert.Contains("ES evaluator 0 gave no answer for generation 0 in 3 attempts", e.Message);
         Assert.Contains("SiloUnavailableException", e.Message);
         Assert.Throws<ArgumentOutOfRangeException>(() => new WorkerCallOptions { Attempts = 0 }.Validate());
+        Assert.Throws<ArgumentOutOfRangeException>(() => new WorkerCallOptions { RetryDelay = TimeSpan.FromSeconds(-1) }.Validate());
+        var waits = Enumerable.Range(1, 7).Select(r => new WorkerCallOptions().DelayBefore(r).TotalSeconds).ToArray();
+        Assert.Equal([1.0, 2, 4, 8, 16, 16, 16], waits); // doubling from 1 s, at most 16 s
         Assert.Throws<ArgumentOutOfRangeException>(() => new WorkerCallOptions { Timeout = TimeSpan.Zero }.Validate());
     }
 }
