@@ -33,24 +33,13 @@ public sealed class AsyncClusterRolloutSource : IAsyncRolloutSource
         WorkerCallOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(grains);
-        ArgumentNullException.ThrowIfNull(hiddenSizes);
-        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(numEnvs);
-        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(stepsPerEnv);
-        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(blocks);
-        if (blocks > numEnvs) throw new ArgumentException($"{blocks} rollout workers for {numEnvs} environment copies: each worker steps at least one copy.", nameof(blocks));
         (_grains, _options) = (grains, options ?? new WorkerCallOptions());
         _options.Validate();
+        _blocks = RolloutBlockSpec.Split(envId, numEnvs, stepsPerEnv, blocks, hiddenSizes, activation);
         var probe = AlgorithmCatalog.MakeVectorEnv(envId, 1);
         (SingleObservationSpace, SingleActionSpace, NumEnvs, StepsPerEnv) = (probe.SingleObservationSpace, probe.SingleActionSpace, numEnvs, stepsPerEnv);
         int actionSize = SingleActionSpace is Box b ? b.Size : 0;
-        _blocks = new RolloutBlockSpec[blocks];
-        for (int w = 0, first = 0; w < blocks; w++)
-        {
-            int m = numEnvs / blocks + (w < numEnvs % blocks ? 1 : 0);
-            _blocks[w] = new RolloutBlockSpec(envId, first, m, stepsPerEnv, hiddenSizes.ToArray(), (int)activation);
-            first += m;
-        }
-        _buffers = _blocks.Select(s => new RolloutBuffer(stepsPerEnv, s.Copies, SingleObservationSpace.Size, actionSize)).ToArray();
+        _buffers = _blocks.Select(s => s.NewBuffer(SingleObservationSpace.Size, actionSize)).ToArray();
         _states = new byte[blocks][];
         _inFlight = new Task<RolloutBlockResult>?[blocks];
     }
@@ -82,11 +71,7 @@ public sealed class AsyncClusterRolloutSource : IAsyncRolloutSource
         if (_inFlight.Any(t => t is { IsCompleted: false })) throw new InvalidOperationException("Reset while rollouts are under way.");
         for (int w = 0; w < _blocks.Length; w++)
         {
-            var (shard, _) = RolloutWorkerGrain.Build(_blocks[w]);
-            shard.Reset(seed);
-            using var state = new MemoryStream();
-            using (var writer = new BinaryWriter(state)) shard.WriteState(writer);
-            _states[w] = state.ToArray();
+            _states[w] = _blocks[w].InitialState(seed);
             _inFlight[w] = null;
         }
     }

@@ -36,25 +36,14 @@ public sealed class ClusterRolloutSource : IRolloutSource
         WorkerCallOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(grains);
-        ArgumentNullException.ThrowIfNull(hiddenSizes);
-        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(numEnvs);
-        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(stepsPerEnv);
-        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(workers);
-        if (workers > numEnvs) throw new ArgumentException($"{workers} rollout workers for {numEnvs} environment copies: each worker steps at least one copy.", nameof(workers));
         (_grains, _options) = (grains, options ?? new WorkerCallOptions());
         _options.Validate();
+        _blocks = RolloutBlockSpec.Split(envId, numEnvs, stepsPerEnv, workers, hiddenSizes, activation);
         var probe = AlgorithmCatalog.MakeVectorEnv(envId, 1);
         (SingleObservationSpace, SingleActionSpace, NumEnvs, StepsPerEnv) = (probe.SingleObservationSpace, probe.SingleActionSpace, numEnvs, stepsPerEnv);
         int actionSize = SingleActionSpace is Box b ? b.Size : 0;
         Buffer = new RolloutBuffer(stepsPerEnv, numEnvs, SingleObservationSpace.Size, actionSize);
-        _blocks = new RolloutBlockSpec[workers];
-        for (int w = 0, first = 0; w < workers; w++)
-        {
-            int m = numEnvs / workers + (w < numEnvs % workers ? 1 : 0);
-            _blocks[w] = new RolloutBlockSpec(envId, first, m, stepsPerEnv, hiddenSizes.ToArray(), (int)activation);
-            first += m;
-        }
-        _scratch = _blocks.Select(s => new RolloutBuffer(stepsPerEnv, s.Copies, SingleObservationSpace.Size, actionSize)).ToArray();
+        _scratch = _blocks.Select(s => s.NewBuffer(SingleObservationSpace.Size, actionSize)).ToArray();
         _states = new byte[workers][];
     }
 
@@ -86,12 +75,7 @@ public sealed class ClusterRolloutSource : IRolloutSource
     public void Reset(long seed)
     {
         // each block's starting state is made here, as the workers would make it: any worker can then be sent any block
-        for (int w = 0; w < _blocks.Length; w++)
-        {
-            var (shard, _) = RolloutWorkerGrain.Build(_blocks[w]);
-            shard.Reset(seed);
-            _states[w] = Save(shard);
-        }
+        for (int w = 0; w < _blocks.Length; w++) _states[w] = _blocks[w].InitialState(seed);
         _version = 0;
     }
 
@@ -152,12 +136,5 @@ public sealed class ClusterRolloutSource : IRolloutSource
         }
         _version = version;
         states.CopyTo(_states, 0);
-    }
-
-    private static byte[] Save(RolloutShard shard)
-    {
-        using var state = new MemoryStream();
-        using (var w = new BinaryWriter(state)) shard.WriteState(w);
-        return state.ToArray();
     }
 }

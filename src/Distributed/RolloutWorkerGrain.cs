@@ -20,6 +20,29 @@ public sealed record RolloutBlockSpec(
 {
     /// <summary>A value key: two specs with the same fields are the same block.</summary>
     public string Key => $"{EnvId}|{FirstCopy}|{Copies}|{Steps}|{string.Join(",", HiddenSizes)}|{Activation}";
+
+    /// <summary>The blocks of a run of <paramref name="numEnvs"/> copies of <paramref name="envId"/> over
+    /// <paramref name="workers"/> workers (<see cref="RolloutShard.Blocks"/>); an unknown id is refused by name.</summary>
+    public static RolloutBlockSpec[] Split(string envId, int numEnvs, int stepsPerEnv, int workers, int[] hiddenSizes, Activation activation)
+    {
+        ArgumentNullException.ThrowIfNull(hiddenSizes);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(stepsPerEnv);
+        EnvRegistry.Spec(envId);
+        return RolloutShard.Blocks(numEnvs, workers).Select(b => new RolloutBlockSpec(envId, b.First, b.Count, stepsPerEnv, hiddenSizes.ToArray(), (int)activation)).ToArray();
+    }
+
+    /// <summary>The block's state after a reset of a run seeded <paramref name="seed"/>, made here as a worker would make it,
+    /// so any worker can be sent the block's first rollout.</summary>
+    public byte[] InitialState(long seed)
+    {
+        var (shard, _) = RolloutWorkerGrain.Build(this);
+        shard.Reset(seed);
+        return RolloutBlockResult.Save(shard);
+    }
+
+    /// <summary>A [T, M] buffer for the block's rollouts, shaped for <paramref name="observationSize"/> features and
+    /// <paramref name="actionSize"/> action floats.</summary>
+    public RolloutBuffer NewBuffer(int observationSize, int actionSize) => new(Steps, Copies, observationSize, actionSize);
 }
 
 /// <summary>One rollout of a block under policy version <paramref name="Version"/>: θ and φ of that version, and the
@@ -88,12 +111,18 @@ public sealed record RolloutBlockResult(
     {
         ArgumentNullException.ThrowIfNull(shard);
         var b = shard.Buffer;
-        using var state = new MemoryStream();
-        using (var w = new BinaryWriter(state)) shard.WriteState(w);
         return new RolloutBlockResult(version, b.Observations.ToArray(), b.DiscreteActions.ToArray(), b.ContinuousActions.ToArray(), b.Rewards.ToArray(),
             b.Terminated.ToArray(), b.Truncated.ToArray(), b.LogProbs.ToArray(), b.TimeSteps.ToArray(), b.Values.ToArray(), b.FinalObservations.ToArray(),
             b.LastObservations.ToArray(), b.Episodes.Select(x => x.Return).ToArray(), b.Episodes.Select(x => x.Length).ToArray(),
-            b.EpisodeEnds.Select(x => x.Step).ToArray(), b.EpisodeEnds.Select(x => x.Copy).ToArray(), state.ToArray());
+            b.EpisodeEnds.Select(x => x.Step).ToArray(), b.EpisodeEnds.Select(x => x.Copy).ToArray(), Save(shard));
+    }
+
+    /// <summary>The bytes <see cref="RolloutShard.WriteState"/> writes: what travels with a block.</summary>
+    internal static byte[] Save(RolloutShard shard)
+    {
+        using var state = new MemoryStream();
+        using (var w = new BinaryWriter(state)) shard.WriteState(w);
+        return state.ToArray();
     }
 
     private static void Fill<T>(T[] source, T[] target, string name)

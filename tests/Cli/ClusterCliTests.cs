@@ -25,10 +25,10 @@ public class ClusterCliTests : IDisposable
         Directory.Delete(_root, recursive: true);
     }
 
-    /// <summary>Distinct free loopback ports: all held open together, then released.</summary>
-    private static int[] FreePorts(int count)
+    /// <summary>Distinct free ports on <paramref name="address"/> (default loopback): all held open together, then released.</summary>
+    private static int[] FreePorts(int count, IPAddress? address = null)
     {
-        var listeners = Enumerable.Range(0, count).Select(_ => new TcpListener(IPAddress.Loopback, 0)).ToArray();
+        var listeners = Enumerable.Range(0, count).Select(_ => new TcpListener(address ?? IPAddress.Loopback, 0)).ToArray();
         foreach (var l in listeners) l.Start();
         int[] ports = listeners.Select(l => ((IPEndPoint)l.LocalEndpoint).Port).ToArray();
         foreach (var l in listeners) l.Stop();
@@ -153,7 +153,7 @@ public class ClusterCliTests : IDisposable
     {
         // 127.0.0.2 and 127.0.0.3 stand for two machines: each silo listens only on its own address
         var (a, b) = (System.Net.IPAddress.Parse("127.0.0.2"), System.Net.IPAddress.Parse("127.0.0.3"));
-        int[] pa = PortsOn(a, 2), pb = PortsOn(b, 2);
+        int[] pa = FreePorts(2, a), pb = FreePorts(2, b);
         StartSilo(pa[0], pa[1], null, "--host", "127.0.0.2");
         StartSilo(pb[0], pb[1], null, "--host", "127.0.0.3", "--primary", $"127.0.0.2:{pa[0]}");
         string[] es = ["train", "--env", "CartPole-v1", "--algo", "es", "--steps", "6000", "--seed", "3", "--set", "Pairs=4", "--set", "HiddenSizes=8"];
@@ -162,15 +162,6 @@ public class ClusterCliTests : IDisposable
         Assert.Contains($"at 127.0.0.2:{pa[1]},127.0.0.3:{pb[1]}", remote.Out);
         var local = Cli.Run([.. es, "--out", Path.Combine(_root, "local")]);
         Assert.Equal(File.ReadAllBytes(Path.Combine(Cli.RunFolderOf(local.Out), "policy.pgp")), File.ReadAllBytes(Path.Combine(Cli.RunFolderOf(remote.Out), "policy.pgp")));
-    }
-
-    private static int[] PortsOn(System.Net.IPAddress address, int count)
-    {
-        var listeners = Enumerable.Range(0, count).Select(_ => new TcpListener(address, 0)).ToArray();
-        foreach (var l in listeners) l.Start();
-        int[] ports = listeners.Select(l => ((IPEndPoint)l.LocalEndpoint).Port).ToArray();
-        foreach (var l in listeners) l.Stop();
-        return ports;
     }
 
     [Fact]

@@ -1,5 +1,4 @@
 using System.Net;
-using System.Net.Sockets;
 using PurePg.Rl.Algorithms;
 using PurePg.Rl.Training;
 
@@ -12,20 +11,11 @@ namespace PurePg.Distributed.Tests;
 /// process.</summary>
 public class ClusterAddressTests
 {
-    private static int[] FreePorts(IPAddress address, int count)
-    {
-        var listeners = Enumerable.Range(0, count).Select(_ => new TcpListener(address, 0)).ToArray();
-        foreach (var l in listeners) l.Start();
-        int[] ports = listeners.Select(l => ((IPEndPoint)l.LocalEndpoint).Port).ToArray();
-        foreach (var l in listeners) l.Stop();
-        return ports;
-    }
-
     [Fact]
     public async Task Silos_at_two_addresses_serve_a_learner_that_connects_by_address()
     {
         IPAddress a = IPAddress.Parse("127.0.0.2"), b = IPAddress.Parse("127.0.0.3");
-        int[] pa = FreePorts(a, 2), pb = FreePorts(b, 2);
+        int[] pa = TestClusters.FreePorts(2, a), pb = TestClusters.FreePorts(2, b);
         using var primary = await Cluster.StartSiloAsync(new LocalSiloOptions(pa[0], pa[1], Address: a));
         using var second = await Cluster.StartSiloAsync(new LocalSiloOptions(pb[0], pb[1], PrimarySiloPort: pa[0], Address: b, PrimaryAddress: a));
         var (host, client) = await Cluster.ConnectAsync([new IPEndPoint(a, pa[1]), new IPEndPoint(b, pb[1])], connectTimeout: TimeSpan.FromSeconds(20));

@@ -74,12 +74,7 @@ public class ClusterEsTests
         ThreadPool.SetMinThreads(32, 32); // sleeping test simulators on the in-process silos
     }
 
-    private static async Task<TestCluster> Start(int silos)
-    {
-        var cluster = new TestClusterBuilder((short)silos).Build();
-        await cluster.DeployAsync();
-        return cluster;
-    }
+    private static Task<TestCluster> Start(int silos) => TestClusters.Start(silos);
 
     private static EsSettings Settings(bool normalize, int pairs = 8) =>
         new() { Pairs = pairs, HiddenSizes = [16], Workers = 2, Seed = 3, Sigma = 0.05, LearningRate = 0.03, NormalizeObservations = normalize };

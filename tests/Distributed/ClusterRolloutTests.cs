@@ -20,12 +20,7 @@ public class ClusterRolloutTests
         ThreadPool.SetMinThreads(32, 32); // sleeping test simulators on the in-process silos
     }
 
-    private static async Task<TestCluster> Start(int silos)
-    {
-        var cluster = new TestClusterBuilder((short)silos).Build();
-        await cluster.DeployAsync();
-        return cluster;
-    }
+    private static Task<TestCluster> Start(int silos) => TestClusters.Start(silos);
 
     private static PpoSettings Ppo(int envs, int steps) =>
         new() { NumEnvs = envs, StepsPerEnv = steps, BatchSize = envs * steps / 4, Epochs = 3, HiddenSizes = [16, 16], Seed = 5, LearningRate = 1e-3 };

@@ -1,5 +1,4 @@
 using System.Net;
-using System.Net.Sockets;
 using Orleans.Runtime.Messaging;
 using PurePg.Rl.Algorithms;
 
@@ -14,15 +13,6 @@ public class ClusterTlsTests : IDisposable
 
     public void Dispose() => Directory.Delete(_root, recursive: true);
 
-    private static int[] FreePorts(int count)
-    {
-        var listeners = Enumerable.Range(0, count).Select(_ => new TcpListener(IPAddress.Loopback, 0)).ToArray();
-        foreach (var l in listeners) l.Start();
-        int[] ports = listeners.Select(l => ((IPEndPoint)l.LocalEndpoint).Port).ToArray();
-        foreach (var l in listeners) l.Stop();
-        return ports;
-    }
-
     [Fact]
     public async Task A_client_with_the_clusters_certificate_is_served_and_one_without_it_is_refused()
     {
@@ -32,7 +22,7 @@ public class ClusterTlsTests : IDisposable
         var loaded = ClusterTls.Load(file); // what a second machine would do
         Assert.True(loaded.Accepts(tls.Certificate));
 
-        int[] ports = FreePorts(2);
+        int[] ports = TestClusters.FreePorts(2);
         using var silo = await Cluster.StartSiloAsync(new LocalSiloOptions(ports[0], ports[1], Tls: tls));
         try
         {

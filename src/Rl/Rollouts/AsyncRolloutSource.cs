@@ -61,17 +61,13 @@ public sealed class LaggedRolloutSource : IAsyncRolloutSource
     public LaggedRolloutSource(Func<int, VectorEnv> makeEnv, int numEnvs, int stepsPerEnv, int blocks, int[] hiddenSizes, Autodiff.Modules.Activation activation)
     {
         ArgumentNullException.ThrowIfNull(makeEnv);
-        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(numEnvs);
-        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(blocks);
-        if (blocks > numEnvs) throw new ArgumentException($"{blocks} blocks for {numEnvs} environment copies: each block steps at least one copy.", nameof(blocks));
+        var layout = RolloutShard.Blocks(numEnvs, blocks);
         _blocks = new RolloutShard[blocks];
         _actors = new ActorCritic[blocks];
-        for (int w = 0, first = 0; w < blocks; w++)
+        for (int w = 0; w < blocks; w++)
         {
-            int m = numEnvs / blocks + (w < numEnvs % blocks ? 1 : 0);
-            _blocks[w] = new RolloutShard(makeEnv(m), first, stepsPerEnv);
+            _blocks[w] = new RolloutShard(makeEnv(layout[w].Count), layout[w].First, stepsPerEnv);
             _actors[w] = new ActorCritic(_blocks[w].Env.SingleObservationSpace, _blocks[w].Env.SingleActionSpace, hiddenSizes, activation, 0, new Rng(1));
-            first += m;
         }
         (NumEnvs, StepsPerEnv) = (numEnvs, stepsPerEnv);
         _versions = new long[blocks];

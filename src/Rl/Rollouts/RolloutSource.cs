@@ -79,6 +79,24 @@ public sealed class RolloutShard
     /// <summary>What the last <see cref="Collect"/> recorded, [T, M].</summary>
     public RolloutBuffer Buffer { get; }
 
+    /// <summary>How N copies split into <paramref name="blocks"/> contiguous blocks, sizes differing by at most one (the first
+    /// N mod W one larger): each block's first copy and size, in copy order. What every block-stepping source uses.</summary>
+    /// <exception cref="ArgumentException">More blocks than copies.</exception>
+    public static (int First, int Count)[] Blocks(int numEnvs, int blocks)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(numEnvs);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(blocks);
+        if (blocks > numEnvs) throw new ArgumentException($"{blocks} blocks (workers) for {numEnvs} environment copies: each steps at least one copy.", nameof(blocks));
+        var result = new (int, int)[blocks];
+        for (int w = 0, first = 0; w < blocks; w++)
+        {
+            int m = numEnvs / blocks + (w < numEnvs % blocks ? 1 : 0);
+            result[w] = (first, m);
+            first += m;
+        }
+        return result;
+    }
+
     /// <summary>The acting stream of copy <paramref name="copy"/> of a run seeded <paramref name="seed"/>: a generator seeded
     /// with a SplitMix64 hash of (s, i), so streams of different copies and seeds do not overlap in practice and copy i's
     /// is known without the others'.</summary>
