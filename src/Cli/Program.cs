@@ -31,6 +31,7 @@ public static class Program
         purepg record --run DIR|--policy FILE|--expert scripted --env ID [--episodes N] --out FILE [--stochastic] [--seed N]
         purepg silo   [--port N] [--gateway N] [--host IP] [--primary [HOST:]PORT] [--cluster-id ID] [--env-assembly DLL] [--tls-cert FILE.pfx]
         purepg cert   --out FILE.pfx
+        purepg bench learn [--quick] [--seeds N] [--workers N] [--out DIR]
         purepg list
 
         Each command takes --help. Exit codes: 0 success, 1 bad input, 2 failure during training, 130 interrupted
@@ -49,7 +50,12 @@ public static class Program
         }
         try
         {
-            var parsed = Arguments.Parse(args, new HashSet<string> { "--normalize", "--deterministic", "--json", "--stop-at-threshold", "--best", "--stochastic", "--ml-agents" });
+            // purepg bench learn …: a command of two words
+            if (args is ["bench", ..])
+                args = args is ["bench", "learn", .. var rest] ? ["bench-learn", .. rest]
+                    : throw new UsageException("purepg bench: give learn (purepg bench learn --help); the speed report is not written yet.");
+            var parsed = Arguments.Parse(args, new HashSet<string> { "--normalize", "--deterministic", "--json", "--stop-at-threshold", "--best", "--stochastic", "--ml-agents",
+                "--quick", "--full" });
             return parsed.Command switch
             {
                 "" when parsed.Help => Print(Usage, 0),
@@ -62,6 +68,7 @@ public static class Program
                 "record" => parsed.Help ? Print(RecordHelp, 0) : Record(parsed),
                 "silo" => parsed.Help ? Print(SiloHelp, 0) : Silo(parsed),
                 "cert" => parsed.Help ? Print(CertHelp, 0) : Cert(parsed),
+                "bench-learn" => parsed.Help ? Print(BenchLearn.Help, 0) : BenchLearn.Run(parsed),
                 "list" => parsed.Help ? Print("purepg list: environments (spaces, time limits, thresholds) and algorithms (the settings train uses).", 0) : List(),
                 _ => throw new UsageException($"Unknown command '{parsed.Command}'.{Suggestions.DidYouMean(parsed.Command, Commands)} Valid: {string.Join(", ", Commands)}."),
             };
