@@ -81,13 +81,12 @@ public sealed class AsyncClusterRolloutSource : IAsyncRolloutSource
     {
         ArgumentNullException.ThrowIfNull(agent);
         if (_states.Any(s => s is null)) throw new InvalidOperationException("Next before Reset: reset the source (the algorithm does) first.");
-        float[]? theta = null, phi = null;
+        byte[]? parameters = null;
         for (int w = 0; w < _blocks.Length; w++)
         {
             if (_inFlight[w] is not null) continue;
-            theta ??= agent.Theta.Values.ToArray();
-            phi ??= agent.Phi.Values.ToArray();
-            var request = new RolloutBlockRequest(_blocks[w], version, theta, phi, _states[w]);
+            parameters ??= RolloutBlockRequest.PackParameters(agent);
+            var request = new RolloutBlockRequest(_blocks[w], version, parameters, _states[w]);
             int worker = w;
             _inFlight[w] = WorkerCalls.Call(() => _grains.GetGrain<IRolloutWorkerGrain>(worker).Collect(request), _options, $"Rollout worker {worker}",
                 $"version {version} (copies {request.Spec.FirstCopy}–{request.Spec.FirstCopy + request.Spec.Copies - 1})", () => Interlocked.Increment(ref _retries));

@@ -85,8 +85,8 @@ public sealed class ClusterRolloutSource : IRolloutSource
         ArgumentNullException.ThrowIfNull(agent);
         if (_states.Any(s => s is null)) throw new InvalidOperationException("Collect before Reset: reset the source (the algorithm does) first.");
         long version = ++_version;
-        float[] theta = agent.Theta.Values.ToArray(), phi = agent.Phi.Values.ToArray();
-        var requests = _blocks.Select((spec, w) => new RolloutBlockRequest(spec, version, theta, phi, _states[w])).ToArray();
+        byte[] parameters = RolloutBlockRequest.PackParameters(agent);
+        var requests = _blocks.Select((spec, w) => new RolloutBlockRequest(spec, version, parameters, _states[w])).ToArray();
         var answers = Task.WhenAll(requests.Select((request, w) => WorkerCalls.Call(() => _grains.GetGrain<IRolloutWorkerGrain>(w).Collect(request), _options,
             $"Rollout worker {w}", $"version {version} (copies {request.Spec.FirstCopy}–{request.Spec.FirstCopy + request.Spec.Copies - 1})",
             () => Interlocked.Increment(ref _retries)))).GetAwaiter().GetResult();

@@ -45,64 +45,79 @@ public sealed record RolloutBlockSpec(
     public RolloutBuffer NewBuffer(int observationSize, int actionSize) => new(Steps, Copies, observationSize, actionSize);
 }
 
-/// <summary>One rollout of a block under policy version <paramref name="Version"/>: θ and φ of that version, and the
-/// block's state where the last rollout left it (environments, acting streams, running episodes — the bytes
+/// <summary>One rollout of a block under policy version <paramref name="Version"/>: θ then φ of that version as one byte
+/// payload (<see cref="PackParameters"/>; raw bytes cross Orleans ten times faster than a float[]), and the block's state
+/// where the last rollout left it (environments, acting streams, running episodes — the bytes
 /// <see cref="RolloutShard.WriteState"/> writes), so any worker on any silo can step it and give the same bits.</summary>
 [GenerateSerializer, Immutable]
 public sealed record RolloutBlockRequest(
     [property: Id(0)] RolloutBlockSpec Spec,
     [property: Id(1)] long Version,
-    [property: Id(2)] float[] Theta,
-    [property: Id(3)] float[] Phi,
-    [property: Id(4)] byte[] State);
+    [property: Id(2)] byte[] Parameters,
+    [property: Id(3)] byte[] State)
+{
+    /// <summary>θ then φ of <paramref name="agent"/>, little-endian float32: made once per version, sent to every block.</summary>
+    public static byte[] PackParameters(ActorCritic agent)
+    {
+        ArgumentNullException.ThrowIfNull(agent);
+        var bytes = new byte[4 * (agent.Theta.Count + agent.Phi.Count)];
+        System.Runtime.InteropServices.MemoryMarshal.AsBytes(agent.Theta.Values).CopyTo(bytes);
+        System.Runtime.InteropServices.MemoryMarshal.AsBytes(agent.Phi.Values).CopyTo(bytes.AsSpan(4 * agent.Theta.Count));
+        return bytes;
+    }
 
-/// <summary>The block's [T, M] rollout (the arrays of a <see cref="RolloutBuffer"/>), the episodes that ended in it with
-/// their (step, copy within the block), the version that acted, and the block's state after it.</summary>
+    /// <summary>Writes the payload's θ and φ into <paramref name="agent"/>, refusing a payload of another size.</summary>
+    public void LoadParameters(ActorCritic agent)
+    {
+        ArgumentNullException.ThrowIfNull(agent);
+        if (Parameters.Length != 4 * (agent.Theta.Count + agent.Phi.Count))
+            throw new ArgumentException($"Version {Version} carries {Parameters.Length / 4} parameters; the block's networks have {agent.Theta.Count} + {agent.Phi.Count}.");
+        Parameters.AsSpan(0, 4 * agent.Theta.Count).CopyTo(System.Runtime.InteropServices.MemoryMarshal.AsBytes(agent.Theta.Values));
+        Parameters.AsSpan(4 * agent.Theta.Count).CopyTo(System.Runtime.InteropServices.MemoryMarshal.AsBytes(agent.Phi.Values));
+    }
+}
+
+/// <summary>The block's [T, M] rollout, the version that acted, and the block's state after it. The rollout's arrays travel
+/// as one byte payload in a fixed layout (<see cref="Pack"/>): Orleans encodes a float[] element by element (measured
+/// 1.1 ms to serialize and 1.2 ms to deserialize CartPole's 8 × 256-step rollout, 0.1 ms for a byte[] of the same size),
+/// and only this type's own code reads the bytes back, checking every length.</summary>
 [GenerateSerializer, Immutable]
 public sealed record RolloutBlockResult(
     [property: Id(0)] long Version,
-    [property: Id(1)] float[] Observations,
-    [property: Id(2)] int[] DiscreteActions,
-    [property: Id(3)] float[] ContinuousActions,
-    [property: Id(4)] float[] Rewards,
-    [property: Id(5)] bool[] Terminated,
-    [property: Id(6)] bool[] Truncated,
-    [property: Id(7)] float[] LogProbs,
-    [property: Id(8)] int[] TimeSteps,
-    [property: Id(9)] float[] Values,
-    [property: Id(10)] float[] FinalObservations,
-    [property: Id(11)] float[] LastObservations,
-    [property: Id(12)] double[] EpisodeReturns,
-    [property: Id(13)] int[] EpisodeLengths,
-    [property: Id(14)] int[] EpisodeSteps,
-    [property: Id(15)] int[] EpisodeCopies,
-    [property: Id(16)] byte[] State)
+    [property: Id(1)] byte[] Rollout,
+    [property: Id(2)] byte[] State)
 {
-    /// <summary>Writes the rollout into <paramref name="block"/> (a [T, M] buffer of the request's spec), naming any
-    /// array whose length does not fit.</summary>
+    /// <summary>Writes the rollout into <paramref name="block"/> (a [T, M] buffer of the request's spec), naming what does not fit.</summary>
+    /// <exception cref="InvalidDataException">The payload is not a rollout of the block's shape.</exception>
     public void CopyTo(RolloutBuffer block)
     {
         ArgumentNullException.ThrowIfNull(block);
-        Fill(Observations, block.Observations, nameof(Observations));
-        Fill(DiscreteActions, block.DiscreteActions, nameof(DiscreteActions));
-        Fill(ContinuousActions, block.ContinuousActions, nameof(ContinuousActions));
-        Fill(Rewards, block.Rewards, nameof(Rewards));
-        Fill(Terminated, block.Terminated, nameof(Terminated));
-        Fill(Truncated, block.Truncated, nameof(Truncated));
-        Fill(LogProbs, block.LogProbs, nameof(LogProbs));
-        Fill(TimeSteps, block.TimeSteps, nameof(TimeSteps));
-        Fill(Values, block.Values, nameof(Values));
-        Fill(FinalObservations, block.FinalObservations, nameof(FinalObservations));
-        Fill(LastObservations, block.LastObservations, nameof(LastObservations));
-        int e = EpisodeReturns.Length;
-        if (EpisodeLengths.Length != e || EpisodeSteps.Length != e || EpisodeCopies.Length != e)
-            throw new InvalidDataException($"A rollout block lists {e} episode returns but {EpisodeLengths.Length} lengths, {EpisodeSteps.Length} steps and {EpisodeCopies.Length} copies.");
+        var reader = new Reader(Rollout);
+        reader.Read(block.Observations, "observations");
+        reader.Read(block.FinalObservations, "final observations");
+        reader.Read(block.LastObservations, "last observations");
+        reader.Read(block.DiscreteActions, "discrete actions");
+        reader.Read(block.ContinuousActions, "continuous actions");
+        reader.Read(block.Rewards, "rewards");
+        reader.Read(block.LogProbs, "log-probabilities");
+        reader.Read(block.Values, "values");
+        reader.Read(block.TimeSteps, "step indices");
+        reader.Read(block.Terminated, "terminated flags");
+        reader.Read(block.Truncated, "truncated flags");
+        int episodes = reader.Count("episodes");
+        var returns = new double[episodes];
+        var ends = new int[2 * episodes];
+        var lengths = new int[episodes];
+        reader.Read(returns, "episode returns");
+        reader.Read(lengths, "episode lengths");
+        reader.Read(ends, "episode ends");
+        reader.End();
         block.Episodes.Clear();
         block.EpisodeEnds.Clear();
-        for (int k = 0; k < e; k++)
+        for (int k = 0; k < episodes; k++)
         {
-            block.Episodes.Add(new EpisodeStatistics(EpisodeReturns[k], EpisodeLengths[k]));
-            block.EpisodeEnds.Add((EpisodeSteps[k], EpisodeCopies[k]));
+            block.Episodes.Add(new EpisodeStatistics(returns[k], lengths[k]));
+            block.EpisodeEnds.Add((ends[2 * k], ends[2 * k + 1]));
         }
     }
 
@@ -110,11 +125,42 @@ public sealed record RolloutBlockResult(
     public static RolloutBlockResult Of(long version, RolloutShard shard)
     {
         ArgumentNullException.ThrowIfNull(shard);
-        var b = shard.Buffer;
-        return new RolloutBlockResult(version, b.Observations.ToArray(), b.DiscreteActions.ToArray(), b.ContinuousActions.ToArray(), b.Rewards.ToArray(),
-            b.Terminated.ToArray(), b.Truncated.ToArray(), b.LogProbs.ToArray(), b.TimeSteps.ToArray(), b.Values.ToArray(), b.FinalObservations.ToArray(),
-            b.LastObservations.ToArray(), b.Episodes.Select(x => x.Return).ToArray(), b.Episodes.Select(x => x.Length).ToArray(),
-            b.EpisodeEnds.Select(x => x.Step).ToArray(), b.EpisodeEnds.Select(x => x.Copy).ToArray(), Save(shard));
+        return new RolloutBlockResult(version, Pack(shard.Buffer), Save(shard));
+    }
+
+    /// <summary>The rollout's arrays, each as its length (int32) and its elements' little-endian bytes: observations, final
+    /// and last observations, discrete and continuous actions, rewards, log π, V, step indices, the two flag arrays, then
+    /// the episodes' count, returns, lengths and (step, copy) ends.</summary>
+    public static byte[] Pack(RolloutBuffer b)
+    {
+        ArgumentNullException.ThrowIfNull(b);
+        using var stream = new MemoryStream();
+        using (var w = new BinaryWriter(stream))
+        {
+            Write<float>(w, b.Observations);
+            Write<float>(w, b.FinalObservations);
+            Write<float>(w, b.LastObservations);
+            Write<int>(w, b.DiscreteActions);
+            Write<float>(w, b.ContinuousActions);
+            Write<float>(w, b.Rewards);
+            Write<float>(w, b.LogProbs);
+            Write<float>(w, b.Values);
+            Write<int>(w, b.TimeSteps);
+            Write<bool>(w, b.Terminated);
+            Write<bool>(w, b.Truncated);
+            w.Write(b.Episodes.Count);
+            Write<double>(w, b.Episodes.Select(e => e.Return).ToArray());
+            Write<int>(w, b.Episodes.Select(e => e.Length).ToArray());
+            Write<int>(w, b.EpisodeEnds.SelectMany(e => new[] { e.Step, e.Copy }).ToArray());
+        }
+        return stream.ToArray();
+    }
+
+    private static void Write<T>(BinaryWriter w, ReadOnlySpan<T> values) where T : unmanaged
+    {
+        if (!BitConverter.IsLittleEndian) throw new PlatformNotSupportedException("Rollout payloads are little-endian.");
+        w.Write(values.Length);
+        w.Write(System.Runtime.InteropServices.MemoryMarshal.AsBytes(values));
     }
 
     /// <summary>The bytes <see cref="RolloutShard.WriteState"/> writes: what travels with a block.</summary>
@@ -125,11 +171,33 @@ public sealed record RolloutBlockResult(
         return state.ToArray();
     }
 
-    private static void Fill<T>(T[] source, T[] target, string name)
+    private ref struct Reader(byte[] bytes)
     {
-        if (source.Length != target.Length)
-            throw new InvalidDataException($"A rollout block's {name} holds {source.Length} values where the block needs {target.Length}.");
-        source.CopyTo(target, 0);
+        private ReadOnlySpan<byte> _rest = bytes;
+
+        public int Count(string what)
+        {
+            if (_rest.Length < 4) throw new InvalidDataException($"A rollout payload ends before its {what}.");
+            int n = System.Buffers.Binary.BinaryPrimitives.ReadInt32LittleEndian(_rest);
+            _rest = _rest[4..];
+            if (n < 0) throw new InvalidDataException($"A rollout payload claims {n} {what}.");
+            return n;
+        }
+
+        public void Read<T>(Span<T> target, string what) where T : unmanaged
+        {
+            int n = Count(what);
+            if (n != target.Length) throw new InvalidDataException($"A rollout block's {what} hold {n} values where the block needs {target.Length}.");
+            var bytes = System.Runtime.InteropServices.MemoryMarshal.AsBytes(target);
+            if (_rest.Length < bytes.Length) throw new InvalidDataException($"A rollout payload ends inside its {what}.");
+            _rest[..bytes.Length].CopyTo(bytes);
+            _rest = _rest[bytes.Length..];
+        }
+
+        public readonly void End()
+        {
+            if (!_rest.IsEmpty) throw new InvalidDataException($"A rollout payload has {_rest.Length} bytes after its episodes.");
+        }
     }
 }
 
@@ -186,10 +254,7 @@ public sealed class RolloutWorkerGrain : Grain, IRolloutWorkerGrain
         ArgumentNullException.ThrowIfNull(shard);
         ArgumentNullException.ThrowIfNull(agent);
         ArgumentNullException.ThrowIfNull(request);
-        if (request.Theta.Length != agent.Theta.Count || request.Phi.Length != agent.Phi.Count)
-            throw new ArgumentException($"Version {request.Version} has {request.Theta.Length} policy and {request.Phi.Length} value parameters; the block's networks have {agent.Theta.Count} and {agent.Phi.Count}.");
-        request.Theta.CopyTo(agent.Theta.Values);
-        request.Phi.CopyTo(agent.Phi.Values);
+        request.LoadParameters(agent);
         using (var r = new BinaryReader(new MemoryStream(request.State, writable: false))) shard.ReadState(r);
         shard.Collect(agent);
         return RolloutBlockResult.Of(request.Version, shard);
