@@ -25,7 +25,7 @@ start=$(date +%s.%N)
 $purepg "${run[@]}" --cluster "redis=127.0.0.1:$redis_port" --workers 8 --worker-timeout 10 --out "$work/cluster" > "$work/cluster.log" 2>&1 & train=$!
 sleep 5
 kill -9 "$silo_a"; echo "killed the silo on 127.0.0.2 (SIGKILL) $(printf %.1f "$(echo "$(date +%s.%N) - $start" | bc)") s into the run"
-wait "$train" || { echo "the cluster run failed:"; tail -3 "$work/cluster.log"; exit 1; }
+wait "$train" || { cp "$work/cluster.log" "${TMPDIR:-/tmp}/redis-cluster-failed.log"; echo "the cluster run failed (log: ${TMPDIR:-/tmp}/redis-cluster-failed.log):"; tail -3 "$work/cluster.log"; exit 1; }
 echo "cluster run, $(printf %.1f "$(echo "$(date +%s.%N) - $start" | bc)") s: $(grep "evaluation" "$work/cluster.log")"
 $purepg "${run[@]}" --out "$work/local" > "$work/local.log" 2>&1
 cmp "$work"/cluster/*/policy.pgp "$work"/local/*/policy.pgp && echo "policy files byte-identical to the local run ($(grep "evaluation" "$work/local.log"))"

@@ -70,9 +70,13 @@ internal sealed class TrainingLoop(RunFolder run, IOnPolicyAlgorithm trainer, Ru
                 IterationMetrics m;
                 iteration++;
                 try { m = trainer.Iterate(); }
-                catch (Exception ex) when (ex is ArithmeticException or ArgumentException or InvalidOperationException or TimeoutException or Orleans.Runtime.OrleansException)
+                catch (Exception ex) when (ex is ArithmeticException or ArgumentException or InvalidOperationException or TimeoutException or Orleans.Runtime.OrleansException
+                                            or InvalidDataException or Orleans.Serialization.SerializerException)
                 {
-                    return Fail($"training stopped at iteration {iteration} ({trainer.TotalSteps:N0} steps): {RunFolder.OneLine(ex.Message)} The last good checkpoint is kept.");
+                    // an answer this program cannot read: most likely silos started from another build of PurePg
+                    string hint = ex is Orleans.Serialization.SerializerException or InvalidDataException && plan.Cluster is not null
+                        ? " A worker answered in a form this program cannot read: are the silos running another version of purepg?" : "";
+                    return Fail($"training stopped at iteration {iteration} ({trainer.TotalSteps:N0} steps): {RunFolder.OneLine(ex.Message)}{hint} The last good checkpoint is kept.");
                 }
                 foreach (var (name, value) in m.Losses)
                     if (!double.IsFinite(value) && name != "explained_variance")
