@@ -95,7 +95,7 @@ public static class Program
           --env ID              an environment id (purepg list)
           --algo NAME           ppo, a2c, trpo, npg, reinforce, a3c, es
           --seed N              the seed (default 0): fixes the whole run, except for a3c (setting Seed)
-          --steps N             environment steps to train (default 100000; setting TotalTimesteps); schedules such
+          --steps N             environment steps to train (default 100000, reinforce 300000; setting TotalTimesteps); schedules such
                                 as PPO's learning-rate anneal follow this length
           --envs N              environment copies (a3c: worker threads); default 8 (a3c: 4) (setting NumEnvs/Workers)
           --config FILE         a JSON object of settings (names as in purepg list) applied over the defaults
@@ -191,11 +191,11 @@ public static class Program
         }
         Console.WriteLine();
         Console.WriteLine($"Algorithms, with the settings train uses when given none (override with --config or --set key=value;");
-        Console.WriteLine($"--envs sets NumEnvs or a3c's Workers, --seed sets Seed, --steps sets TotalTimesteps = the run's length, {RunPlan.DefaultSteps}):");
+        Console.WriteLine($"--envs sets NumEnvs or a3c's Workers, --seed sets Seed, --steps sets TotalTimesteps = the run's length, {RunPlan.DefaultSteps("ppo")}; reinforce {RunPlan.DefaultSteps("reinforce")}):");
         foreach (string name in AlgorithmCatalog.Names)
         {
             Console.WriteLine($"  {name}: {AlgorithmCatalog.Describe(name)}");
-            var settings = AlgorithmCatalog.Configure(name, RunPlan.DefaultEnvs(name), 0, RunPlan.DefaultSteps, []);
+            var settings = AlgorithmCatalog.Configure(name, RunPlan.DefaultEnvs(name), 0, RunPlan.DefaultSteps(name), []);
             foreach (var (setting, value) in settings)
                 Console.WriteLine($"      {setting} = {Format(value)}");
         }

@@ -34,7 +34,9 @@ internal sealed record RunPlan(string Env, string Algorithm, long Seed, long Ste
         catch (Exception e) when (e is ArgumentException or FileLoadException) { throw new UsageException($"--env-assembly: {RunFolder.OneLine(e.Message)}"); }
     }
 
-    public const long DefaultSteps = 100_000;
+    /// <summary>The steps <c>train</c> takes unless told: 100,000, and 300,000 for reinforce, whose Monte Carlo batches
+    /// need about 200,000–250,000 to reach CartPole-v1's threshold (docs/benchmarks.md).</summary>
+    public static long DefaultSteps(string algorithm) => algorithm == "reinforce" ? 300_000 : 100_000;
 
     /// <summary>The copies <c>train</c> uses unless told: 8 environments, 4 worker threads for a3c, one evaluation thread
     /// per core for es.</summary>
@@ -58,7 +60,7 @@ internal sealed record RunPlan(string Env, string Algorithm, long Seed, long Ste
         var file = Canonical(algorithm, fromFile, $"config file {a.Get("--config")}");
         var sets = Canonical(algorithm, a.Sets, "--set");
         long seed = Owned(a, "--seed", SeedNames, file, sets, 0, 0);
-        long steps = Owned(a, "--steps", StepsNames, file, sets, DefaultSteps, 1);
+        long steps = Owned(a, "--steps", StepsNames, file, sets, DefaultSteps(algorithm), 1);
         int envs = (int)Owned(a, "--envs", EnvsNames, file, sets, DefaultEnvs(algorithm), 1);
         // later wins: the file's values, then --set's, each name once, in first-given order
         var merged = new List<KeyValuePair<string, string>>();
