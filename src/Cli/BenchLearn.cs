@@ -81,21 +81,24 @@ internal static class BenchLearn
         return 0;
     }
 
-    private static List<KeyValuePair<string, string>> Config(string folder, Pair p)
+    private static (List<KeyValuePair<string, string>> Settings, bool Normalize) Config(string folder, Pair p)
     {
         string file = Path.Combine(folder, $"{p.Algo}-{p.Env.Replace('/', '_')}.json");
-        if (!File.Exists(file)) return [];
-        try { return SettingsBinder.FromJson(JsonDocument.Parse(File.ReadAllText(file)).RootElement).Where(kv => kv.Key is not ("Seed" or "TotalTimesteps")).ToList(); }
+        if (!File.Exists(file)) return ([], false);
+        List<KeyValuePair<string, string>> entries;
+        try { entries = SettingsBinder.FromJson(JsonDocument.Parse(File.ReadAllText(file)).RootElement).Where(kv => kv.Key is not ("Seed" or "TotalTimesteps")).ToList(); }
         catch (Exception e) when (e is JsonException or ArgumentException) { throw new UsageException($"{file}: {RunFolder.OneLine(e.Message)}"); }
+        bool normalize = RunPlan.TakeNormalize(entries, file);
+        return (entries, normalize);
     }
 
-    private static Result RunOne(Pair p, int seed, List<KeyValuePair<string, string>> config)
+    private static Result RunOne(Pair p, int seed, (List<KeyValuePair<string, string>> Settings, bool Normalize) config)
     {
         var inv = CultureInfo.InvariantCulture;
-        string? envs = config.LastOrDefault(kv => kv.Key is "NumEnvs" or "Workers").Value;
+        string? envs = config.Settings.LastOrDefault(kv => kv.Key is "NumEnvs" or "Workers").Value;
         int copies = envs is null ? RunPlan.DefaultEnvs(p.Algo) : int.Parse(envs, inv);
-        var rest = config.Where(kv => kv.Key is not ("NumEnvs" or "Workers")).ToList();
-        var (trainer, _) = AlgorithmCatalog.Create(p.Algo, p.Env, copies, seed, p.Budget, rest, normalize: false);
+        var rest = config.Settings.Where(kv => kv.Key is not ("NumEnvs" or "Workers")).ToList();
+        var (trainer, _) = AlgorithmCatalog.Create(p.Algo, p.Env, copies, seed, p.Budget, rest, config.Normalize);
         double threshold = EnvRegistry.Spec(p.Env).RewardThreshold ?? double.PositiveInfinity;
         var curve = new List<Point>();
         Point? solved = null;

@@ -44,6 +44,20 @@ internal sealed record RunPlan(string Env, string Algorithm, long Seed, long Ste
 
     private static readonly string[] SeedNames = ["Seed"], StepsNames = ["TotalTimesteps"], EnvsNames = ["NumEnvs", "Workers"];
 
+    /// <summary>A config file's "Normalize": true|false — the program's --normalize (running observation and reward
+    /// normalization around the environments, as rl-baselines3-zoo's <c>normalize: true</c>), not an algorithm setting:
+    /// removed from <paramref name="entries"/> and returned.</summary>
+    internal static bool TakeNormalize(List<KeyValuePair<string, string>> entries, string source)
+    {
+        bool normalize = false;
+        foreach (var (key, value) in entries.Where(kv => kv.Key.Equals("Normalize", StringComparison.OrdinalIgnoreCase)).ToList())
+        {
+            normalize = bool.TryParse(value, out bool v) ? v : throw new UsageException($"{source}: Normalize is {value}; give true or false.");
+            entries.Remove(new(key, value));
+        }
+        return normalize;
+    }
+
     public static RunPlan FromArguments(Arguments a)
     {
         string env = a.Require("--env"), algorithm = a.Require("--algo");
@@ -57,6 +71,7 @@ internal sealed record RunPlan(string Env, string Algorithm, long Seed, long Ste
             catch (JsonException e) { throw new UsageException($"Config file {configFile} is not valid JSON: {RunFolder.OneLine(e.Message)}"); }
             catch (ArgumentException e) { throw new UsageException($"Config file {configFile}: {RunFolder.OneLine(e.Message)}"); }
         }
+        bool normalize = a.Flag("--normalize") | TakeNormalize(fromFile, $"config file {a.Get("--config")}");
         var file = Canonical(algorithm, fromFile, $"config file {a.Get("--config")}");
         var sets = Canonical(algorithm, a.Sets, "--set");
         long seed = Owned(a, "--seed", SeedNames, file, sets, 0, 0);
@@ -75,9 +90,9 @@ internal sealed record RunPlan(string Env, string Algorithm, long Seed, long Ste
         bool stop = a.Flag("--stop-at-threshold");
         if (stop && evalEvery is null) throw new UsageException("--stop-at-threshold needs --eval-every N: the threshold is checked on the evaluations.");
         if (stop && EnvRegistry.Spec(env).RewardThreshold is null) throw new UsageException($"--stop-at-threshold: {env} has no reward threshold.");
-        var plan = new RunPlan(env, algorithm, seed, steps, envs, a.Flag("--normalize"), (int)a.GetLong("--checkpoints", 10, 1), (int)a.GetLong("--keep", 3, 1),
+        var plan = new RunPlan(env, algorithm, seed, steps, envs, normalize, (int)a.GetLong("--checkpoints", 10, 1), (int)a.GetLong("--keep", 3, 1),
             evalEvery, (int)a.GetLong("--eval-episodes", 10, 1), stop, merged, assembly,
-            a.Get("--tensorboard") is string tb ? Path.GetFullPath(tb) : null, BcStart.FromArguments(a, env, algorithm), ClusterTarget.FromArguments(a, algorithm, envs, a.Flag("--normalize")));
+            a.Get("--tensorboard") is string tb ? Path.GetFullPath(tb) : null, BcStart.FromArguments(a, env, algorithm), ClusterTarget.FromArguments(a, algorithm, envs, normalize));
         AlgorithmCatalog.Configure(algorithm, envs, seed, steps, merged); // every setting parses and validates, or this throws
         return plan;
     }

@@ -56,6 +56,25 @@ public class RunLifecycleTests : IDisposable
     }
 
     [Fact]
+    public void A_config_files_Normalize_turns_normalization_on_as_the_flag_does_and_a_bad_value_is_refused()
+    {
+        string config = Config("normalize.json", """{ "Normalize": true, "GaeLambda": 0.9 }""");
+        var on = Run(["train", .. SmallPpo, "--config", config, "--steps", "256", "--out", Path.Combine(_root, "on")]);
+        Assert.True(on.Code == 0, on.Err);
+        var written = ConfigOf(RunFolderOf(on.Out));
+        Assert.True(written["normalize"]!.GetValue<bool>());
+        Assert.Equal(0.9, written["settings"]!["GaeLambda"]!.GetValue<double>());
+        var flagged = Run(["train", .. SmallPpo, "--normalize", "--set", "GaeLambda=0.9", "--steps", "256", "--out", Path.Combine(_root, "flag")]);
+        Assert.True(flagged.Code == 0, flagged.Err);
+        // the same run either way: the policy files (with the normalizer's statistics) are the same bytes
+        Assert.Equal(File.ReadAllBytes(Path.Combine(RunFolderOf(flagged.Out), "policy.pgp")), File.ReadAllBytes(Path.Combine(RunFolderOf(on.Out), "policy.pgp")));
+        string bad = Config("maybe.json", """{ "Normalize": "maybe" }""");
+        var refused = Run(["train", .. SmallPpo, "--config", bad, "--out", Path.Combine(_root, "bad")]);
+        Assert.Equal(1, refused.Code);
+        Assert.Contains("Normalize is maybe; give true or false", refused.Err);
+    }
+
+    [Fact]
     public void Config_then_set_precedence_with_the_last_set_winning_and_nothing_on_disk_until_valid()
     {
         string config = Config("epochs.json", """{ "Epochs": 5, "GaeLambda": 0.9 }""");
