@@ -2,7 +2,6 @@ using PurePg.Autodiff.Modules;
 using PurePg.Envs;
 using PurePg.Rl.Algorithms;
 using PurePg.Rl.Rollouts;
-using PurePg.Rl.Training;
 
 namespace PurePg.Distributed;
 
@@ -17,13 +16,8 @@ namespace PurePg.Distributed;
 /// </summary>
 public sealed class AsyncClusterRolloutSource : IAsyncRolloutSource
 {
-    private readonly IGrainFactory _grains;
-    private readonly WorkerCallOptions _options;
-    private readonly RolloutBlockSpec[] _blocks;
-    private readonly byte[][] _states;
-    private readonly RolloutBuffer[] _buffers;
+    private readonly ClusterBlocks _blocks;
     private readonly Task<RolloutBlockResult>?[] _inFlight;
-    private int _retries;
 
     /// <summary>Rollouts of <paramref name="stepsPerEnv"/> steps of <paramref name="numEnvs"/> copies of
     /// <paramref name="envId"/> in <paramref name="blocks"/> blocks, block w on grain w of <paramref name="grains"/>, for
@@ -32,15 +26,8 @@ public sealed class AsyncClusterRolloutSource : IAsyncRolloutSource
     public AsyncClusterRolloutSource(IGrainFactory grains, string envId, int numEnvs, int stepsPerEnv, int blocks, int[] hiddenSizes, Activation activation,
         WorkerCallOptions? options = null)
     {
-        ArgumentNullException.ThrowIfNull(grains);
-        (_grains, _options) = (grains, options ?? new WorkerCallOptions());
-        _options.Validate();
-        _blocks = RolloutBlockSpec.Split(envId, numEnvs, stepsPerEnv, blocks, hiddenSizes, activation);
-        var probe = AlgorithmCatalog.MakeVectorEnv(envId, 1);
-        (SingleObservationSpace, SingleActionSpace, NumEnvs, StepsPerEnv) = (probe.SingleObservationSpace, probe.SingleActionSpace, numEnvs, stepsPerEnv);
-        int actionSize = SingleActionSpace is Box b ? b.Size : 0;
-        _buffers = _blocks.Select(s => s.NewBuffer(SingleObservationSpace.Size, actionSize)).ToArray();
-        _states = new byte[blocks][];
+        _blocks = new ClusterBlocks(grains, envId, numEnvs, stepsPerEnv, blocks, hiddenSizes, activation, options);
+        (NumEnvs, StepsPerEnv) = (numEnvs, stepsPerEnv);
         _inFlight = new Task<RolloutBlockResult>?[blocks];
     }
 
@@ -51,16 +38,16 @@ public sealed class AsyncClusterRolloutSource : IAsyncRolloutSource
     public int StepsPerEnv { get; }
 
     /// <inheritdoc/>
-    public int Blocks => _blocks.Length;
+    public int Blocks => _blocks.Specs.Length;
 
     /// <inheritdoc/>
-    public Box SingleObservationSpace { get; }
+    public Box SingleObservationSpace => _blocks.ObservationSpace;
 
     /// <inheritdoc/>
-    public Space SingleActionSpace { get; }
+    public Space SingleActionSpace => _blocks.ActionSpace;
 
     /// <summary>Requests sent again after a loss, over the source's life.</summary>
-    public int Retries => _retries;
+    public int Retries => _blocks.Retries;
 
     /// <summary>Rollouts received, over the source's life.</summary>
     public long Received { get; private set; }
@@ -69,35 +56,29 @@ public sealed class AsyncClusterRolloutSource : IAsyncRolloutSource
     public void Reset(long seed)
     {
         if (_inFlight.Any(t => t is { IsCompleted: false })) throw new InvalidOperationException("Reset while rollouts are under way.");
-        for (int w = 0; w < _blocks.Length; w++)
-        {
-            _states[w] = _blocks[w].InitialState(seed);
-            _inFlight[w] = null;
-        }
+        _blocks.Reset(seed);
+        Array.Clear(_inFlight);
     }
 
     /// <inheritdoc/>
     public AsyncRollout Next(ActorCritic agent, long version)
     {
         ArgumentNullException.ThrowIfNull(agent);
-        if (_states.Any(s => s is null)) throw new InvalidOperationException("Next before Reset: reset the source (the algorithm does) first.");
+        _blocks.EnsureReset("Next");
         byte[]? parameters = null;
-        for (int w = 0; w < _blocks.Length; w++)
+        for (int w = 0; w < Blocks; w++)
         {
             if (_inFlight[w] is not null) continue;
             parameters ??= RolloutBlockRequest.PackParameters(agent);
-            var request = new RolloutBlockRequest(_blocks[w], version, parameters, _states[w]);
-            int worker = w;
-            _inFlight[w] = WorkerCalls.Call(() => _grains.GetGrain<IRolloutWorkerGrain>(worker).Collect(request), _options, $"Rollout worker {worker}",
-                $"version {version} (copies {request.Spec.FirstCopy}–{request.Spec.FirstCopy + request.Spec.Copies - 1})", () => Interlocked.Increment(ref _retries));
+            _inFlight[w] = _blocks.Send(w, version, parameters);
         }
         var done = Task.WhenAny(_inFlight!).GetAwaiter().GetResult();
         int b = Array.IndexOf(_inFlight, done);
         _inFlight[b] = null;
         var answer = done.GetAwaiter().GetResult(); // the rollout's own exception, if it failed
-        answer.CopyTo(_buffers[b]);
-        _states[b] = answer.State;
+        answer.CopyTo(_blocks.Buffers[b]);
+        _blocks.States[b] = answer.State;
         Received++;
-        return new AsyncRollout(_buffers[b], _blocks[b].FirstCopy, answer.Version);
+        return new AsyncRollout(_blocks.Buffers[b], _blocks.Specs[b].FirstCopy, answer.Version);
     }
 }

@@ -2,7 +2,6 @@ using PurePg.Autodiff.Modules;
 using PurePg.Envs;
 using PurePg.Rl.Algorithms;
 using PurePg.Rl.Rollouts;
-using PurePg.Rl.Training;
 
 namespace PurePg.Distributed;
 
@@ -20,13 +19,8 @@ namespace PurePg.Distributed;
 /// </summary>
 public sealed class ClusterRolloutSource : IRolloutSource
 {
-    private readonly IGrainFactory _grains;
-    private readonly WorkerCallOptions _options;
-    private readonly RolloutBlockSpec[] _blocks;
-    private readonly byte[][] _states;
-    private readonly RolloutBuffer[] _scratch;
+    private readonly ClusterBlocks _blocks;
     private long _version;
-    private int _retries;
 
     /// <summary>Rollouts of <paramref name="stepsPerEnv"/> steps of <paramref name="numEnvs"/> copies of
     /// <paramref name="envId"/> on grains 0 … <paramref name="workers"/> − 1 of <paramref name="grains"/> (a cluster
@@ -35,16 +29,9 @@ public sealed class ClusterRolloutSource : IRolloutSource
     public ClusterRolloutSource(IGrainFactory grains, string envId, int numEnvs, int stepsPerEnv, int[] hiddenSizes, Activation activation, int workers,
         WorkerCallOptions? options = null)
     {
-        ArgumentNullException.ThrowIfNull(grains);
-        (_grains, _options) = (grains, options ?? new WorkerCallOptions());
-        _options.Validate();
-        _blocks = RolloutBlockSpec.Split(envId, numEnvs, stepsPerEnv, workers, hiddenSizes, activation);
-        var probe = AlgorithmCatalog.MakeVectorEnv(envId, 1);
-        (SingleObservationSpace, SingleActionSpace, NumEnvs, StepsPerEnv) = (probe.SingleObservationSpace, probe.SingleActionSpace, numEnvs, stepsPerEnv);
-        int actionSize = SingleActionSpace is Box b ? b.Size : 0;
-        Buffer = new RolloutBuffer(stepsPerEnv, numEnvs, SingleObservationSpace.Size, actionSize);
-        _scratch = _blocks.Select(s => s.NewBuffer(SingleObservationSpace.Size, actionSize)).ToArray();
-        _states = new byte[workers][];
+        _blocks = new ClusterBlocks(grains, envId, numEnvs, stepsPerEnv, workers, hiddenSizes, activation, options);
+        (NumEnvs, StepsPerEnv) = (numEnvs, stepsPerEnv);
+        Buffer = new RolloutBuffer(stepsPerEnv, numEnvs, SingleObservationSpace.Size, _blocks.ActionSize);
     }
 
     /// <inheritdoc/>
@@ -54,28 +41,27 @@ public sealed class ClusterRolloutSource : IRolloutSource
     public int StepsPerEnv { get; }
 
     /// <inheritdoc/>
-    public Box SingleObservationSpace { get; }
+    public Box SingleObservationSpace => _blocks.ObservationSpace;
 
     /// <inheritdoc/>
-    public Space SingleActionSpace { get; }
+    public Space SingleActionSpace => _blocks.ActionSpace;
 
     /// <inheritdoc/>
     public RolloutBuffer Buffer { get; }
 
     /// <summary>W, the workers (blocks of copies).</summary>
-    public int Workers => _blocks.Length;
+    public int Workers => _blocks.Specs.Length;
 
     /// <summary>The policy version the last rollout acted with (1 for the first rollout; 0 before it).</summary>
     public long Version => _version;
 
     /// <summary>Requests sent again after a loss, over the source's life.</summary>
-    public int Retries => _retries;
+    public int Retries => _blocks.Retries;
 
     /// <inheritdoc/>
     public void Reset(long seed)
     {
-        // each block's starting state is made here, as the workers would make it: any worker can then be sent any block
-        for (int w = 0; w < _blocks.Length; w++) _states[w] = _blocks[w].InitialState(seed);
+        _blocks.Reset(seed);
         _version = 0;
     }
 
@@ -83,23 +69,18 @@ public sealed class ClusterRolloutSource : IRolloutSource
     public void Collect(ActorCritic agent)
     {
         ArgumentNullException.ThrowIfNull(agent);
-        if (_states.Any(s => s is null)) throw new InvalidOperationException("Collect before Reset: reset the source (the algorithm does) first.");
+        _blocks.EnsureReset("Collect");
         long version = ++_version;
         byte[] parameters = RolloutBlockRequest.PackParameters(agent);
-        var requests = _blocks.Select((spec, w) => new RolloutBlockRequest(spec, version, parameters, _states[w])).ToArray();
-        var answers = Task.WhenAll(requests.Select((request, w) => WorkerCalls.Call(() => _grains.GetGrain<IRolloutWorkerGrain>(w).Collect(request), _options,
-            $"Rollout worker {w}", $"version {version} (copies {request.Spec.FirstCopy}–{request.Spec.FirstCopy + request.Spec.Copies - 1})",
-            () => Interlocked.Increment(ref _retries)))).GetAwaiter().GetResult();
+        var answers = Task.WhenAll(Enumerable.Range(0, Workers).Select(w => _blocks.Send(w, version, parameters))).GetAwaiter().GetResult();
         Buffer.BeginBlocks();
-        for (int w = 0; w < _blocks.Length; w++)
+        for (int w = 0; w < Workers; w++)
         {
-            if (answers[w].Version != version)
-                throw new InvalidDataException($"Rollout worker {w} answered version {answers[w].Version} to a request for version {version}.");
-            answers[w].CopyTo(_scratch[w]);
-            Buffer.CopyBlock(_scratch[w], _blocks[w].FirstCopy);
+            answers[w].CopyTo(_blocks.Buffers[w]);
+            Buffer.CopyBlock(_blocks.Buffers[w], _blocks.Specs[w].FirstCopy);
         }
         Buffer.EndBlocks();
-        for (int w = 0; w < _blocks.Length; w++) _states[w] = answers[w].State; // only once every block has answered
+        for (int w = 0; w < Workers; w++) _blocks.States[w] = answers[w].State; // only once every block has answered
     }
 
     /// <inheritdoc/>
@@ -107,12 +88,7 @@ public sealed class ClusterRolloutSource : IRolloutSource
     {
         ArgumentNullException.ThrowIfNull(writer);
         writer.Write(_version);
-        writer.Write(_states.Length);
-        foreach (var s in _states)
-        {
-            writer.Write(s.Length);
-            writer.Write(s);
-        }
+        _blocks.WriteStates(writer);
     }
 
     /// <inheritdoc/>
@@ -120,21 +96,7 @@ public sealed class ClusterRolloutSource : IRolloutSource
     {
         ArgumentNullException.ThrowIfNull(reader);
         long version = reader.ReadInt64();
-        int blocks = reader.ReadInt32();
-        if (blocks != _blocks.Length) throw new InvalidDataException($"The saved rollouts were stepped by {blocks} workers; this source has {_blocks.Length}.");
-        var states = new byte[blocks][];
-        for (int w = 0; w < blocks; w++)
-        {
-            int length = reader.ReadInt32();
-            if (length < 0 || length > reader.BaseStream.Length - reader.BaseStream.Position)
-                throw new InvalidDataException($"The saved state of rollout block {w} claims {length} bytes; the file has fewer.");
-            states[w] = reader.ReadBytes(length);
-            // the block's state must load into a block of this spec: check it now rather than on a worker later
-            var (shard, _) = RolloutWorkerGrain.Build(_blocks[w]);
-            using var r = new BinaryReader(new MemoryStream(states[w], writable: false));
-            shard.ReadState(r);
-        }
+        _blocks.ReadStates(reader);
         _version = version;
-        states.CopyTo(_states, 0);
     }
 }
