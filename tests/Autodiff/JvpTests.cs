@@ -31,6 +31,7 @@ public class JvpTests
         int k = 1 + rng.NextInt(5);
         var shapes = OpCatalog.Shapes(entry.Name, c.Shape, k)[..entry.Arity];
         var inputs = shapes.Select(s => entry.Values(rng, s.Length)).ToArray();
+        OpCatalog.SeparateTies(entry.Name, inputs, rng);
         int rows = entry.Name is "Gather" or "LogSoftmaxGather" ? shapes[0].Rows : c.Rows;
         int[] index = Enumerable.Range(0, rows).Select(_ => rng.NextInt(shapes[0].Cols)).ToArray();
         return (shapes, inputs, index, rng);

@@ -26,8 +26,8 @@ public class PrecisionTests
                 double[][] inputs = shapes.Select(s => op.Values(rng, s.Length)).ToArray();
                 // values exactly representable in float, so both runs see the same inputs
                 foreach (double[] v in inputs) for (int e = 0; e < v.Length; e++) v[e] = (float)v[e];
-                if (op.Name is "Minimum" or "Maximum")
-                    for (int e = 0; e < inputs[1].Length; e++) inputs[1][e] = (float)(inputs[0][e] + Generators.AwayFromZero(rng, 1, 0.01, 1)[0]);
+                OpCatalog.SeparateTies(op.Name, inputs, rng);
+                for (int e = 0; e < inputs[^1].Length; e++) inputs[^1][e] = (float)inputs[^1][e];
                 int[] index = Enumerable.Range(0, c.Rows).Select(_ => rng.NextInt(c.Cols)).ToArray();
                 Func<int, double[]> weights = n => Generators.Uniform(new Rng(c.Seed + 1), n, -1, 1).Select(w => (double)(float)w).ToArray();
                 var (yd, gd) = OpCatalog.Run<double>(op.Name, shapes, inputs, index, weights);
