@@ -196,4 +196,47 @@ public class GemmTests
             }
         }));
     }
+
+    /// <summary>
+    /// Rows that are mostly zero (Pong's frame differences) skip their all-zero chunks of eight in the dot-product kernel;
+    /// the sums must be the dense loop's bits — including rows of −0, rows all zero and rows just either side of the
+    /// half-empty switch — and near the exact product.
+    /// </summary>
+    [Fact]
+    public void Skipping_zero_chunks_gives_the_dense_dot_products_bits()
+    {
+        var arb = Gen.Choose(0, 1_000_000).ToArbitrary();
+        Check.One(Config.QuickThrowOnFailure.WithMaxTest(60), Prop.ForAll(arb, seed =>
+        {
+            var rng = new Rng((ulong)seed);
+            int m = 1 + rng.NextInt(6), n = 8 * (1 + rng.NextInt(4)), chunks = 1 + rng.NextInt(120), k = 8 * chunks;
+            float[] a = new float[m * k];
+            for (int i = 0; i < m; i++)
+            {
+                // a share of nonzero chunks from none to all, the values sparse within them, some −0
+                double share = i == 0 ? 0 : rng.NextDouble();
+                for (int q = 0; q < chunks; q++)
+                {
+                    if (rng.NextDouble() >= share) { if (rng.NextInt(4) == 0) a[i * k + 8 * q + rng.NextInt(8)] = -0f; continue; }
+                    for (int l = 0; l < 8; l++) a[i * k + 8 * q + l] = rng.NextInt(3) switch { 0 => 0f, 1 => -0f, _ => (float)(2 * rng.NextDouble() - 1) };
+                }
+            }
+            float[] b = Generators.Uniform(rng, n * k, -1, 1).Select(x => (float)x).ToArray();
+            float[] bias = Generators.Uniform(rng, n, -1, 1).Select(x => (float)x).ToArray();
+            float[] skipping = new float[m * n], dense = new float[m * n];
+            Gemm.MultiplyAddBias<float>(a, false, b, true, bias, skipping, m, n, k, rowInvariant: true);
+            GemmSkinny.DenseOnly = true;
+            try { Gemm.MultiplyAddBias<float>(a, false, b, true, bias, dense, m, n, k, rowInvariant: true); }
+            finally { GemmSkinny.DenseOnly = false; }
+            for (int q = 0; q < m * n; q++)
+            {
+                if (BitConverter.SingleToInt32Bits(skipping[q]) != BitConverter.SingleToInt32Bits(dense[q]))
+                    Assert.Fail($"M={m} N={n} K={k}: C[{q / n},{q % n}] = {skipping[q]:R} skipping zero chunks, {dense[q]:R} dense");
+                int i = q / n, j = q % n;
+                double exact = bias[j], magnitude = Math.Abs(bias[j]);
+                for (int p = 0; p < k; p++) { double t = (double)a[i * k + p] * b[j * k + p]; exact += t; magnitude += Math.Abs(t); }
+                Assert.True(Math.Abs(skipping[q] - exact) <= 2 * (k + 1) * Math.Pow(2, -24) * magnitude + 1e-30, $"M={m} N={n} K={k}: C[{i},{j}] = {skipping[q]}, exact {exact}");
+            }
+        }));
+    }
 }

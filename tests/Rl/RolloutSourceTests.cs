@@ -66,7 +66,7 @@ public class RolloutSourceTests
         }));
     }
 
-    static void SameRollout(RolloutBuffer expected, RolloutBuffer actual, string what)
+    internal static void SameRollout(RolloutBuffer expected, RolloutBuffer actual, string what)
     {
         int o = expected.ObservationSize;
         Assert.True(SameBits(expected.Observations, actual.Observations), $"{what}: observations");
@@ -116,5 +116,44 @@ public class RolloutSourceTests
             for (int i = 0; i < agent.Theta.Count; i++) agent.Theta.Values[i] += (float)(0.2 * (rng.NextDouble() - 0.5)); // a new version
         }
         Assert.True(episodes >= 2, $"{id}: only {episodes} episodes ended; the test must cross episode ends");
+    }
+}
+
+/// <summary>The threaded local source against the one-thread one.</summary>
+public class ParallelRolloutSourceTests
+{
+    [Theory]
+    [InlineData("CartPole-v1", 7, 60, true)]
+    [InlineData("Acrobot-v1", 5, 120, true)]
+    [InlineData("PurePg/PongDiff80-v0", 5, 200, false)] // 6,400 mostly-zero features: acting skips the zero chunks
+    public void Blocks_stepped_on_threads_give_the_one_thread_rollout_bit_for_bit(string id, int n, int steps, bool values)
+    {
+        const long seed = 5;
+        var one = new VectorEnvRolloutSource(Training.AlgorithmCatalog.MakeVectorEnv(id, n), steps);
+        var agent = new ActorCritic(one.SingleObservationSpace, one.SingleActionSpace, [24], Activation.Relu, 0, new Rng(8));
+        one.Reset(seed);
+        var threaded = Enumerable.Range(2, 2).Select(w => new ParallelRolloutSource(m => Training.AlgorithmCatalog.MakeVectorEnv(id, m), n, steps, w)).ToArray();
+        foreach (var source in threaded) source.Reset(seed);
+        var rng = new Rng(9);
+        for (int r = 0; r < 3; r++)
+        {
+            one.Collect(agent, values);
+            foreach (var source in threaded)
+            {
+                source.Collect(agent, values);
+                RolloutSourceTests.SameRollout(one.Buffer, source.Buffer, $"{id}, {source.Threads} threads, rollout {r}");
+            }
+            if (!values) Assert.All(one.Buffer.Values, v => Assert.Equal(0f, v));
+            for (int i = 0; i < agent.Theta.Count; i++) agent.Theta.Values[i] += (float)(0.2 * (rng.NextDouble() - 0.5));
+        }
+        // a saved state resumes in a new source of the same blocks
+        var saved = new MemoryStream();
+        threaded[0].WriteState(new BinaryWriter(saved));
+        saved.Position = 0;
+        var resumed = new ParallelRolloutSource(m => Training.AlgorithmCatalog.MakeVectorEnv(id, m), n, steps, threaded[0].Threads);
+        resumed.ReadState(new BinaryReader(saved));
+        one.Collect(agent, values);
+        resumed.Collect(agent, values);
+        RolloutSourceTests.SameRollout(one.Buffer, resumed.Buffer, $"{id} after a resume");
     }
 }

@@ -84,6 +84,26 @@ public sealed class ActorCritic
         PredictValues(observations, values);
     }
 
+    /// <summary>As <see cref="Act(ReadOnlyMemory{float}, ReadOnlySpan{Rng}, Span{int}, Span{float}, Span{float}, Span{float}, bool)"/>
+    /// on <paramref name="tape"/>, a batch-invariant tape of the calling thread (so several threads can act for one agent at
+    /// once, each on its own tape and rows, with the bits one thread gives); V_φ(s) is computed only when
+    /// <paramref name="values"/> is not empty.</summary>
+    /// <exception cref="ArgumentException">The tape is not batch-invariant.</exception>
+    public void Act(Tape<float> tape, ReadOnlyMemory<float> observations, ReadOnlySpan<Rng> streams, Span<int> discrete, Span<float> continuous,
+        Span<float> logProbs, Span<float> values, bool deterministic = false)
+    {
+        ArgumentNullException.ThrowIfNull(tape);
+        if (!tape.BatchInvariant) throw new ArgumentException("Acting for a rollout needs a batch-invariant tape (Tape.BatchInvariant = true).", nameof(tape));
+        if (Categorical is not null) Categorical.Act(tape, observations, streams, discrete, logProbs, deterministic);
+        else Gaussian!.Act(tape, observations, streams, continuous, logProbs, deterministic);
+        if (values.IsEmpty) return;
+        int batch = logProbs.Length;
+        if (values.Length != batch) throw new ArgumentException($"values has {values.Length} elements for a batch of {batch} observations.", nameof(values));
+        tape.Reset();
+        using var _ = tape.NoGrad();
+        tape.Value(Value.Forward(tape, tape.Borrow(observations, batch, ObservationSize))).CopyTo(values);
+    }
+
     /// <summary>V_φ(s) for a batch of observations (no gradient), on the agent's own acting tape.</summary>
     public void PredictValues(ReadOnlyMemory<float> observations, Span<float> values)
     {

@@ -68,6 +68,34 @@ public sealed record ReinforceSettings
     /// E_β[(ρ − c)⁺·Â] for bounded weights.</summary>
     public double? Truncation { get; init; }
 
+    /// <summary>The policy's optimizer: Adam (the default) or RMSProp, θ ← θ + α g/(√v + ε), v ← ρv + (1 − ρ)g² with
+    /// ρ = <see cref="RmsPropDecay"/>, ε = 1e-5 (the lectures' Pong: ρ = 0.99, α = 1e-4). V_φ always uses Adam.</summary>
+    public ReinforceOptimizer Optimizer { get; init; } = ReinforceOptimizer.Adam;
+
+    /// <summary>ρ, RMSProp's decay of the mean squared gradient.</summary>
+    public double RmsPropDecay { get; init; } = 0.99;
+
+    /// <summary>Restart the reward-to-go at every nonzero reward: G_t = r_t when r_t ≠ 0, else γ G_{t+1} (a point in Pong
+    /// ends a rally, and the lectures credit the actions of that rally only). Steps after a copy's last nonzero reward in
+    /// the rollout, whose rally has not ended, get Â = 0 (they take no part in the update or the standardization) — with
+    /// <see cref="Baseline"/> = None only.</summary>
+    public bool ResetReturnAtReward { get; init; }
+
+    /// <summary>ĝ as the sum over the batch's steps, Σ_t ∇log π(a_t|s_t) Â_t, as pg-pong accumulates it, instead of the
+    /// mean (1/NT)Σ_t: the direction is the same, and with Adam or RMSProp the size too except through ε.</summary>
+    public bool GradientSum { get; init; }
+
+    /// <summary>Rows per chunk of the policy-gradient pass (0: the whole batch at once). Each chunk runs forward and
+    /// backward on a tape of its own and the chunks' gradients are added in chunk order, so the result depends on this
+    /// size, never on <see cref="Threads"/>; bounds the memory of a pass over large inputs (Pong: 6,400 per row).
+    /// With ReuseBatches = 1 and a baseline other than VarianceOptimal.</summary>
+    public int GradientChunkRows { get; init; }
+
+    /// <summary>W, threads: the program steps the N copies in W blocks at once (<see cref="ParallelRolloutSource"/>), and
+    /// with <see cref="GradientChunkRows"/> &gt; 0 the chunks' gradients are computed W at a time. The result is the same
+    /// bits for any W.</summary>
+    public int Threads { get; init; } = 1;
+
     /// <summary>The seed: fixes initialization, the environments' streams and every sampled action.</summary>
     public long Seed { get; init; }
 
@@ -89,8 +117,30 @@ public sealed record ReinforceSettings
         SettingsChecks.Positive(ReuseBatches, nameof(ReuseBatches));
         SettingsChecks.Positive(Truncation, nameof(Truncation));
         SettingsChecks.Network(HiddenSizes, Activation, InitialLogStd);
+        SettingsChecks.Defined(Optimizer, nameof(Optimizer));
+        if (!(RmsPropDecay >= 0 && RmsPropDecay < 1))
+            throw new ArgumentOutOfRangeException(nameof(RmsPropDecay), RmsPropDecay, "RmsPropDecay must be in [0, 1).");
+        if (ResetReturnAtReward && Baseline != ReinforceBaseline.None)
+            throw new ArgumentOutOfRangeException(nameof(ResetReturnAtReward), ResetReturnAtReward,
+                $"ResetReturnAtReward works with Baseline = None (a rally's return has no state-value baseline here), not {Baseline}.");
+        SettingsChecks.NonNegative(GradientChunkRows, nameof(GradientChunkRows));
+        if (GradientChunkRows > 0 && (ReuseBatches > 1 || Baseline == ReinforceBaseline.VarianceOptimal))
+            throw new ArgumentOutOfRangeException(nameof(GradientChunkRows), GradientChunkRows,
+                "GradientChunkRows works with ReuseBatches = 1 and a baseline other than VarianceOptimal.");
+        SettingsChecks.Positive(Threads, nameof(Threads));
+        if (Threads > NumEnvs) throw new ArgumentOutOfRangeException(nameof(Threads), Threads, $"Threads ({Threads}) > NumEnvs ({NumEnvs}): each acting thread steps at least one copy.");
         SettingsChecks.Seed(Seed);
     }
+}
+
+/// <summary>The optimizers REINFORCE's policy can use.</summary>
+public enum ReinforceOptimizer
+{
+    /// <summary>Adam (Kingma and Ba), β = (0.9, 0.999), ε = 1e-8.</summary>
+    Adam,
+
+    /// <summary>RMSProp with ε = 1e-5 outside the root.</summary>
+    RmsProp,
 }
 
 /// <summary>The baselines REINFORCE can subtract from the reward-to-go, Â_t = G_t − b; none depends on the action a_t,
@@ -155,13 +205,17 @@ public readonly record struct ReinforceUpdate(long TotalSteps, int EpisodesFinis
 /// </summary>
 public sealed class Reinforce : IOnPolicyAlgorithm
 {
-    private readonly VectorEnv _env;
+    private readonly IRolloutSource _source;
     private readonly ReinforceSettings _settings;
     private readonly ActorCritic _agent;
-    private readonly Adam<float> _policyOptimizer, _valueOptimizer;
+    private readonly Optimizer<float> _policyOptimizer;
+    private readonly Adam<float> _valueOptimizer;
+    // GradientChunkRows > 0: one tape per thread, one gradient per chunk (added in chunk order)
+    private readonly Tape<float>[] _chunkTapes = [];
+    private float[][] _chunkGradients = [];
+    private readonly double[] _chunkEntropy = [];
     private readonly RolloutBuffer _buffer;
-    private readonly Tape<float> _actingTape = new(), _tape = new();
-    private readonly Rng _rng;
+    private readonly Tape<float> _tape = new();
     private readonly float[] _rewardToGo, _advantages, _truncatedValues, _lastValues, _valueScratch, _gradient;
     // the last K batches, slot j at rows [j·NT, (j+1)·NT): what acted (π_β's log-probabilities), where, and G_t
     private readonly float[] _pastObservations, _pastContinuous, _pastLogProbs, _pastRewardToGo, _pastAdvantages, _weights;
@@ -175,21 +229,34 @@ public sealed class Reinforce : IOnPolicyAlgorithm
     private int _filled, _next;
     private long _totalSteps;
 
-    /// <summary>Builds the policy (and critic) for <paramref name="env"/>'s spaces and resets it with the seed.</summary>
+    /// <summary>Builds the policy (and critic) for <paramref name="env"/>'s spaces and resets it with the seed; the copies
+    /// are stepped in this thread (<see cref="VectorEnvRolloutSource"/>).</summary>
     public Reinforce(VectorEnv env, ReinforceSettings settings)
+        : this(new VectorEnvRolloutSource(env ?? throw new ArgumentNullException(nameof(env)), (settings ?? throw new ArgumentNullException(nameof(settings))).StepsPerEnv), settings)
     {
-        ArgumentNullException.ThrowIfNull(env);
+    }
+
+    /// <summary>As the other constructor, with the rollouts from <paramref name="source"/> — e.g. a
+    /// <see cref="ParallelRolloutSource"/> stepping blocks of copies on several threads, the same bits as one.</summary>
+    public Reinforce(IRolloutSource source, ReinforceSettings settings)
+    {
+        ArgumentNullException.ThrowIfNull(source);
         ArgumentNullException.ThrowIfNull(settings);
         settings.Validate();
-        if (env.NumEnvs != settings.NumEnvs)
-            throw new ArgumentException($"The environment has {env.NumEnvs} copies but the settings say NumEnvs = {settings.NumEnvs}.");
-        _env = env;
+        if (source.NumEnvs != settings.NumEnvs)
+            throw new ArgumentException($"The environment has {source.NumEnvs} copies but the settings say NumEnvs = {settings.NumEnvs}.");
+        if (source.StepsPerEnv != settings.StepsPerEnv)
+            throw new ArgumentException($"The rollout source steps {source.StepsPerEnv} per copy but the settings say StepsPerEnv = {settings.StepsPerEnv}.");
+        _source = source;
+        var env = source;
         _settings = settings;
         var init = new Rng((ulong)settings.Seed);
         _agent = new ActorCritic(env.SingleObservationSpace, env.SingleActionSpace, settings.HiddenSizes, settings.Activation, settings.InitialLogStd, init);
-        _policyOptimizer = new Adam<float>(_agent.Theta.Count, LearningRateSchedule.Constant(settings.PolicyLearningRate), maxGradientNorm: settings.MaxGradientNorm);
+        _policyOptimizer = settings.Optimizer == ReinforceOptimizer.RmsProp
+            ? new RmsProp<float>(_agent.Theta.Count, LearningRateSchedule.Constant(settings.PolicyLearningRate), settings.RmsPropDecay, maxGradientNorm: settings.MaxGradientNorm)
+            : new Adam<float>(_agent.Theta.Count, LearningRateSchedule.Constant(settings.PolicyLearningRate), maxGradientNorm: settings.MaxGradientNorm);
         _valueOptimizer = new Adam<float>(_agent.Phi.Count, LearningRateSchedule.Constant(settings.ValueLearningRate));
-        _buffer = new RolloutBuffer(settings.StepsPerEnv, settings.NumEnvs, _agent.ObservationSize, _agent.ActionSize);
+        _buffer = source.Buffer;
         int n = settings.StepsPerEnv * settings.NumEnvs;
         _rewardToGo = new float[n];
         _advantages = new float[n];
@@ -207,14 +274,20 @@ public sealed class Reinforce : IOnPolicyAlgorithm
         _pastRewardToGo = new float[k * n];
         _pastAdvantages = new float[k * n];
         _weights = new float[k * n];
-        _rng = init.Split();
+        if (settings.GradientChunkRows > 0)
+        {
+            int chunks = (n + settings.GradientChunkRows - 1) / settings.GradientChunkRows;
+            _chunkTapes = Enumerable.Range(0, Math.Min(settings.Threads, chunks)).Select(_ => new Tape<float>()).ToArray();
+            _chunkGradients = new float[chunks][];
+            _chunkEntropy = new double[chunks];
+        }
         if (settings.Baseline == ReinforceBaseline.VarianceOptimal)
         {
             int d = _agent.Theta.Count;
             (_squares, _weightedSquares, _previousSquares, _previousWeightedSquares) = (new double[d], new double[d], new double[d], new double[d]);
             (_scoreSum, _weightedScoreSum, _baseline) = (new double[d], new double[d], new double[d]);
         }
-        env.Reset(settings.Seed);
+        source.Reset(settings.Seed);
     }
 
     /// <summary>b_k of the last update (Baseline = VarianceOptimal), for tests.</summary>
@@ -233,7 +306,10 @@ public sealed class Reinforce : IOnPolicyAlgorithm
     public string Name => "reinforce";
 
     /// <inheritdoc/>
-    public VectorEnv Env => _env;
+    public VectorEnv? Env => (_source as VectorEnvRolloutSource)?.Env;
+
+    /// <summary>Where the rollouts come from.</summary>
+    public IRolloutSource Source => _source;
 
     /// <inheritdoc/>
     public long StepsPerIteration => (long)_buffer.Steps * _buffer.NumEnvs;
@@ -279,9 +355,7 @@ public sealed class Reinforce : IOnPolicyAlgorithm
         _agent.WriteParameters(w);
         _policyOptimizer.WriteState(w);
         _valueOptimizer.WriteState(w);
-        Training.StateIo.WriteRng(w, _rng);
-        _buffer.WriteState(w);
-        _env.WriteState(w);
+        _source.WriteState(w);
         if (_settings.Baseline == ReinforceBaseline.VarianceOptimal)
         {
             w.Write(_hasPreviousMoments);
@@ -309,9 +383,7 @@ public sealed class Reinforce : IOnPolicyAlgorithm
         _agent.ReadParameters(r);
         _policyOptimizer.ReadState(r);
         _valueOptimizer.ReadState(r);
-        Training.StateIo.ReadRng(r, _rng);
-        _buffer.ReadState(r);
-        _env.ReadState(r);
+        _source.ReadState(r);
         if (_settings.Baseline == ReinforceBaseline.VarianceOptimal)
         {
             _hasPreviousMoments = r.ReadBoolean();
@@ -336,7 +408,7 @@ public sealed class Reinforce : IOnPolicyAlgorithm
     public ReinforceUpdate Update()
     {
         // collect
-        _buffer.Collect(_env, Act);
+        _source.Collect(_agent, values: _settings.Baseline == ReinforceBaseline.Value);
         _totalSteps += (long)_buffer.Steps * _buffer.NumEnvs;
 
         // estimate: G_t with bootstraps, then Â_t
@@ -350,7 +422,9 @@ public sealed class Reinforce : IOnPolicyAlgorithm
             for (int k = 0; k < n; k++) if (_buffer.Truncated[k] && !_buffer.Terminated[k]) _truncatedValues[k] = _valueScratch[k];
             _agent.PredictValues(_buffer.LastObservations, _lastValues);
         }
-        _buffer.RewardToGo(_settings.Gamma, _truncatedValues, _lastValues, _rewardToGo);
+        int pending = 0; // steps of unfinished rallies (ResetReturnAtReward): Â = 0 below
+        if (_settings.ResetReturnAtReward) pending = RallyReturns();
+        else _buffer.RewardToGo(_settings.Gamma, _truncatedValues, _lastValues, _rewardToGo);
         if (learnsValue) _buffer.Values.AsSpan(0, n).CopyTo(_advantages);
         else GroupBaseline(_rewardToGo, _buffer.TimeSteps, _advantages); // VarianceOptimal: Â = G here, b per component below
         for (int k = 0; k < n; k++) _advantages[k] = _rewardToGo[k] - _advantages[k];
@@ -369,6 +443,14 @@ public sealed class Reinforce : IOnPolicyAlgorithm
             for (int k = 0; k < n; k++) advantages[k] = g[k] - advantages[k];
         }
         if (_settings.NormalizeAdvantages) Normalize(_pastAdvantages.AsSpan(0, m));
+        if (pending > 0) foreach (ref float a in _pastAdvantages.AsSpan(0, m)) if (float.IsNaN(a)) a = 0;
+        float scale = _settings.GradientSum ? 1f : 1f / m;
+        if (_settings.GradientChunkRows > 0)
+        {
+            double chunkedEntropy = ChunkedGradient(m, obs);
+            _policyOptimizer.Ascend(_agent.Theta.Values, _gradient);
+            return FitAndReport(n, obs, learnsValue, chunkedEntropy, 1, 0, m);
+        }
 
         // update the policy: ĝ = (1/m) Σ w·∇log π(a|s)·Â + β ∇ mean H, w = 1 on the newest batch, min(ρ, c) on older ones
         _tape.Reset();
@@ -405,12 +487,76 @@ public sealed class Reinforce : IOnPolicyAlgorithm
         }
         else
         {
-            PolicyGradient.Accumulate(_tape, logProb, _weights.AsMemory(0, m), 1f / m);
+            PolicyGradient.Accumulate(_tape, logProb, _weights.AsMemory(0, m), scale);
             if (_settings.EntropyCoefficient > 0) _tape.Backward(entropy * (float)_settings.EntropyCoefficient);
             _tape.GradientOf(_agent.Theta).CopyTo(_gradient);
         }
         _policyOptimizer.Ascend(_agent.Theta.Values, _gradient);
+        return FitAndReport(n, obs, learnsValue, meanEntropy, ess, cut, m);
+    }
 
+    /// <summary>ĝ (into _gradient) chunk by chunk, each on a tape of the thread computing it, added in chunk order; returns
+    /// the mean entropy.</summary>
+    private double ChunkedGradient(int m, int obs)
+    {
+        int rows = _settings.GradientChunkRows, chunks = (m + rows - 1) / rows, act = _agent.ActionSize;
+        float scale = _settings.GradientSum ? 1f : 1f / m;
+        void Chunk(Tape<float> tape, int c)
+        {
+            int r0 = c * rows, r = Math.Min(rows, m - r0);
+            tape.Reset();
+            tape.ZeroGradients();
+            var states = tape.Borrow(_pastObservations.AsMemory(r0 * obs, r * obs), r, obs);
+            var (logProb, entropy) = _agent.Evaluate(tape, states, _pastDiscrete.AsSpan(r0, r), _pastContinuous.AsSpan(r0 * act, r * act));
+            _chunkEntropy[c] = tape.Scalar(entropy) * r / m;
+            PolicyGradient.Accumulate(tape, logProb, _pastAdvantages.AsMemory(r0, r), scale);
+            if (_settings.EntropyCoefficient > 0) tape.Backward(entropy * (float)(_settings.EntropyCoefficient * r / m));
+            var g = _chunkGradients[c] ??= new float[_gradient.Length];
+            tape.GradientOf(_agent.Theta).CopyTo(g);
+        }
+        int threads = _chunkTapes.Length;
+        if (threads == 1) for (int c = 0; c < chunks; c++) Chunk(_chunkTapes[0], c);
+        else Parallel.For(0, threads, new ParallelOptions { MaxDegreeOfParallelism = threads }, w =>
+        {
+            for (int c = w; c < chunks; c += threads) Chunk(_chunkTapes[w], c);
+        });
+        _chunkGradients[0].CopyTo(_gradient.AsSpan());
+        double entropySum = _chunkEntropy[0];
+        for (int c = 1; c < chunks; c++)
+        {
+            System.Numerics.Tensors.TensorPrimitives.Add(_gradient, _chunkGradients[c], _gradient);
+            entropySum += _chunkEntropy[c];
+        }
+        return entropySum;
+    }
+
+    /// <summary>G_t restarted at every nonzero reward (G_t = r_t there, γ G_{t+1} otherwise, 0 at a termination); NaN for
+    /// the steps after a copy's last nonzero reward in the rollout or before a truncation, whose rally is unfinished.
+    /// Returns how many steps are NaN.</summary>
+    private int RallyReturns()
+    {
+        int copies = _buffer.NumEnvs, steps = _buffer.Steps, pending = 0;
+        double gamma = _settings.Gamma;
+        for (int i = 0; i < copies; i++)
+        {
+            double g = double.NaN;
+            for (int t = steps - 1; t >= 0; t--)
+            {
+                int k = t * copies + i;
+                double r = _buffer.Rewards[k];
+                if (r != 0) g = r;
+                else if (_buffer.Terminated[k]) g = 0;
+                else if (_buffer.Truncated[k]) g = double.NaN; // cut at the time limit mid-rally: its return is unknown
+                else g = gamma * g;
+                _rewardToGo[k] = (float)g;
+                if (double.IsNaN(g)) pending++;
+            }
+        }
+        return pending;
+    }
+
+    private ReinforceUpdate FitAndReport(int n, int obs, bool learnsValue, double meanEntropy, double ess, double cut, int m)
+    {
         // fit the baseline: minimize ½ mean (V(s_t) − G_t)² (ascend on its negative)
         double valueLoss = 0;
         if (learnsValue)
@@ -476,13 +622,6 @@ public sealed class Reinforce : IOnPolicyAlgorithm
         return slot;
     }
 
-    private void Act(ReadOnlyMemory<float> observations, Span<int> discrete, Span<float> continuous, Span<float> logProbs, Span<float> values)
-    {
-        if (_settings.Baseline == ReinforceBaseline.Value) _agent.Act(observations, _rng, discrete, continuous, logProbs, values);
-        else if (_agent.Categorical is not null) _agent.Categorical.Act(_actingTape, observations, _rng, discrete, logProbs);
-        else _agent.Gaussian!.Act(_actingTape, observations, _rng, continuous, logProbs);
-    }
-
     /// <summary>b for one batch of G without a learned V: 0, the leave-one-out mean, or the leave-one-out mean at each
     /// time h (scratch grows to the longest episode seen, then stays).</summary>
     private void GroupBaseline(ReadOnlySpan<float> g, ReadOnlySpan<int> time, Span<float> baseline)
@@ -499,13 +638,16 @@ public sealed class Reinforce : IOnPolicyAlgorithm
         Baselines.LeaveOneOutMeanByGroup(g, groups, baseline, _groupSums, _groupCounts);
     }
 
+    /// <summary>Standardizes x to mean 0, std 1 over its entries that are not NaN (the unfinished rallies', which stay NaN).</summary>
     private static void Normalize(Span<float> x)
     {
         double mean = 0, sq = 0;
-        foreach (float v in x) mean += v;
-        mean /= x.Length;
-        foreach (float v in x) sq += (v - mean) * (v - mean);
-        double std = Math.Sqrt(sq / x.Length) + 1e-8;
+        int count = 0;
+        foreach (float v in x) if (!float.IsNaN(v)) { mean += v; count++; }
+        if (count == 0) return;
+        mean /= count;
+        foreach (float v in x) if (!float.IsNaN(v)) sq += (v - mean) * (v - mean);
+        double std = Math.Sqrt(sq / count) + 1e-8;
         for (int i = 0; i < x.Length; i++) x[i] = (float)((x[i] - mean) / std);
     }
 

@@ -27,7 +27,7 @@ public interface IRolloutSource
     /// <summary>One copy's action space.</summary>
     Space SingleActionSpace { get; }
 
-    /// <summary>The rollout <see cref="Collect"/> fills: [T, N], episodes in the order of their last steps (t, then i).</summary>
+    /// <summary>The rollout <see cref="Collect(ActorCritic)"/> fills: [T, N], episodes in the order of their last steps (t, then i).</summary>
     RolloutBuffer Buffer { get; }
 
     /// <summary>Resets every copy: copy i's environment with seed s + i, its acting stream to ActingStream(s, i), its running
@@ -37,6 +37,10 @@ public interface IRolloutSource
     /// <summary>T steps of every copy with <paramref name="agent"/>'s π_θ (a_t ~ π_θ(·|s_t) from the copy's stream, log π_θ(a_t|s_t)
     /// and V_φ(s_t) recorded) into <see cref="Buffer"/>.</summary>
     void Collect(ActorCritic agent);
+
+    /// <summary>As <see cref="Collect(ActorCritic)"/>; without <paramref name="values"/> the source may skip V_φ(s_t) and leave
+    /// the buffer's values 0 (an algorithm that learns no critic saves a forward pass per step). By default it computes them.</summary>
+    void Collect(ActorCritic agent, bool values) => Collect(agent);
 
     /// <summary>Writes every copy's state (environment, stream, running episode) for checkpoints.</summary>
     void WriteState(BinaryWriter writer);
@@ -76,7 +80,7 @@ public sealed class RolloutShard
     /// <summary>M, the copies in the block.</summary>
     public int Count => Env.NumEnvs;
 
-    /// <summary>What the last <see cref="Collect"/> recorded, [T, M].</summary>
+    /// <summary>What the last <see cref="Collect(ActorCritic)"/> recorded, [T, M].</summary>
     public RolloutBuffer Buffer { get; }
 
     /// <summary>How N copies split into <paramref name="blocks"/> contiguous blocks, sizes differing by at most one (the first
@@ -126,6 +130,20 @@ public sealed class RolloutShard
         if (agent.ObservationSize != Env.ObservationSize)
             throw new ArgumentException($"The agent takes {agent.ObservationSize} features; the environment gives {Env.ObservationSize}.", nameof(agent));
         Buffer.Collect(Env, (obs, d, c, lp, v) => agent.Act(obs, _streams, d, c, lp, v));
+    }
+
+    /// <summary>As <see cref="Collect(ActorCritic)"/> on <paramref name="tape"/> (batch-invariant, of the calling thread),
+    /// computing V_φ(s_t) only when <paramref name="values"/> (else the buffer's values are 0).</summary>
+    public void Collect(ActorCritic agent, Tape<float> tape, bool values)
+    {
+        ArgumentNullException.ThrowIfNull(agent);
+        if (agent.ObservationSize != Env.ObservationSize)
+            throw new ArgumentException($"The agent takes {agent.ObservationSize} features; the environment gives {Env.ObservationSize}.", nameof(agent));
+        Buffer.Collect(Env, (obs, d, c, lp, v) =>
+        {
+            if (!values) v.Clear();
+            agent.Act(tape, obs, _streams, d, c, lp, values ? v : default);
+        });
     }
 
     /// <summary>Writes the streams, the running episodes and the environment.</summary>
@@ -184,8 +202,97 @@ public sealed class VectorEnvRolloutSource : IRolloutSource
     public void Collect(ActorCritic agent) => _shard.Collect(agent);
 
     /// <inheritdoc/>
+    public void Collect(ActorCritic agent, bool values) => _shard.Collect(agent, _tape, values);
+
+    private readonly Tape<float> _tape = new() { BatchInvariant = true };
+
+    /// <inheritdoc/>
     public void WriteState(BinaryWriter writer) => _shard.WriteState(writer);
 
     /// <inheritdoc/>
     public void ReadState(BinaryReader reader) => _shard.ReadState(reader);
+}
+
+/// <summary>
+/// The local source on several threads: N copies in W contiguous blocks (<see cref="RolloutShard.Blocks"/>), each a
+/// <see cref="RolloutShard"/> with its own vector environment and batch-invariant acting tape, stepped at once on W threads
+/// and assembled by copy index. The rollout is the same bits as <see cref="VectorEnvRolloutSource"/>'s on the same N copies
+/// (copy i: seed s + i, stream ActingStream(s, i)), whatever W — a seed fixes the run on any number of threads.
+/// </summary>
+public sealed class ParallelRolloutSource : IRolloutSource
+{
+    private readonly RolloutShard[] _shards;
+    private readonly Tape<float>[] _tapes;
+
+    /// <summary>N = <paramref name="numEnvs"/> copies stepped <paramref name="stepsPerEnv"/> T per rollout on
+    /// <paramref name="threads"/> W threads; <paramref name="makeEnv"/>(M) makes a vector environment of M copies (every
+    /// block's from the same id and settings).</summary>
+    /// <exception cref="ArgumentException">More threads than copies, or a block's environment of the wrong size.</exception>
+    public ParallelRolloutSource(Func<int, VectorEnv> makeEnv, int numEnvs, int stepsPerEnv, int threads)
+    {
+        ArgumentNullException.ThrowIfNull(makeEnv);
+        var blocks = RolloutShard.Blocks(numEnvs, threads);
+        _shards = blocks.Select(b =>
+        {
+            var env = makeEnv(b.Count);
+            if (env.NumEnvs != b.Count) throw new ArgumentException($"makeEnv({b.Count}) made {env.NumEnvs} copies.", nameof(makeEnv));
+            return new RolloutShard(env, b.First, stepsPerEnv);
+        }).ToArray();
+        _tapes = _shards.Select(_ => new Tape<float> { BatchInvariant = true }).ToArray();
+        var first = _shards[0].Env;
+        Buffer = new RolloutBuffer(stepsPerEnv, numEnvs, first.ObservationSize, first.SingleActionSpace is Box b ? b.Size : 0);
+        NumEnvs = numEnvs;
+    }
+
+    /// <inheritdoc/>
+    public int NumEnvs { get; }
+
+    /// <summary>W, the threads (blocks).</summary>
+    public int Threads => _shards.Length;
+
+    /// <inheritdoc/>
+    public int StepsPerEnv => Buffer.Steps;
+
+    /// <inheritdoc/>
+    public Box SingleObservationSpace => _shards[0].Env.SingleObservationSpace;
+
+    /// <inheritdoc/>
+    public Space SingleActionSpace => _shards[0].Env.SingleActionSpace;
+
+    /// <inheritdoc/>
+    public RolloutBuffer Buffer { get; }
+
+    /// <inheritdoc/>
+    public void Reset(long seed)
+    {
+        foreach (var shard in _shards) shard.Reset(seed);
+    }
+
+    /// <inheritdoc/>
+    public void Collect(ActorCritic agent) => Collect(agent, values: true);
+
+    /// <inheritdoc/>
+    public void Collect(ActorCritic agent, bool values)
+    {
+        ArgumentNullException.ThrowIfNull(agent);
+        if (_shards.Length == 1) _shards[0].Collect(agent, _tapes[0], values);
+        else Parallel.For(0, _shards.Length, new ParallelOptions { MaxDegreeOfParallelism = _shards.Length }, w => _shards[w].Collect(agent, _tapes[w], values));
+        Buffer.BeginBlocks();
+        foreach (var shard in _shards) Buffer.CopyBlock(shard.Buffer, shard.First);
+        Buffer.EndBlocks();
+    }
+
+    /// <inheritdoc/>
+    public void WriteState(BinaryWriter writer)
+    {
+        ArgumentNullException.ThrowIfNull(writer);
+        foreach (var shard in _shards) shard.WriteState(writer);
+    }
+
+    /// <inheritdoc/>
+    public void ReadState(BinaryReader reader)
+    {
+        ArgumentNullException.ThrowIfNull(reader);
+        foreach (var shard in _shards) shard.ReadState(reader);
+    }
 }

@@ -157,7 +157,10 @@ public static class AlgorithmCatalog
                 (built, settings) = (new NaturalPolicyGradient(Source(s.NumEnvs, s.StepsPerEnv, s.HiddenSizes, s.Activation, s.Gamma), s), SettingsBinder.ToDictionary(s));
                 break;
             case ReinforceSettings s:
-                (built, settings) = (new Reinforce(MakeEnv(envId, s.NumEnvs, normalize, s.Gamma), s), SettingsBinder.ToDictionary(s));
+                // Threads > 1: blocks of copies stepped on that many threads (the same bits as one)
+                (built, settings) = (s.Threads > 1
+                    ? new Reinforce(new ParallelRolloutSource(m => MakeVectorEnv(envId, m), s.NumEnvs, s.StepsPerEnv, s.Threads), s)
+                    : new Reinforce(MakeEnv(envId, s.NumEnvs, normalize, s.Gamma), s), SettingsBinder.ToDictionary(s));
                 break;
             case A3cSettings s: // one environment per worker thread
                 (built, settings) = (new A3c(() => EnvRegistry.Make(envId), s), SettingsBinder.ToDictionary(s));

@@ -11,7 +11,8 @@ namespace PurePg.Rl.Training;
 public static class Checkpoint
 {
     // format 2: on-policy rollouts keep one acting stream per environment copy (the rollout source's state)
-    private static readonly SignedFormat Format = new("PUREPGCK", 2, "checkpoint", "checkpoint", "program");
+    // format 3: REINFORCE too acts through a rollout source (per-copy acting streams instead of one generator)
+    private static readonly SignedFormat Format = new("PUREPGCK", 3, "checkpoint", "checkpoint", "program");
 
     /// <summary>Writes <paramref name="header"/> and the state <paramref name="writeState"/> produces to <paramref name="path"/>, atomically.</summary>
     public static void Write(string path, string header, Action<BinaryWriter> writeState)
