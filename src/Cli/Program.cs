@@ -12,7 +12,7 @@ using Imitation = PurePg.Rl.Imitation;
 
 namespace PurePg.Cli;
 
-/// <summary>The purepg program: train, eval, resume, predict, export, record, silo, list.</summary>
+/// <summary>The purepg program: train, eval, resume, predict, export, record, watch, silo, cert, bench learn, list.</summary>
 public static class Program
 {
     private const string Usage = """
@@ -29,6 +29,7 @@ public static class Program
         purepg predict --policy FILE|RUN_DIR [--stochastic --seed N]
         purepg export --run DIR|--policy FILE [--best] --onnx FILE.onnx [--ml-agents]
         purepg record --run DIR|--policy FILE|--expert scripted --env ID [--episodes N] --out FILE [--stochastic] [--seed N]
+        purepg watch  --run DIR|--policy FILE [--best] [--env ID] --out FILE.png [--seed N] [--stochastic] [--max-frames N] [--every K] [--fps F]
         purepg silo   [--port N] [--gateway N] [--host IP] [--primary [HOST:]PORT] [--cluster-id ID] [--env-assembly DLL] [--tls-cert FILE.pfx]
         purepg cert   --out FILE.pfx
         purepg bench learn [--quick] [--seeds N] [--workers N] [--out DIR]
@@ -38,7 +39,7 @@ public static class Program
         (a final checkpoint was written; continue with resume).
         """;
 
-    private static readonly string[] Commands = ["train", "eval", "resume", "predict", "export", "record", "silo", "cert", "list"];
+    private static readonly string[] Commands = ["train", "eval", "resume", "predict", "export", "record", "watch", "silo", "cert", "list"];
 
     public static int Main(string[] args)
     {
@@ -66,6 +67,7 @@ public static class Program
                 "predict" => parsed.Help ? Print(PredictHelp, 0) : Predict(parsed),
                 "export" => parsed.Help ? Print(ExportHelp, 0) : Export(parsed),
                 "record" => parsed.Help ? Print(RecordHelp, 0) : Record(parsed),
+                "watch" => parsed.Help ? Print(Watch.Help, 0) : Watch.Run(parsed),
                 "silo" => parsed.Help ? Print(SiloHelp, 0) : Silo(parsed),
                 "cert" => parsed.Help ? Print(CertHelp, 0) : Cert(parsed),
                 "bench-learn" => parsed.Help ? Print(BenchLearn.Help, 0) : BenchLearn.Run(parsed),
@@ -494,6 +496,8 @@ public static class Program
     }
 
     /// <summary>The policy of <c>--policy FILE</c> or of <c>--run DIR [--best]</c>, and the file it came from.</summary>
+    internal static (TrainedPolicy Policy, string Path) LoadPolicyFor(Arguments a) => LoadPolicy(a);
+
     private static (TrainedPolicy Policy, string Path) LoadPolicy(Arguments a)
     {
         if (a.Get("--policy") is string file)
