@@ -40,10 +40,10 @@ public static class EnvRegistry
         Register(new("PurePg/Lqr-v0", null, null, "double-integrator LQR H=50; Riccati-optimal gain and exact cost of linear policies",
             () => Teaching.Lqr.DoubleIntegrator()));
         // Pong from pixels (built here: no Atari emulator), the lectures' showcase
-        Register(new("PurePg/Pong-v0", 27_000, null, "Pong against a built-in opponent; 210x160 grey frames; UP, DOWN, NOOP; a game to 21",
-            () => new Pong.Pong()));
+        Register(new("PurePg/Pong-v0", 27_000, null, "Pong against a built-in opponent; 210x160 grey frames; UP, DOWN, NOOP; 2 frames a step; a game to 21",
+            () => new Pong.Pong(frameSkip: 2)));
         Register(new("PurePg/PongDiff80-v0", 27_000, null, "the same seen as the lectures do: 80x80 binary frame differences; UP, DOWN",
-            () => new Pong.Pong(Pong.PongObservation.Difference80, noop: false)));
+            () => new Pong.Pong(Pong.PongObservation.Difference80, noop: false, frameSkip: 2)));
     }
 
     /// <summary>Adds an id. Ids are unique.</summary>

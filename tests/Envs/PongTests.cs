@@ -235,6 +235,7 @@ public class PongTests
         long before = GC.GetAllocatedBytesForCurrentThread();
         for (int t = 0; t < 1000; t++) if (env.Step(t % 2).Terminated) break;
         Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+        env.Reset(seed: 1);
         Assert.Contains("action 2", Assert.Throws<ArgumentOutOfRangeException>(() => env.Step(2)).Message);
         var full = EnvRegistry.Make("PurePg/Pong-v0");
         full.Reset(seed: 0);
@@ -242,5 +243,47 @@ public class PongTests
         Assert.Equal(210 * 160, full.ObservationSpace.Size);
         Assert.Contains("points", Assert.Throws<ArgumentException>(() => full.SetState([80, 100, 1, 0, 3.5, 100, 100, 22, 0])).Message);
         Assert.Throws<ArgumentOutOfRangeException>(() => new PongEnv(opponentSpeed: 0));
+    }
+}
+
+public class PongFrameSkipTests
+{
+    [Fact]
+    public void A_step_of_k_frames_is_k_one_frame_steps_with_the_rewards_added()
+    {
+        var two = new PongEnv(PongObservation.Difference80, noop: false, frameSkip: 2);
+        var one = new PongEnv(PongObservation.Difference80, noop: false);
+        two.Reset(seed: 3);
+        one.Reset(seed: 3);
+        var rng = new System.Random(2);
+        byte[] frame = new byte[210 * 160], before = new byte[6400], after = new byte[6400];
+        int points = 0;
+        for (int t = 0; t < 1500; t++)
+        {
+            int a = rng.Next(2);
+            one.Render(frame);
+            PongEnv.Preprocess(frame, before);
+            var r1 = one.Step(a);
+            double reward = r1.Reward;
+            bool ended = r1.Terminated;
+            if (!ended) { var r2 = one.Step(a); reward += r2.Reward; ended = r2.Terminated; }
+            var r = two.Step(a);
+            Assert.Equal(reward, r.Reward);
+            Assert.Equal(ended, r.Terminated);
+            var s1 = new double[9];
+            var s2 = new double[9];
+            one.GetState(s1);
+            two.GetState(s2);
+            Assert.Equal(s1, s2);
+            // the observation is the difference across the whole step
+            one.Render(frame);
+            PongEnv.Preprocess(frame, after);
+            for (int i = 0; i < 6400; i++) Assert.Equal(after[i] - before[i], r.Observation[i]);
+            points += reward != 0 ? 1 : 0;
+            if (ended) break;
+        }
+        Assert.True(points > 3);
+        Assert.Equal(2, ((PongEnv)EnvRegistry.Make("PurePg/PongDiff80-v0")).FrameSkip);
+        Assert.Throws<ArgumentOutOfRangeException>(() => new PongEnv(frameSkip: 0));
     }
 }

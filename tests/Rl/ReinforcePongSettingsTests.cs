@@ -104,6 +104,22 @@ public class ReinforcePongSettingsTests
     }
 
     [Fact]
+    public void The_policy_head_gain_scales_the_output_layer_only()
+    {
+        var small = Build(PongSettings(1) with { PolicyHeadGain = 0.01 }).Agent.Theta.Values.ToArray();
+        var large = Build(PongSettings(1) with { PolicyHeadGain = 1 }).Agent.Theta.Values.ToArray();
+        int scaled = 0;
+        for (int k = 0; k < small.Length; k++)
+        {
+            if (small[k] == large[k]) continue;
+            Assert.Equal(100, large[k] / small[k], 1e-3);
+            scaled++;
+        }
+        Assert.Equal(2 * 8, scaled); // the 2 × 8 output weights; hidden weights and every bias unchanged
+        Assert.Contains("PolicyHeadGain", Assert.Throws<ArgumentOutOfRangeException>(() => (PongSettings(1) with { PolicyHeadGain = 0 }).Validate()).Message);
+    }
+
+    [Fact]
     public void Settings_that_cannot_work_together_are_refused_by_name()
     {
         Assert.Contains("ResetReturnAtReward", Assert.Throws<ArgumentOutOfRangeException>(() => (PongSettings(1) with { Baseline = ReinforceBaseline.Value }).Validate()).Message);

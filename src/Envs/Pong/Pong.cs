@@ -26,7 +26,8 @@ public enum PongObservation
 /// A ball that leaves the screen scores: reward +1 when it passes the opponent, −1 when it passes the agent; the next
 /// ball is served from the centre at <see cref="ServeSpeed"/>, towards a random side at a random angle in [−30°, 30°]
 /// (the environment's random stream). The game terminates when a side reaches 21 points; made by id, it is truncated at
-/// 27,000 steps. Deterministic for a seed; a step allocates nothing. State (doubles): ball x, y, vx, vy, speed, agent
+/// 27,000 steps. A step is <see cref="FrameSkip"/> frames of these rules with the action held and the rewards summed
+/// (by id: 2, as Atari's Pong-v0, which the lectures trained on, holds each action for 2 to 4 frames). Deterministic for a seed; a step allocates nothing. State (doubles): ball x, y, vx, vy, speed, agent
 /// paddle top, opponent paddle top, agent points, opponent points.
 /// </summary>
 public sealed class Pong : Env
@@ -46,11 +47,11 @@ public sealed class Pong : Env
     /// <summary>Side of the difference observation, and the first frame row it samples.</summary>
     public const int Side = 80, CropTop = 35;
 
-    /// <summary>Rows the agent's paddle moves per UP or DOWN step.</summary>
+    /// <summary>Rows the agent's paddle moves per frame of UP or DOWN.</summary>
     public const double PaddleSpeed = 4;
-    /// <summary>The largest move of the opponent's paddle per step (rows).</summary>
+    /// <summary>The largest move of the opponent's paddle per frame (rows).</summary>
     public double OpponentSpeed { get; }
-    /// <summary>The ball's speed at a serve, its growth per paddle hit and its cap (pixels per step).</summary>
+    /// <summary>The ball's speed at a serve, its growth per paddle hit and its cap (pixels per frame).</summary>
     public const double ServeSpeed = 3.5, SpeedIncrement = 0.25, MaxBallSpeed = 7;
     /// <summary>The steepest bounce off a paddle, and the widest serve, in radians.</summary>
     public const double MaxBounceAngle = Math.PI / 3, MaxServeAngle = Math.PI / 6;
@@ -61,6 +62,9 @@ public sealed class Pong : Env
     /// <summary>What is observed.</summary>
     public PongObservation Kind { get; }
 
+    /// <summary>Frames per step: the action is held, the rewards added, the observation taken after the last.</summary>
+    public int FrameSkip { get; }
+
     double _ballX, _ballY, _vx, _vy, _speed, _agentY, _opponentY;
     int _agentPoints, _opponentPoints;
     readonly byte[] _current = new byte[Side * Side], _previous = new byte[Side * Side];
@@ -68,14 +72,17 @@ public sealed class Pong : Env
     /// <summary>Creates the environment (no time limit; <see cref="EnvRegistry.Make"/> applies 27,000 steps).</summary>
     /// <param name="observation">The rendered frame or the lectures' difference of preprocessed frames.</param>
     /// <param name="noop">Whether the action set has NOOP (three actions) or only UP and DOWN.</param>
-    /// <param name="opponentSpeed">The opponent's largest move per step, in rows (positive).</param>
-    /// <exception cref="ArgumentOutOfRangeException">The opponent's speed is not positive and finite.</exception>
-    public Pong(PongObservation observation = PongObservation.Frame, bool noop = true, double opponentSpeed = 3)
+    /// <param name="opponentSpeed">The opponent's largest move per frame, in rows (positive).</param>
+    /// <param name="frameSkip">Frames per step (1 … 8).</param>
+    /// <exception cref="ArgumentOutOfRangeException">The opponent's speed is not positive and finite, or the frame skip is out of range.</exception>
+    public Pong(PongObservation observation = PongObservation.Frame, bool noop = true, double opponentSpeed = 3, int frameSkip = 1)
         : base(observation == PongObservation.Frame ? Box.Uniform(Height * Width, 0, 255) : Box.Uniform(Side * Side, -1, 1), new Discrete(noop ? 3 : 2))
     {
         if (!(opponentSpeed > 0) || !double.IsFinite(opponentSpeed))
             throw new ArgumentOutOfRangeException(nameof(opponentSpeed), opponentSpeed, "Pong: the opponent's speed must be positive and finite.");
         if (!Enum.IsDefined(observation)) throw new ArgumentOutOfRangeException(nameof(observation), observation, "Pong: unknown observation kind.");
+        if (frameSkip is < 1 or > 8) throw new ArgumentOutOfRangeException(nameof(frameSkip), frameSkip, "Pong: frames per step must be 1 … 8.");
+        FrameSkip = frameSkip;
         Kind = observation;
         HasNoop = noop;
         OpponentSpeed = opponentSpeed;
@@ -112,8 +119,13 @@ public sealed class Pong : Env
     /// <inheritdoc/>
     protected override (double Reward, bool Terminated) StepCore(int action, NumpyRandom random, Span<float> observation)
     {
-        double reward = Advance(action, random);
-        bool terminated = _agentPoints >= PointsToWin || _opponentPoints >= PointsToWin;
+        double reward = 0;
+        bool terminated = false;
+        for (int f = 0; f < FrameSkip && !terminated; f++)
+        {
+            reward += Advance(action, random);
+            terminated = _agentPoints >= PointsToWin || _opponentPoints >= PointsToWin;
+        }
         Observe(observation);
         return (reward, terminated);
     }

@@ -13,8 +13,9 @@ namespace PurePg.Rl.Algorithms;
 public sealed class ActorCritic
 {
     /// <summary>Builds both networks for the given spaces and initializes them as the anchors do (orthogonal; gains √2
-    /// hidden, 0.01 policy head, 1 value head; log σ = <paramref name="initialLogStd"/>).</summary>
-    public ActorCritic(Box observationSpace, Space actionSpace, int[] hiddenSizes, Activation activation, double initialLogStd, Rng rng)
+    /// hidden, <paramref name="policyHeadGain"/> (0.01) policy head, 1 value head; log σ = <paramref name="initialLogStd"/>).</summary>
+    public ActorCritic(Box observationSpace, Space actionSpace, int[] hiddenSizes, Activation activation, double initialLogStd, Rng rng,
+        double policyHeadGain = 0.01)
     {
         ArgumentNullException.ThrowIfNull(observationSpace);
         ArgumentNullException.ThrowIfNull(rng);
@@ -24,12 +25,12 @@ public sealed class ActorCritic
         {
             case Discrete d:
                 Categorical = new CategoricalMlpPolicy<float>(Theta, ObservationSize, hiddenSizes, d.N, activation);
-                Categorical.Initialize(rng);
+                Categorical.Initialize(rng, policyHeadGain);
                 break;
             case Box b:
                 ActionSize = b.Size;
                 Gaussian = new GaussianMlpPolicy<float>(Theta, ObservationSize, hiddenSizes, b.Size, activation);
-                Gaussian.Initialize(rng, initialLogStd);
+                Gaussian.Initialize(rng, initialLogStd, policyHeadGain);
                 break;
             default:
                 throw new ArgumentException($"Unsupported action space {actionSpace}.", nameof(actionSpace));

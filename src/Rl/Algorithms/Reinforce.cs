@@ -57,6 +57,11 @@ public sealed record ReinforceSettings
     /// <summary>log σ at initialization, for Box action spaces.</summary>
     public double InitialLogStd { get; init; }
 
+    /// <summary>Gain of the orthogonal initialization of the policy's output layer: 0.01 (the anchors', a near-uniform
+    /// start), or 1 for weights of the lectures' scale — pg-pong draws W₂ ~ N(0, 1/H), entries ≈ 0.07 for H = 200, so that
+    /// with RMSProp's small steps the hidden layer's changes reach the output from the first update.</summary>
+    public double PolicyHeadGain { get; init; } = 0.01;
+
     /// <summary>K, the batches each update learns from: the newest and the K − 1 before it, which earlier policies π_β
     /// collected and which are reweighted by their per-step ratios ρ_t = π_θ(a_t|s_t)/π_β(a_t|s_t) (the lectures' U^IS,
     /// <see cref="PerStepImportanceSampling"/>); 1 for on-policy REINFORCE. Each batch keeps the reward-to-go it was
@@ -118,6 +123,8 @@ public sealed record ReinforceSettings
         SettingsChecks.Positive(Truncation, nameof(Truncation));
         SettingsChecks.Network(HiddenSizes, Activation, InitialLogStd);
         SettingsChecks.Defined(Optimizer, nameof(Optimizer));
+        if (!(PolicyHeadGain > 0) || !double.IsFinite(PolicyHeadGain))
+            throw new ArgumentOutOfRangeException(nameof(PolicyHeadGain), PolicyHeadGain, "PolicyHeadGain must be positive and finite.");
         if (!(RmsPropDecay >= 0 && RmsPropDecay < 1))
             throw new ArgumentOutOfRangeException(nameof(RmsPropDecay), RmsPropDecay, "RmsPropDecay must be in [0, 1).");
         if (ResetReturnAtReward && Baseline != ReinforceBaseline.None)
@@ -210,10 +217,7 @@ public sealed class Reinforce : IOnPolicyAlgorithm
     private readonly ActorCritic _agent;
     private readonly Optimizer<float> _policyOptimizer;
     private readonly Adam<float> _valueOptimizer;
-    // GradientChunkRows > 0: one tape per thread, one gradient per chunk (added in chunk order)
-    private readonly Tape<float>[] _chunkTapes = [];
-    private float[][] _chunkGradients = [];
-    private readonly double[] _chunkEntropy = [];
+    private readonly ChunkedPolicyGradient? _chunked; // GradientChunkRows > 0
     private readonly RolloutBuffer _buffer;
     private readonly Tape<float> _tape = new();
     private readonly float[] _rewardToGo, _advantages, _truncatedValues, _lastValues, _valueScratch, _gradient;
@@ -251,7 +255,7 @@ public sealed class Reinforce : IOnPolicyAlgorithm
         var env = source;
         _settings = settings;
         var init = new Rng((ulong)settings.Seed);
-        _agent = new ActorCritic(env.SingleObservationSpace, env.SingleActionSpace, settings.HiddenSizes, settings.Activation, settings.InitialLogStd, init);
+        _agent = new ActorCritic(env.SingleObservationSpace, env.SingleActionSpace, settings.HiddenSizes, settings.Activation, settings.InitialLogStd, init, settings.PolicyHeadGain);
         _policyOptimizer = settings.Optimizer == ReinforceOptimizer.RmsProp
             ? new RmsProp<float>(_agent.Theta.Count, LearningRateSchedule.Constant(settings.PolicyLearningRate), settings.RmsPropDecay, maxGradientNorm: settings.MaxGradientNorm)
             : new Adam<float>(_agent.Theta.Count, LearningRateSchedule.Constant(settings.PolicyLearningRate), maxGradientNorm: settings.MaxGradientNorm);
@@ -274,13 +278,7 @@ public sealed class Reinforce : IOnPolicyAlgorithm
         _pastRewardToGo = new float[k * n];
         _pastAdvantages = new float[k * n];
         _weights = new float[k * n];
-        if (settings.GradientChunkRows > 0)
-        {
-            int chunks = (n + settings.GradientChunkRows - 1) / settings.GradientChunkRows;
-            _chunkTapes = Enumerable.Range(0, Math.Min(settings.Threads, chunks)).Select(_ => new Tape<float>()).ToArray();
-            _chunkGradients = new float[chunks][];
-            _chunkEntropy = new double[chunks];
-        }
+        if (settings.GradientChunkRows > 0) _chunked = new ChunkedPolicyGradient(_agent, settings.GradientChunkRows, settings.Threads);
         if (settings.Baseline == ReinforceBaseline.VarianceOptimal)
         {
             int d = _agent.Theta.Count;
@@ -447,7 +445,7 @@ public sealed class Reinforce : IOnPolicyAlgorithm
         float scale = _settings.GradientSum ? 1f : 1f / m;
         if (_settings.GradientChunkRows > 0)
         {
-            double chunkedEntropy = ChunkedGradient(m, obs);
+            double chunkedEntropy = _chunked!.Compute(_pastObservations, _pastDiscrete, _pastContinuous, _pastAdvantages, m, scale, _settings.EntropyCoefficient, _gradient);
             _policyOptimizer.Ascend(_agent.Theta.Values, _gradient);
             return FitAndReport(n, obs, learnsValue, chunkedEntropy, 1, 0, m);
         }
@@ -493,41 +491,6 @@ public sealed class Reinforce : IOnPolicyAlgorithm
         }
         _policyOptimizer.Ascend(_agent.Theta.Values, _gradient);
         return FitAndReport(n, obs, learnsValue, meanEntropy, ess, cut, m);
-    }
-
-    /// <summary>ĝ (into _gradient) chunk by chunk, each on a tape of the thread computing it, added in chunk order; returns
-    /// the mean entropy.</summary>
-    private double ChunkedGradient(int m, int obs)
-    {
-        int rows = _settings.GradientChunkRows, chunks = (m + rows - 1) / rows, act = _agent.ActionSize;
-        float scale = _settings.GradientSum ? 1f : 1f / m;
-        void Chunk(Tape<float> tape, int c)
-        {
-            int r0 = c * rows, r = Math.Min(rows, m - r0);
-            tape.Reset();
-            tape.ZeroGradients();
-            var states = tape.Borrow(_pastObservations.AsMemory(r0 * obs, r * obs), r, obs);
-            var (logProb, entropy) = _agent.Evaluate(tape, states, _pastDiscrete.AsSpan(r0, r), _pastContinuous.AsSpan(r0 * act, r * act));
-            _chunkEntropy[c] = tape.Scalar(entropy) * r / m;
-            PolicyGradient.Accumulate(tape, logProb, _pastAdvantages.AsMemory(r0, r), scale);
-            if (_settings.EntropyCoefficient > 0) tape.Backward(entropy * (float)(_settings.EntropyCoefficient * r / m));
-            var g = _chunkGradients[c] ??= new float[_gradient.Length];
-            tape.GradientOf(_agent.Theta).CopyTo(g);
-        }
-        int threads = _chunkTapes.Length;
-        if (threads == 1) for (int c = 0; c < chunks; c++) Chunk(_chunkTapes[0], c);
-        else Parallel.For(0, threads, new ParallelOptions { MaxDegreeOfParallelism = threads }, w =>
-        {
-            for (int c = w; c < chunks; c += threads) Chunk(_chunkTapes[w], c);
-        });
-        _chunkGradients[0].CopyTo(_gradient.AsSpan());
-        double entropySum = _chunkEntropy[0];
-        for (int c = 1; c < chunks; c++)
-        {
-            System.Numerics.Tensors.TensorPrimitives.Add(_gradient, _chunkGradients[c], _gradient);
-            entropySum += _chunkEntropy[c];
-        }
-        return entropySum;
     }
 
     /// <summary>G_t restarted at every nonzero reward (G_t = r_t there, γ G_{t+1} otherwise, 0 at a termination); NaN for

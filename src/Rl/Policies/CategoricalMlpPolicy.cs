@@ -31,9 +31,9 @@ public sealed class CategoricalMlpPolicy<T> where T : unmanaged, IBinaryFloating
     /// <summary>|A|.</summary>
     public int NumActions => Network.Sizes[^1];
 
-    /// <summary>The anchors' initialization: orthogonal weights with gain √2 on hidden layers and 0.01 on the logits
-    /// layer (a near-uniform initial policy), zero biases.</summary>
-    public void Initialize(Rng rng) => Network.Initialize(rng, Math.Sqrt(2), 0.01);
+    /// <summary>The anchors' initialization: orthogonal weights with gain √2 on hidden layers and
+    /// <paramref name="headGain"/> = 0.01 on the logits layer (a near-uniform initial policy), zero biases.</summary>
+    public void Initialize(Rng rng, double headGain = 0.01) => Network.Initialize(rng, Math.Sqrt(2), headGain);
 
     /// <summary>Records π_θ(·|s) for the observations [batch, obsDim].</summary>
     public Categorical<T> Distribution(Tape<T> tape, Var<T> observations) => new(tape, Network.Forward(tape, observations));

@@ -34,11 +34,12 @@ public sealed class GaussianMlpPolicy<T> where T : unmanaged, IBinaryFloatingPoi
     /// <summary>d, the action dimension.</summary>
     public int ActionSize => Network.Sizes[^1];
 
-    /// <summary>The anchors' initialization: orthogonal weights, gain √2 hidden and 0.01 on the mean layer, zero biases,
-    /// and log σ = <paramref name="initialLogStd"/> (0: σ = 1, as Stable-Baselines3 and CleanRL start).</summary>
-    public void Initialize(Rng rng, double initialLogStd = 0)
+    /// <summary>The anchors' initialization: orthogonal weights, gain √2 hidden and <paramref name="headGain"/> = 0.01 on
+    /// the mean layer, zero biases, and log σ = <paramref name="initialLogStd"/> (0: σ = 1, as Stable-Baselines3 and CleanRL
+    /// start).</summary>
+    public void Initialize(Rng rng, double initialLogStd = 0, double headGain = 0.01)
     {
-        Network.Initialize(rng, Math.Sqrt(2), 0.01);
+        Network.Initialize(rng, Math.Sqrt(2), headGain);
         Parameters.Slice(LogStd).Fill(T.CreateTruncating(initialLogStd));
     }
 
