@@ -29,8 +29,8 @@ public static class CurvePlot
         var sb = new StringBuilder();
         sb.AppendLine(inv, $"<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{width}\" height=\"{height}\" font-family=\"sans-serif\" font-size=\"12\">");
         sb.AppendLine(inv, $"<rect width=\"{width}\" height=\"{height}\" fill=\"white\"/><text x=\"{left}\" y=\"22\" font-size=\"14\">{title}</text>");
-        for (int a = 0; a < algos.Length; a++)
-            sb.AppendLine(inv, $"<line x1=\"{left + 90 * a}\" x2=\"{left + 20 + 90 * a}\" y1=\"40\" y2=\"40\" stroke=\"{colors[a % colors.Length]}\" stroke-width=\"2\"/><text x=\"{left + 25 + 90 * a}\" y=\"44\">{algos[a]}</text>");
+        for (int a = 0, x = left; a < algos.Length; x += Math.Max(90, 35 + 7 * algos[a].Length), a++) // entries as wide as their names
+            sb.AppendLine(inv, $"<line x1=\"{x}\" x2=\"{x + 20}\" y1=\"40\" y2=\"40\" stroke=\"{colors[a % colors.Length]}\" stroke-width=\"2\"/><text x=\"{x + 25}\" y=\"44\">{algos[a]}</text>");
         foreach (var (index, axis, name) in new[] { (0, (Func<Point, double>)(p => p.Steps), "environment steps (log scale)"), (1, p => p.Seconds, "training seconds (log scale)") })
         {
             int x0 = left + index * (panel + gap);
