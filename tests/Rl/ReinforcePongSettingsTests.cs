@@ -104,6 +104,19 @@ public class ReinforcePongSettingsTests
     }
 
     [Fact]
+    public void The_sum_applies_to_the_variance_optimal_baselines_step_too()
+    {
+        static Reinforce Make(bool sum) => new(new SyncVectorEnv(() => new Envs.Teaching.TabularMdp(4, 3, horizon: 10), 2),
+            new ReinforceSettings { NumEnvs = 2, StepsPerEnv = 30, HiddenSizes = [], Baseline = ReinforceBaseline.VarianceOptimal, GradientSum = sum, Seed = 1 });
+        var (mean, total) = (Make(false), Make(true));
+        for (int u = 0; u < 2; u++) { mean.Update(); total.Update(); } // the second update uses a nonzero b_k
+        var a = mean.LastGradient.ToArray();
+        var b = total.LastGradient.ToArray();
+        Assert.Contains(a, v => v != 0);
+        for (int k = 0; k < a.Length; k++) Assert.Equal(b[k], a[k] * 60f, Math.Max(1e-5, 1e-5 * Math.Abs(b[k])));
+    }
+
+    [Fact]
     public void The_policy_head_gain_scales_the_output_layer_only()
     {
         var small = Build(PongSettings(1) with { PolicyHeadGain = 0.01 }).Agent.Theta.Values.ToArray();

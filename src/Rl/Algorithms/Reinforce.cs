@@ -87,7 +87,8 @@ public sealed record ReinforceSettings
     public bool ResetReturnAtReward { get; init; }
 
     /// <summary>ĝ as the sum over the batch's steps, Σ_t ∇log π(a_t|s_t) Â_t, as pg-pong accumulates it, instead of the
-    /// mean (1/NT)Σ_t: the direction is the same, and with Adam or RMSProp the size too except through ε.</summary>
+    /// mean (1/NT)Σ_t: the direction is the same, and with Adam or RMSProp the size too except through ε. The entropy
+    /// bonus stays β ∇θ mean H.</summary>
     public bool GradientSum { get; init; }
 
     /// <summary>Rows per chunk of the policy-gradient pass (0: the whole batch at once). Each chunk runs forward and
@@ -198,10 +199,12 @@ public readonly record struct ReinforceUpdate(long TotalSteps, int EpisodesFinis
 /// <list type="number">
 /// <item>collect N·T steps with π_θ from N copies of the environment;</item>
 /// <item>G_t = r_t + γ G_{t+1} within each episode (0 after termination; V_φ(s_final) after truncation, and V_φ(s_T)
-/// after the rollout's last step when a baseline is learned);</item>
+/// after the rollout's last step when a baseline is learned), or restarted at every nonzero reward
+/// (<see cref="ReinforceSettings.ResetReturnAtReward"/>, the lectures' Pong);</item>
 /// <item>Â_t = G_t − b: b = V_φ(s_t) by default, or 0, a leave-one-out batch mean, a time-dependent one, or the
 /// variance-optimal b_k per component of θ (<see cref="ReinforceSettings.Baseline"/>);</item>
-/// <item>θ ← θ + α·Adam(ĝ), ĝ = (1/NT) Σ_t ∇θ log π_θ(a_t|s_t) Â_t + β ∇θ mean H(π_θ(·|s_t)); with
+/// <item>θ ← θ + α·Adam(ĝ) (or RMSProp), ĝ = (1/NT) Σ_t ∇θ log π_θ(a_t|s_t) Â_t + β ∇θ mean H(π_θ(·|s_t)) (without the
+/// 1/NT under <see cref="ReinforceSettings.GradientSum"/>); with
 /// <see cref="ReinforceSettings.ReuseBatches"/> = K > 1, ĝ = (1/(K′NT)) Σ_t w_t ∇θ log π_θ(a_t|s_t) Â_t over the newest
 /// K′ ≤ K batches, w_t = 1 on the newest and min(π_θ(a_t|s_t)/π_β(a_t|s_t), c) on the older ones (off-policy
 /// REINFORCE with per-step importance weights);</item>
@@ -236,8 +239,16 @@ public sealed class Reinforce : IOnPolicyAlgorithm
     /// <summary>Builds the policy (and critic) for <paramref name="env"/>'s spaces and resets it with the seed; the copies
     /// are stepped in this thread (<see cref="VectorEnvRolloutSource"/>).</summary>
     public Reinforce(VectorEnv env, ReinforceSettings settings)
-        : this(new VectorEnvRolloutSource(env ?? throw new ArgumentNullException(nameof(env)), (settings ?? throw new ArgumentNullException(nameof(settings))).StepsPerEnv), settings)
+        : this(new VectorEnvRolloutSource(env ?? throw new ArgumentNullException(nameof(env)), Validated(settings).StepsPerEnv), settings)
     {
+    }
+
+    /// <summary>The settings, checked (before a source is built from them, so a bad StepsPerEnv is named as a setting).</summary>
+    private static ReinforceSettings Validated(ReinforceSettings settings)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        settings.Validate();
+        return settings;
     }
 
     /// <summary>As the other constructor, with the rollouts from <paramref name="source"/> — e.g. a
@@ -471,7 +482,7 @@ public sealed class Reinforce : IOnPolicyAlgorithm
             for (int k = 0; k < _baseline.Length; k++)
             {
                 _baseline[k] = _hasPreviousMoments && _previousSquares[k] > 0 ? _previousWeightedSquares[k] / _previousSquares[k] : 0;
-                _gradient[k] = (float)((_weightedScoreSum[k] - _baseline[k] * _scoreSum[k]) / m);
+                _gradient[k] = (float)((_weightedScoreSum[k] - _baseline[k] * _scoreSum[k]) / (_settings.GradientSum ? 1 : m));
             }
             _squares.AsSpan().CopyTo(_previousSquares);
             _weightedSquares.AsSpan().CopyTo(_previousWeightedSquares);
