@@ -41,7 +41,7 @@ internal static class Watch
         policy.Reseed((ulong)seed);
 
         var canvas = EnvRenderer.NewCanvas(env);
-        using var apng = new ApngWriter(canvas.Width, canvas.Height, Canvas.Palette, fps);
+        var apng = new ApngWriter(canvas.Width, canvas.Height, Canvas.Palette, fps);
         var observation = env.Reset(seed).ToArray();
         EnvRenderer.Render(env, canvas);
         apng.Add(canvas.Pixels);
@@ -83,7 +83,7 @@ internal static class Watch
 /// that changed (blended over the previous picture with APNG_BLEND_OP_SOURCE, nothing disposed), so a mostly still
 /// picture costs little. Compression is the in-box <see cref="ZLibStream"/>; the CRC-32 is PNG's (ISO 3309).
 /// </summary>
-internal sealed class ApngWriter : IDisposable
+internal sealed class ApngWriter
 {
     readonly int _width, _height, _fps;
     readonly byte[] _palette, _previous;
@@ -189,7 +189,6 @@ internal sealed class ApngWriter : IDisposable
         s.Write(word);
     }
 
-    public void Dispose() { }
 }
 
 /// <summary>PNG's CRC-32 (polynomial 0xEDB88320, reflected), table-driven.</summary>
