@@ -365,13 +365,15 @@ internal static class GemmSkinny
         for (int r = 0; r < m; r++)
         {
             ref float ar = ref Unsafe.Add(ref a, r * k);
-            // A row that is mostly zero (Pong's frame differences: ~30 of 6,400 pixels) skips its all-zero chunks of eight:
-            // FMA(0, b, s) = s + (±0) = s, since an accumulator starting at +0 never becomes −0 under round-to-nearest, so
-            // the sums are the same bits as the dense loop's (for finite B) — row by row, whatever rows it is batched with.
+            // A wide row that is mostly zero (Pong's frame differences: ~24 of 6,400 pixels) skips its all-zero chunks of
+            // eight: FMA(0, b, s) = s + (±0) = s, since an accumulator starting at +0 never becomes −0 under round-to-nearest,
+            // so the sums are the same bits as the dense loop's (for finite B) — row by row, whatever rows it is batched
+            // with. Rows narrower than SparseMinK (hidden layers of MLPs) go straight to the dense loop, unscanned.
             int count = 0;
-            for (int q = 0; q < chunks; q++)
-                if (!Vector256.EqualsAll(Vector256.LoadUnsafe(ref ar, (nuint)(8 * q)), Vector256<float>.Zero)) nonzero[count++] = 8 * q;
-            if (2 * count < chunks && !DenseOnly)
+            if (k >= SparseMinK && !DenseOnly)
+                for (int q = 0; q < chunks; q++)
+                    if (!Vector256.EqualsAll(Vector256.LoadUnsafe(ref ar, (nuint)(8 * q)), Vector256<float>.Zero)) nonzero[count++] = 8 * q;
+            if (k >= SparseMinK && 2 * count < chunks && !DenseOnly)
             {
                 for (int j = 0; j < n; j += 8)
                 {
@@ -417,6 +419,9 @@ internal static class GemmSkinny
         }
         return m;
     }
+
+    /// <summary>The narrowest row EightDots scans for zero chunks.</summary>
+    private const int SparseMinK = 256;
 
     /// <summary>Per-thread switch for tests: EightDots never skips zero chunks.</summary>
     [ThreadStatic] internal static bool DenseOnly;
