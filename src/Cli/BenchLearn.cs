@@ -25,25 +25,60 @@ internal static class BenchLearn
     private sealed record Point(long Steps, double Seconds, double Return);
     private sealed record Result(Pair Pair, int Seed, List<Point> Curve, Point? Solved, double Seconds);
 
+    private static readonly string[] Algorithms = ["ppo", "a2c", "trpo", "npg", "reinforce", "es", "impala", "a3c"];
+
     /// <summary>The quick plan: CartPole-v1, every algorithm, a budget that the committed configs meet.</summary>
-    private static readonly Pair[] Quick = new[] { "ppo", "a2c", "trpo", "npg", "reinforce", "es", "impala", "a3c" }
-        .Select(a => new Pair(a, "CartPole-v1", 250_000, 10_000)).ToArray();
+    private static readonly Pair[] Quick = Algorithms.Select(a => new Pair(a, "CartPole-v1", 250_000, 10_000)).ToArray();
+
+    /// <summary>The full plan: every algorithm on the five classic-control tasks (each applies to both action kinds),
+    /// one budget per environment — CleanRL's 500k on CartPole and Acrobot, the zoo's largest (1M) on MountainCar,
+    /// Pendulum and MountainCarContinuous at 500k and 200k (the zoo's budgets there run 20k–1M) — with 25 evaluations
+    /// per run.</summary>
+    private static readonly Pair[] Full = new (string Env, long Budget)[]
+        { ("CartPole-v1", 500_000), ("Acrobot-v1", 500_000), ("MountainCar-v0", 1_000_000), ("Pendulum-v1", 500_000), ("MountainCarContinuous-v0", 200_000) }
+        .SelectMany(e => Algorithms.Select(a => new Pair(a, e.Env, e.Budget, e.Budget / 25))).ToArray();
+
+    /// <summary>The threshold a run must reach: the environment's own, or for Pendulum-v1 (Gymnasium registers none)
+    /// −200, this report's choice (the zoo's Pendulum agents score −163 … −175).</summary>
+    private static double? Threshold(string env) => EnvRegistry.Spec(env).RewardThreshold ?? (env == "Pendulum-v1" ? -200 : null);
 
     /// <summary>Anchors as recorded by their sources (not run here): rl-baselines3-zoo's benchmark.md and CleanRL's ppo.py
     /// reports, for the pairs the issue names.</summary>
     private static readonly (string Env, string Text)[] Anchors =
     [
-        ("CartPole-v1", "rl-baselines3-zoo benchmark.md (https://github.com/DLR-RM/rl-baselines3-zoo/blob/master/benchmark.md, "
-            + "one training run each, then the deterministic policy for 150,000 steps = 300 episodes): PPO 500.000 ± 0.000 after 100k steps, "
-            + "A2C 500.000 ± 0.000 after 500k, TRPO 500.000 ± 0.000 after 100k. CleanRL's ppo.py at 500k steps: 490.0 ± 6.1 as issue 24 "
-            + "records it from CleanRL's report (not re-checked here)."),
+        ("CartPole-v1", Zoo + "PPO 500.0 ± 0.0 after 100k steps, A2C 500.0 ± 0.0 after 500k, TRPO 500.0 ± 0.0 after 100k. " + CleanRl + "490.04 ± 6.12."),
+        ("Acrobot-v1", Zoo + "PPO −73.5 ± 18.2 after 1M steps, A2C −83.4 ± 17.2 after 500k, TRPO −83.1 ± 18.6 after 100k. " + CleanRl + "−86.36 ± 1.32."),
+        ("MountainCar-v0", Zoo + "PPO −110.4 ± 19.5 after 1M steps, A2C −111.3 ± 24.1 after 1M, TRPO −107.3 ± 13.2 after 100k. " + CleanRl + "−200.00 ± 0.00 (it fails)."),
+        ("Pendulum-v1", Zoo + "PPO −172.2 ± 104.2 after 100k steps, A2C −163.0 ± 103.2 after 1M, TRPO −174.6 ± 127.6 after 100k — all three with gSDE "
+            + "(state-dependent exploration), which PurePg does not have."),
+        ("MountainCarContinuous-v0", Zoo + "PPO 88.3 ± 2.6 after 20k steps, A2C 91.2 ± 0.3 after 100k, TRPO 92.5 ± 0.4 after 50k — all three with gSDE, "
+            + "which PurePg does not have; its configs here are the zoo's without it."),
     ];
+
+    /// <summary>The zoo's figure for the same algorithm on the same task (benchmark.md, commit 22e3ff2): mean ± std, budget.</summary>
+    private static readonly Dictionary<(string Algo, string Env), string> ZooRow = new()
+    {
+        [("ppo", "CartPole-v1")] = "500.0 ± 0.0 (100k)", [("a2c", "CartPole-v1")] = "500.0 ± 0.0 (500k)", [("trpo", "CartPole-v1")] = "500.0 ± 0.0 (100k)",
+        [("ppo", "Acrobot-v1")] = "−73.5 ± 18.2 (1M)", [("a2c", "Acrobot-v1")] = "−83.4 ± 17.2 (500k)", [("trpo", "Acrobot-v1")] = "−83.1 ± 18.6 (100k)",
+        [("ppo", "MountainCar-v0")] = "−110.4 ± 19.5 (1M)", [("a2c", "MountainCar-v0")] = "−111.3 ± 24.1 (1M)", [("trpo", "MountainCar-v0")] = "−107.3 ± 13.2 (100k)",
+        [("ppo", "Pendulum-v1")] = "−172.2 ± 104.2 (100k, gSDE)", [("a2c", "Pendulum-v1")] = "−163.0 ± 103.2 (1M, gSDE)", [("trpo", "Pendulum-v1")] = "−174.6 ± 127.6 (100k, gSDE)",
+        [("ppo", "MountainCarContinuous-v0")] = "88.3 ± 2.6 (20k, gSDE)", [("a2c", "MountainCarContinuous-v0")] = "91.2 ± 0.3 (100k, gSDE)",
+        [("trpo", "MountainCarContinuous-v0")] = "92.5 ± 0.4 (50k, gSDE)",
+    };
+
+    private const string Zoo = "rl-baselines3-zoo benchmark.md (https://github.com/DLR-RM/rl-baselines3-zoo/blob/master/benchmark.md at commit 22e3ff2; "
+        + "one training run per pair, then the deterministic policy for ~150,000 steps; mean ± std over those episodes): ";
+
+    private const string CleanRl = "CleanRL's ppo.py at 500k steps (docs/rl-algorithms/ppo.md at commit fe8d8a0; mean ± std over 3 seeds of the "
+        + "training episodes' returns, its own protocol): ";
 
     public const string Help = """
         purepg bench learn [--quick|--full] [--seeds N] [--workers N] [--out DIR] [--configs DIR] [--budget N]
           runs every algorithm of the plan over N seeds (default 5), W jobs at once (default: the cores), and writes
           DIR/report.md, DIR/curves.csv and DIR/learn-ENV.svg (default DIR: bench-learn). --quick (the default):
-          CartPole-v1, all eight algorithms, 250,000 steps each. --full is not written yet. Configs are read from
+          CartPole-v1, all eight algorithms, 250,000 steps each. --full: all eight on CartPole-v1 and Acrobot-v1
+          (500,000 steps), MountainCar-v0 (1,000,000), Pendulum-v1 (500,000), MountainCarContinuous-v0 (200,000);
+          about an hour on 2 cores. Configs are read from
           DIR/ALGO-ENV.json (default configs/), defaults otherwise. --budget N: every pair's budget N steps instead
           (a smoke run; evaluations every N/5 steps).
         """;
@@ -51,11 +86,12 @@ internal static class BenchLearn
     public static int Run(Arguments a)
     {
         a.AllowOnly("--quick", "--full", "--seeds", "--workers", "--out", "--configs", "--budget");
-        if (a.Flag("--full")) throw new UsageException("purepg bench learn --full: not written yet (issue 24); --quick runs CartPole-v1.");
+        bool full = a.Flag("--full");
+        if (full && a.Flag("--quick")) throw new UsageException("purepg bench learn: --quick and --full exclude each other.");
         int seeds = (int)a.GetLong("--seeds", 5, 1), workers = (int)a.GetLong("--workers", Environment.ProcessorCount, 1);
         string output = Path.GetFullPath(a.Get("--out") ?? "bench-learn"), configs = a.Get("--configs") ?? "configs";
-        var plan = a.Get("--budget") is null ? Quick
-            : Quick.Select(p => p with { Budget = a.GetLong("--budget", 0, 1), EvalEvery = Math.Max(1, a.GetLong("--budget", 0, 1) / 5) }).ToArray();
+        var plan = a.Get("--budget") is null ? (full ? Full : Quick)
+            : (full ? Full : Quick).Select(p => p with { Budget = a.GetLong("--budget", 0, 1), EvalEvery = Math.Max(1, a.GetLong("--budget", 0, 1) / 5) }).ToArray();
         var overrides = plan.ToDictionary(p => p, p => Config(configs, p));
         var jobs = plan.SelectMany(p => Enumerable.Range(0, seeds).Select(s => (Pair: p, Seed: s))).ToArray();
         Console.WriteLine($"bench learn: {plan.Length} algorithm/environment pairs × {seeds} seeds = {jobs.Length} runs, {workers} at a time");
@@ -70,7 +106,7 @@ internal static class BenchLearn
         });
         Directory.CreateDirectory(output);
         var all = results.OrderBy(r => Array.IndexOf(plan, r.Pair)).ThenBy(r => r.Seed).ToList();
-        var report = Report(all, seeds, workers, clock.Elapsed);
+        var report = Report(all, full ? "--full" : "--quick", seeds, workers, clock.Elapsed);
         RunFolder.WriteAtomically(Path.Combine(output, "report.md"), report);
         RunFolder.WriteAtomically(Path.Combine(output, "curves.csv"), Curves(all));
         foreach (var env in plan.Select(p => p.Env).Distinct())
@@ -99,7 +135,7 @@ internal static class BenchLearn
         int copies = envs is null ? RunPlan.DefaultEnvs(p.Algo) : int.Parse(envs, inv);
         var rest = config.Settings.Where(kv => kv.Key is not ("NumEnvs" or "Workers")).ToList();
         var (trainer, _) = AlgorithmCatalog.Create(p.Algo, p.Env, copies, seed, p.Budget, rest, config.Normalize);
-        double threshold = EnvRegistry.Spec(p.Env).RewardThreshold ?? double.PositiveInfinity;
+        double threshold = Threshold(p.Env) ?? double.PositiveInfinity;
         var curve = new List<Point>();
         Point? solved = null;
         var clock = new Stopwatch();
@@ -126,24 +162,24 @@ internal static class BenchLearn
         return x.Length == 0 ? double.NaN : x.Length % 2 == 1 ? x[x.Length / 2] : 0.5 * (x[x.Length / 2 - 1] + x[x.Length / 2]);
     }
 
-    private static string Report(List<Result> all, int seeds, int workers, TimeSpan elapsed)
+    private static string Report(List<Result> all, string mode, int seeds, int workers, TimeSpan elapsed)
     {
         var inv = CultureInfo.InvariantCulture;
         var sb = new StringBuilder();
-        sb.AppendLine(inv, $"# Learning report (purepg bench learn --quick)");
+        sb.AppendLine(inv, $"# Learning report (purepg bench learn {mode})");
         sb.AppendLine();
         sb.AppendLine(inv, $"{DateTime.UtcNow:yyyy-MM-dd}; {Environment.ProcessorCount} cores, {workers} runs at a time, {elapsed.TotalMinutes:F1} min; .NET {Environment.Version}.");
-        sb.AppendLine("Evaluation: the deterministic policy (mode), 10 episodes every 10,000 steps, evaluation seeds 3,000,000 + 1,000·seed + k (apart");
+        sb.AppendLine("Evaluation: the deterministic policy (mode), 10 episodes every budget/25 steps, evaluation seeds 3,000,000 + 1,000·seed + k (apart");
         sb.AppendLine("from the training seeds 0 … N − 1). \"Steps to threshold\": the first evaluation at or above the environment's threshold.");
         sb.AppendLine("The zoo's protocol differs: one training run per pair, its final policy evaluated over 150,000 steps; its figures below are");
         sb.AppendLine("as it reports them. Ours: the final evaluation is the last 10-episode evaluation at the budget, mean ± std over seeds.");
         foreach (var env in all.Select(r => r.Pair.Env).Distinct())
         {
             sb.AppendLine();
-            sb.AppendLine(inv, $"## {env} (threshold {EnvRegistry.Spec(env).RewardThreshold?.ToString(inv) ?? "none"})");
+            sb.AppendLine(inv, $"## {env} (threshold {Threshold(env)?.ToString(inv) ?? "none"}{(EnvRegistry.Spec(env).RewardThreshold is null && Threshold(env) is not null ? ", this report's: Gymnasium registers none" : "")})");
             sb.AppendLine();
-            sb.AppendLine("| algorithm | budget | reached threshold | steps to threshold: median (range) | seconds to threshold: median | final evaluation: mean ± std over seeds |");
-            sb.AppendLine("|---|---|---|---|---|---|");
+            sb.AppendLine("| algorithm | budget | reached threshold | steps to threshold: median (range) | seconds to threshold: median | final evaluation: mean ± std over seeds | the zoo's (one run; its budget) |");
+            sb.AppendLine("|---|---|---|---|---|---|---|");
             foreach (var group in all.Where(r => r.Pair.Env == env).GroupBy(r => r.Pair.Algo))
             {
                 var solved = group.Where(r => r.Solved is not null).ToList();
@@ -152,7 +188,7 @@ internal static class BenchLearn
                 string steps = solved.Count == 0 ? "—" : string.Create(inv,
                     $"{Median(solved.Select(r => (double)r.Solved!.Steps)):N0} ({solved.Min(r => r.Solved!.Steps):N0}–{solved.Max(r => r.Solved!.Steps):N0})");
                 string seconds = solved.Count == 0 ? "—" : Median(solved.Select(r => r.Solved!.Seconds)).ToString("F1", inv);
-                sb.AppendLine(inv, $"| {group.Key} | {group.First().Pair.Budget:N0} | {solved.Count}/{group.Count()} | {steps} | {seconds} | {mean:F1} ± {std:F1} |");
+                sb.AppendLine(inv, $"| {group.Key} | {group.First().Pair.Budget:N0} | {solved.Count}/{group.Count()} | {steps} | {seconds} | {mean:F1} ± {std:F1} | {ZooRow.GetValueOrDefault((group.Key, env), "—")} |");
             }
             var missed = all.Where(r => r.Pair.Env == env).GroupBy(r => r.Pair.Algo).Where(g => g.Any(r => r.Solved is null)).Select(g => g.Key).ToList();
             sb.AppendLine();
@@ -189,7 +225,7 @@ internal static class BenchLearn
                 Steps: Median(seeds.Select(r => (double)r.Curve[i].Steps)), Seconds: Median(seeds.Select(r => r.Curve[i].Seconds)),
                 Median: Median(seeds.Select(r => r.Curve[i].Return)), Min: seeds.Min(r => r.Curve[i].Return), Max: seeds.Max(r => r.Curve[i].Return))).ToList());
         }).ToList();
-        double threshold = EnvRegistry.Spec(env).RewardThreshold ?? double.NaN;
+        double threshold = Threshold(env) ?? double.NaN;
         var ys = series.SelectMany(s => s.Points.SelectMany(p => new[] { p.Min, p.Max })).Append(double.IsNaN(threshold) ? 0 : threshold).ToList();
         var (yTicks, yStep) = Curve.Ticks(ys.Min(), ys.Max());
         double Y(double y) => top + (yTicks[^1] - y) / (yTicks[^1] - yTicks[0]) * (height - top - bottom);

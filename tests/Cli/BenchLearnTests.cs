@@ -28,7 +28,26 @@ public class BenchLearnTests : IDisposable
         string[] rowsOne = Rows(one), rowsTwo = Rows(two);
         Assert.True(rowsOne.Length >= 7 * 2, $"{rowsOne.Length} curve points"); // at least the evaluation at the budget, for every run
         Assert.Equal(rowsOne, rowsTwo);
-        Assert.Contains("not written yet", Cli.Run("bench", "learn", "--full").Err);
+        Assert.Contains("exclude each other", Cli.Run("bench", "learn", "--full", "--quick").Err);
         Assert.Contains("give learn", Cli.Run("bench", "speed").Err);
+    }
+
+    [Fact]
+    public void The_full_plan_runs_every_algorithm_on_the_five_tasks_with_Pendulums_threshold_named()
+    {
+        string dir = Path.Combine(_root, "full");
+        var r = Cli.Run("bench", "learn", "--full", "--seeds", "1", "--budget", "1000", "--out", dir);
+        Assert.True(r.Code == 0, r.Err + r.Out);
+        string report = File.ReadAllText(Path.Combine(dir, "report.md"));
+        Assert.Contains("purepg bench learn --full", report);
+        foreach (string env in new[] { "CartPole-v1", "Acrobot-v1", "MountainCar-v0", "Pendulum-v1", "MountainCarContinuous-v0" })
+        {
+            Assert.Contains($"## {env} (threshold", report);
+            Assert.Contains("<svg", File.ReadAllText(Path.Combine(dir, $"learn-{env}.svg")));
+        }
+        Assert.Contains("## Pendulum-v1 (threshold -200, this report's: Gymnasium registers none)", report);
+        Assert.Contains("| ppo | 1,000 | 0/1 | — | — |", report);
+        Assert.Contains("−110.4 ± 19.5 (1M)", report); // the zoo's MountainCar PPO beside ours
+        Assert.Equal(40, File.ReadAllLines(Path.Combine(dir, "curves.csv")).Skip(1).Select(l => string.Join(',', l.Split(',')[..3])).Distinct().Count());
     }
 }
