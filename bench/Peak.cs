@@ -18,11 +18,22 @@ public static class Peak
     public static void Run(string[] args)
     {
         Console.WriteLine(MachineLine());
-        double p256 = Best(Fma256), p512 = Vector512.IsHardwareAccelerated && Avx512F.IsSupported ? Best(Fma512) : double.NaN;
+        var (p256, p512) = Measure();
         Console.WriteLine($"fp32 FMA peak, one core: 256-bit {p256:F1} GFLOP/s; 512-bit {(double.IsNaN(p512) ? "n/a (no AVX-512)" : $"{p512:F1} GFLOP/s")}");
         Console.WriteLine();
-        Console.WriteLine("| product (M×K×N, orientation) | kernel | best ms | GFLOP/s | % of that width's peak |");
-        Console.WriteLine("|---|---|---:|---:|---:|");
+        foreach (string line in KernelTable(p256, p512)) Console.WriteLine(line);
+    }
+
+    /// <summary>The register-only fp32 FMA peak of one core, GFLOP/s, at 256 and 512 bits (NaN where AVX-512 is off).</summary>
+    public static (double P256, double P512) Measure() =>
+        (Best(Fma256), Vector512.IsHardwareAccelerated && Avx512F.IsSupported ? Best(Fma512) : double.NaN);
+
+    /// <summary>Our GEMM with each micro-kernel this machine has, on the square and RL shapes, as markdown rows with the
+    /// percent of that width's peak.</summary>
+    public static IEnumerable<string> KernelTable(double p256, double p512)
+    {
+        yield return "| product (M×K×N, orientation) | kernel | best ms | GFLOP/s | % of that width's peak |";
+        yield return "|---|---|---:|---:|---:|";
         GemmShape[] shapes =
         [
             new("square", 512, 512, 512, false, false), new("square", 1024, 1024, 1024, false, false),
@@ -47,10 +58,10 @@ public static class Peak
                     for (int q = 0; q < inner; q++) Gemm.Multiply<float>(a, s.TransA, b, s.TransB, c, s.M, s.N, s.K, accumulate: false);
                     if (round > 0) best = Math.Min(best, clock.Elapsed.TotalMilliseconds / inner); // round 0 warms up
                 }
+                Gemm.IsaOverride = null;
                 double gflops = s.Flops / (best * 1e6);
-                Console.WriteLine($"| {s} | {name} | {best:F3} | {gflops:F1} | {100 * gflops / peak:F0} % |");
+                yield return $"| {s} | {name} | {best:F3} | {gflops:F1} | {100 * gflops / peak:F0} % |";
             }
-            Gemm.IsaOverride = null;
         }
     }
 

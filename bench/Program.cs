@@ -11,6 +11,7 @@ using PurePg.Bench;
 // dotnet run -c Release --project bench -- peak                 (FMA peak of both widths; GEMM per kernel as % of it)
 // dotnet run -c Release --project bench -- es-workers [rounds]  (evolution strategies on 1 vs 2 evaluation threads)
 // dotnet run -c Release --project bench -- is-variance [episodes] (importance-sampling estimators' variance against H)
+// dotnet run -c Release --project bench -- speed [--out DIR] [--seeds N] [--no-anchors]  (the speed report; = purepg bench speed)
 // dotnet run -c Release --project bench -- plot-curves out.svg curves.csv [title]  (learning curves from learn … curves.csv)
 if (args.Length > 0 && args[0] == "reinforce-cartpole") ReinforceCartPole.Run(args);
 else if (args.Length > 0 && args[0] == "variance-horizon") VarianceByHorizon.Run(args);
@@ -18,6 +19,7 @@ else if (args.Length > 0 && args[0] == "learn") LearningRuns.Start(args);
 else if (args.Length > 0 && args[0] == "step-profile") StepProfile.Run(args);
 else if (args.Length > 0 && args[0] == "gemm-pairs") GemmPairs.Run(args);
 else if (args.Length > 0 && args[0] == "peak") Peak.Run(args);
+else if (args.Length > 0 && args[0] == "speed") Environment.ExitCode = SpeedReport.Run(args);
 else if (args.Length > 0 && args[0] == "es-workers") EsWorkers.Run(args);
 else if (args.Length > 0 && args[0] == "is-variance") ImportanceSamplingVariance.Run(args);
 else if (args.Length > 0 && args[0] == "plot-curves") CurvePlot.Run(args);

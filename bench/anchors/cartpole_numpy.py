@@ -35,6 +35,7 @@ class VecCartPole:
         truncated = self.steps >= 500
         done = terminated | truncated
         if done.any():
+            self.final_obs = self.state.T.astype(np.float32)  # before the reset: V(s_final) for truncated copies
             self.state[:, done] = self.rng.uniform(-0.05, 0.05, size=(4, int(done.sum())))
             self.steps[done] = 0
         reward = np.ones(x.shape, dtype=np.float32)

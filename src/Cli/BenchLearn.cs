@@ -156,6 +156,16 @@ internal static class BenchLearn
         return new Result(p, seed, curve, solved, clock.Elapsed.TotalSeconds);
     }
 
+    /// <summary>The machine line every figure carries: CPU model, cores, whether AVX-512 is on, .NET version.</summary>
+    internal static string MachineLine()
+    {
+        string cpu;
+        try { cpu = File.ReadLines("/proc/cpuinfo").First(l => l.StartsWith("model name", StringComparison.Ordinal)).Split(':')[1].Trim(); }
+        catch (Exception e) when (e is IOException or InvalidOperationException or UnauthorizedAccessException) { cpu = "unknown CPU"; }
+        bool avx512 = System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated && System.Runtime.Intrinsics.X86.Avx512F.IsSupported;
+        return $"machine: {cpu}, {Environment.ProcessorCount} cores, AVX-512 {(avx512 ? "on" : "off")}, .NET {Environment.Version}";
+    }
+
     private static double Median(IEnumerable<double> values)
     {
         var x = values.OrderBy(v => v).ToArray();
@@ -168,7 +178,7 @@ internal static class BenchLearn
         var sb = new StringBuilder();
         sb.AppendLine(inv, $"# Learning report (purepg bench learn {mode})");
         sb.AppendLine();
-        sb.AppendLine(inv, $"{DateTime.UtcNow:yyyy-MM-dd}; {Environment.ProcessorCount} cores, {workers} runs at a time, {elapsed.TotalMinutes:F1} min; .NET {Environment.Version}.");
+        sb.AppendLine(inv, $"{DateTime.UtcNow:yyyy-MM-dd}; {workers} runs at a time, {elapsed.TotalMinutes:F1} min. `{MachineLine()}`");
         sb.AppendLine("Evaluation: the deterministic policy (mode), 10 episodes every budget/25 steps, evaluation seeds 3,000,000 + 1,000·seed + k (apart");
         sb.AppendLine("from the training seeds 0 … N − 1). \"Steps to threshold\": the first evaluation at or above the environment's threshold.");
         sb.AppendLine("The zoo's protocol differs: one training run per pair, its final policy evaluated over 150,000 steps; its figures below are");

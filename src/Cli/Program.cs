@@ -12,7 +12,7 @@ using Imitation = PurePg.Rl.Imitation;
 
 namespace PurePg.Cli;
 
-/// <summary>The purepg program: train, eval, resume, predict, export, record, watch, silo, cert, bench learn, list.</summary>
+/// <summary>The purepg program: train, eval, resume, predict, export, record, watch, silo, cert, bench learn, bench speed, list.</summary>
 public static class Program
 {
     private const string Usage = """
@@ -32,7 +32,8 @@ public static class Program
         purepg watch  --run DIR|--policy FILE [--best] [--env ID] --out FILE.png [--seed N] [--stochastic] [--max-frames N] [--every K] [--fps F]
         purepg silo   [--port N] [--gateway N] [--host IP] [--primary [HOST:]PORT] [--cluster-id ID] [--env-assembly DLL] [--tls-cert FILE.pfx]
         purepg cert   --out FILE.pfx
-        purepg bench learn [--quick] [--seeds N] [--workers N] [--out DIR]
+        purepg bench learn [--quick|--full] [--seeds N] [--workers N] [--out DIR]
+        purepg bench speed [--out DIR] [--seeds N] [--no-anchors]      (inside a PurePg clone)
         purepg list
 
         Each command takes --help. Exit codes: 0 success, 1 bad input, 2 failure during training, 130 interrupted
@@ -52,9 +53,10 @@ public static class Program
         try
         {
             // purepg bench learn …: a command of two words
+            if (args is ["bench", "speed", .. var speedArgs]) return BenchSpeed.Run(speedArgs);
             if (args is ["bench", ..])
                 args = args is ["bench", "learn", .. var rest] ? ["bench-learn", .. rest]
-                    : throw new UsageException("purepg bench: give learn (purepg bench learn --help); the speed report is not written yet.");
+                    : throw new UsageException("purepg bench: give learn or speed (purepg bench learn --help, purepg bench speed --help).");
             var parsed = Arguments.Parse(args, new HashSet<string> { "--normalize", "--deterministic", "--json", "--stop-at-threshold", "--best", "--stochastic", "--ml-agents",
                 "--quick", "--full" });
             return parsed.Command switch

@@ -29,7 +29,9 @@ public class BenchLearnTests : IDisposable
         Assert.True(rowsOne.Length >= 7 * 2, $"{rowsOne.Length} curve points"); // at least the evaluation at the budget, for every run
         Assert.Equal(rowsOne, rowsTwo);
         Assert.Contains("exclude each other", Cli.Run("bench", "learn", "--full", "--quick").Err);
-        Assert.Contains("give learn", Cli.Run("bench", "speed").Err);
+        Assert.Contains("give learn or speed", Cli.Run("bench").Err);
+        Assert.Contains("unknown option '--quick'", Cli.Run("bench", "speed", "--quick").Err);
+        Assert.Contains("--seeds must be a positive integer, not '0'", Cli.Run("bench", "speed", "--seeds", "0").Err);
     }
 
     [Fact]
@@ -40,6 +42,7 @@ public class BenchLearnTests : IDisposable
         Assert.True(r.Code == 0, r.Err + r.Out);
         string report = File.ReadAllText(Path.Combine(dir, "report.md"));
         Assert.Contains("purepg bench learn --full", report);
+        Assert.Contains("`machine: ", report);
         foreach (string env in new[] { "CartPole-v1", "Acrobot-v1", "MountainCar-v0", "Pendulum-v1", "MountainCarContinuous-v0" })
         {
             Assert.Contains($"## {env} (threshold", report);
