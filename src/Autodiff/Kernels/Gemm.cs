@@ -182,11 +182,13 @@ public static class Gemm
         // micro-panel out of L1; packing pays once many panels of B reuse the block (Pong's dW: 1.15× → see RESULTS).
         bool packAllA = transA && n >= PackATransposedMinN;
         int KC = isa == GemmIsa.Vector512 ? KcZmm : KcYmm;
-        if (isa == GemmIsa.Vector256 && !transA && k > KC)
+        if (isa != GemmIsa.Scalar && !transA && k > KC)
         {
             // Rows of A read in place are streams of kc contiguous values: longer streams and fewer passes over C pay
             // while the packed block of B stays within KcYmm × NC values (Pong's forward, K = 6400: three blocks of 2136;
-            // 1000×6400×200 NT 0.984–0.997 → 0.939–0.961× OpenBLAS's time). Blocks are equal, multiples of 8.
+            // 1000×6400×200 NT 0.984–0.997 → 0.939–0.961× OpenBLAS's time). Blocks are equal, multiples of 8. The same
+            // bound for the 512-bit kernel (its KcZmm = 256 otherwise; Zen 4, best of the peak mode's timings, two runs
+            // each: Pong's forward 82–83 → 84 % of peak, 1024² NN two blocks of 512: 89–91 → 94 %).
             int cap = Math.Min(KcInPlaceMax, KcYmm * NC / RoundUp(Math.Min(n, NC), nrMax));
             int blocks = (k + cap - 1) / cap;
             KC = Math.Max(KC, RoundUp((k + blocks - 1) / blocks, 8));
@@ -252,6 +254,7 @@ public static class Gemm
                             ref T addend = ref addBias ? ref Unsafe.Add(ref bias0, jc + jr) : ref cTile;
                             switch (isa)
                             {
+                                case GemmIsa.Vector512 when nr <= w: MicroKernels.Kernel512Narrow(kc, ref ap, ars, acs, ref bp, bps, ref cTile, n, ref addend, addLd, mr, nr, add); break;
                                 case GemmIsa.Vector512: MicroKernels.Kernel512(kc, ref ap, ars, acs, ref bp, bps, ref cTile, n, ref addend, addLd, mr, nr, add); break;
                                 case GemmIsa.Vector256 when mr <= 4: MicroKernels.Kernel256<T, MicroKernels.FourRows>(kc, ref ap, ars, acs, ref bp, bps, ref cTile, n, ref addend, addLd, mr, nr, add); break;
                                 case GemmIsa.Vector256 when nr <= w: MicroKernels.Kernel256Narrow(kc, ref ap, ars, acs, ref bp, bps, ref cTile, n, ref addend, addLd, mr, nr, add); break;

@@ -252,6 +252,68 @@ internal static class MicroKernels
     }
 
     /// <summary>
+    /// 8 × Vector512&lt;T&gt;.Count register tile for a last panel of B at most one vector wide — the 512-bit counterpart of
+    /// <see cref="Kernel256Narrow{T}"/>: Pong's N = 200 leaves 8 columns after six 32-wide panels, which
+    /// <see cref="Kernel512{T}"/> would compute 32 wide (10.7 % of the product wasted, against 3.8 % on the 256-bit
+    /// path). Even and odd k steps accumulate separately (sixteen chains) and are summed at the end:
+    /// C[0..mr, 0..nr) (+)= Σ_p A(i, p)·B(p, j), operands as in <see cref="Kernel512{T}"/>.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static void Kernel512Narrow<T>(int kc, ref T a, nint ars, nint acs, ref T b, nint bps, ref T c, int ldc, ref T addend, nint addLd, int mr, int nr, bool add)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        int w = Vector512<T>.Count;
+        Vector512<T> c0 = default, c1 = default, c2 = default, c3 = default, c4 = default, c5 = default, c6 = default, c7 = default;
+        Vector512<T> d0 = default, d1 = default, d2 = default, d3 = default, d4 = default, d5 = default, d6 = default, d7 = default;
+        ref T a0 = ref a;
+        ref T a1 = ref Unsafe.Add(ref a0, ars);
+        ref T a2 = ref Unsafe.Add(ref a1, ars);
+        ref T a3 = ref Unsafe.Add(ref a2, ars);
+        ref T a4 = ref Unsafe.Add(ref a3, ars);
+        ref T a5 = ref Unsafe.Add(ref a4, ars);
+        ref T a6 = ref Unsafe.Add(ref a5, ars);
+        ref T a7 = ref Unsafe.Add(ref a6, ars);
+        nint oa = 0, ob = 0, oaEnd = kc / 2 * 2 * acs;
+        PrefetchTile(ref c, ldc, mr, w * Unsafe.SizeOf<T>(), kc);
+        for (; oa != oaEnd; oa += 2 * acs, ob += 2 * bps)
+        {
+            Vector512<T> b0 = Vector512.LoadUnsafe(ref b, (nuint)ob), b1 = Vector512.LoadUnsafe(ref b, (nuint)(ob + bps));
+            nint oa1 = oa + acs;
+            c0 = Fma(Vector512.Create(Unsafe.Add(ref a0, oa)), b0, c0); d0 = Fma(Vector512.Create(Unsafe.Add(ref a0, oa1)), b1, d0);
+            c1 = Fma(Vector512.Create(Unsafe.Add(ref a1, oa)), b0, c1); d1 = Fma(Vector512.Create(Unsafe.Add(ref a1, oa1)), b1, d1);
+            c2 = Fma(Vector512.Create(Unsafe.Add(ref a2, oa)), b0, c2); d2 = Fma(Vector512.Create(Unsafe.Add(ref a2, oa1)), b1, d2);
+            c3 = Fma(Vector512.Create(Unsafe.Add(ref a3, oa)), b0, c3); d3 = Fma(Vector512.Create(Unsafe.Add(ref a3, oa1)), b1, d3);
+            c4 = Fma(Vector512.Create(Unsafe.Add(ref a4, oa)), b0, c4); d4 = Fma(Vector512.Create(Unsafe.Add(ref a4, oa1)), b1, d4);
+            c5 = Fma(Vector512.Create(Unsafe.Add(ref a5, oa)), b0, c5); d5 = Fma(Vector512.Create(Unsafe.Add(ref a5, oa1)), b1, d5);
+            c6 = Fma(Vector512.Create(Unsafe.Add(ref a6, oa)), b0, c6); d6 = Fma(Vector512.Create(Unsafe.Add(ref a6, oa1)), b1, d6);
+            c7 = Fma(Vector512.Create(Unsafe.Add(ref a7, oa)), b0, c7); d7 = Fma(Vector512.Create(Unsafe.Add(ref a7, oa1)), b1, d7);
+        }
+        if (kc % 2 != 0)
+        {
+            Vector512<T> b0 = Vector512.LoadUnsafe(ref b, (nuint)ob);
+            c0 = Fma(Vector512.Create(Unsafe.Add(ref a0, oa)), b0, c0);
+            c1 = Fma(Vector512.Create(Unsafe.Add(ref a1, oa)), b0, c1);
+            c2 = Fma(Vector512.Create(Unsafe.Add(ref a2, oa)), b0, c2);
+            c3 = Fma(Vector512.Create(Unsafe.Add(ref a3, oa)), b0, c3);
+            c4 = Fma(Vector512.Create(Unsafe.Add(ref a4, oa)), b0, c4);
+            c5 = Fma(Vector512.Create(Unsafe.Add(ref a5, oa)), b0, c5);
+            c6 = Fma(Vector512.Create(Unsafe.Add(ref a6, oa)), b0, c6);
+            c7 = Fma(Vector512.Create(Unsafe.Add(ref a7, oa)), b0, c7);
+        }
+        Span<T> tile = stackalloc T[8 * Vector512<T>.Count];
+        ref T t = ref MemoryMarshal.GetReference(tile);
+        (c0 + d0).StoreUnsafe(ref t, (nuint)(0 * w));
+        (c1 + d1).StoreUnsafe(ref t, (nuint)(1 * w));
+        (c2 + d2).StoreUnsafe(ref t, (nuint)(2 * w));
+        (c3 + d3).StoreUnsafe(ref t, (nuint)(3 * w));
+        (c4 + d4).StoreUnsafe(ref t, (nuint)(4 * w));
+        (c5 + d5).StoreUnsafe(ref t, (nuint)(5 * w));
+        (c6 + d6).StoreUnsafe(ref t, (nuint)(6 * w));
+        (c7 + d7).StoreUnsafe(ref t, (nuint)(7 * w));
+        CopyTile(tile, w, ref c, ldc, ref addend, addLd, mr, nr, add);
+    }
+
+    /// <summary>
     /// 8 × 2·Vector512&lt;T&gt;.Count register tile: C[0..mr, 0..nr) (+)= Σ_p A(i, p)·B(p, j) over kc steps, with
     /// A(i, p) = a[i·ars + p·acs] (a packed panel, or op(A) read in place) and B(p, j..j+2w) = b[p·bps ..] contiguous.
     /// </summary>
