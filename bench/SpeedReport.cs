@@ -132,7 +132,7 @@ public static class SpeedReport
         report.AppendLine("| seed | ours: steps to 475 | ours: training s | ours: ms per 1k steps | PyTorch: steps to 475 | PyTorch: training s | PyTorch: ms per 1k steps |");
         report.AppendLine("|---:|---:|---:|---:|---:|---:|---:|");
         var torchPpo = torch.Length > 0 ? TorchPpo(root, seeds) : [];
-        OurPpo(root, seed: 1000, maxSteps: 4096); // warm-up: the JIT compiles the loop before the timed seeds (Python has nothing to compile)
+        OurPpo(root, seed: 1000, maxSteps: 16_384); // warm-up: the JIT compiles the loop before the timed seeds (Python has nothing to compile)
         List<double> ourRate = [], torchRate = [], ourSeconds = [], torchSeconds = [];
         for (int seed = 0; seed < seeds; seed++)
         {

@@ -9,7 +9,7 @@ internal enum Op : byte
     Minimum, Maximum,
     Sum, SumRows, Mean, MeanRows,
     LogSumExp, LogSoftmax, Gather, LogSoftmaxGather,
-    MatMul, Linear,
+    MatMul, Linear, LinearTanh, LinearRelu,
 }
 
 /// <summary>

@@ -65,6 +65,7 @@ public sealed partial class Tape<T>
             case Op.LogSumExp: case Op.LogSoftmax: case Op.Gather: case Op.LogSoftmaxGather: LogSoftmaxFamilyTangent(i, in n); break;
             case Op.MatMul: MatMulTangent(i, in n); break;
             case Op.Linear: LinearTangent(i, in n); break;
+            case Op.LinearTanh: case Op.LinearRelu: LinearActivatedTangent(i, in n); break;
             default: throw new InvalidOperationException($"No tangent rule for op {n.Op}.");
         }
     }

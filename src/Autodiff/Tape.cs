@@ -342,6 +342,7 @@ public sealed partial class Tape<T> where T : unmanaged, IBinaryFloatingPointIee
             case Op.LogSoftmaxGather: LogSoftmaxGatherBackward(i, in n); break;
             case Op.MatMul: MatMulBackward(i, in n); break;
             case Op.Linear: LinearBackward(i, in n); break;
+            case Op.LinearTanh: case Op.LinearRelu: LinearActivatedBackward(i, in n); break;
             default: throw new InvalidOperationException($"No backward rule for op {n.Op}.");
         }
     }

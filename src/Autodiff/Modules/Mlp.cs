@@ -75,8 +75,10 @@ public sealed class Mlp<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
         for (int l = 0; l < _layers.Length; l++)
         {
             var (w, b) = _layers[l];
-            h = tape.Linear(h, tape.Parameter(Parameters, w), tape.Parameter(Parameters, b));
-            if (l < _layers.Length - 1) h = Activation == Activation.Tanh ? tape.Tanh(h) : tape.Relu(h);
+            Var<T> weight = tape.Parameter(Parameters, w), bias = tape.Parameter(Parameters, b);
+            // hidden layers as one op each (the same bits as Linear then the activation; one node and one buffer fewer)
+            h = l == _layers.Length - 1 ? tape.Linear(h, weight, bias)
+                : Activation == Activation.Tanh ? tape.LinearTanh(h, weight, bias) : tape.LinearRelu(h, weight, bias);
         }
         return h;
     }

@@ -83,6 +83,75 @@ public sealed partial class Tape<T>
         if (NeedsGrad(n.C)) Elementwise.AccumulateColumnSums(g, batch, outF, GradAcc(n.C));
     }
 
+    /// <summary>
+    /// A hidden layer in one op: y = tanh(x·Wᵀ + b), shapes as in <see cref="Linear"/>. The same values as
+    /// <c>Tanh(Linear(x, W, b))</c>, bit for bit, with one node and one buffer: the bias is added as the GEMM stores each
+    /// tile and tanh is applied in place. Backward: with G′ = G ⊙ (1 − y²), ∂L/∂x = G′·W, ∂L/∂W = G′ᵀ·x, ∂L/∂b = Σ_rows G′.
+    /// Tangent: ẏ = (1 − y²) ⊙ (ẋ·Wᵀ + x·Ẇᵀ + ḃ).
+    /// </summary>
+    public Var<T> LinearTanh(Var<T> x, Var<T> weight, Var<T> bias) => LinearActivated(Op.LinearTanh, x, weight, bias);
+
+    /// <summary>
+    /// A hidden layer in one op: y = max(x·Wᵀ + b, 0), shapes as in <see cref="Linear"/>; the same values as
+    /// <c>Relu(Linear(x, W, b))</c>, bit for bit. Backward: G′ = G where y &gt; 0, else 0; then as <see cref="LinearTanh"/>.
+    /// Tangent: ẏ = 1[y &gt; 0] ⊙ (ẋ·Wᵀ + x·Ẇᵀ + ḃ).
+    /// </summary>
+    public Var<T> LinearRelu(Var<T> x, Var<T> weight, Var<T> bias) => LinearActivated(Op.LinearRelu, x, weight, bias);
+
+    private Var<T> LinearActivated(Op op, Var<T> x, Var<T> weight, Var<T> bias)
+    {
+        int xi = Id(x), wi = Id(weight), bi = Id(bias);
+        string name = op == Op.LinearTanh ? "LinearTanh (tanh(x·Wᵀ + b))" : "LinearRelu (max(x·Wᵀ + b, 0))";
+        Shape sx = _nodes[xi].Shape, sw = _nodes[wi].Shape, sbias = _nodes[bi].Shape;
+        if (sx.Cols != sw.Cols) ThrowShape(name, sx, sw, $"do not match: x has {sx.Cols} features but W [out, in] expects {sw.Cols}");
+        if (sbias != new Shape(1, sw.Rows)) ThrowShape(name, sw, sbias, $"do not match: the bias must be [1, {sw.Rows}]");
+        int i = Push(op, new Shape(sx.Rows, sw.Rows), _nodes[xi].NeedsGrad || _nodes[wi].NeedsGrad || _nodes[bi].NeedsGrad);
+        _nodes[i].A = xi;
+        _nodes[i].B = wi;
+        _nodes[i].C = bi;
+        Span<T> y = Val(i);
+        Gemm.MultiplyAddBias<T>(Val(xi), false, Val(wi), true, Val(bi), y, sx.Rows, sw.Rows, sx.Cols, rowInvariant: BatchInvariant);
+        if (op == Op.LinearTanh) VectorMath.Tanh<T>(y, y);
+        else System.Numerics.Tensors.TensorPrimitives.Max<T>(y, T.Zero, y);
+        return Finish(i);
+    }
+
+    private void LinearActivatedBackward(int i, in Node<T> n)
+    {
+        Shape sx = _nodes[n.A].Shape, sw = _nodes[n.B].Shape;
+        int batch = sx.Rows, inF = sx.Cols, outF = sw.Rows;
+        Span<T> g = Scratch(n.Shape.Length); // G′ = G ⊙ f′, what the unfused activation's rule would pass to Linear's
+        if (n.Op == Op.LinearTanh) Elementwise.AccumulateVjp<T, TanhVjp<T>>(Grad(i), Val(i), g, overwrite: true);
+        else Elementwise.AccumulateVjp<T, ReluVjp<T>>(Grad(i), Val(i), g, overwrite: true);
+        if (NeedsGrad(n.A))
+        {
+            Span<T> gx = GradTarget(n.A, out bool overwrite);
+            Gemm.Multiply<T>(g, false, Val(n.B), false, gx, batch, inF, outF, accumulate: !overwrite);
+        }
+        if (NeedsGrad(n.B))
+        {
+            Span<T> gw = GradTarget(n.B, out bool overwrite);
+            Gemm.Multiply<T>(g, true, Val(n.A), false, gw, outF, inF, batch, accumulate: !overwrite);
+        }
+        if (NeedsGrad(n.C)) Elementwise.AccumulateColumnSums(g, batch, outF, GradAcc(n.C));
+    }
+
+    // Tangent of y = f(x·Wᵀ + b): ẏ = f′ ⊙ (ẋ·Wᵀ + x·Ẇᵀ + ḃ), the pre-activation's tangent formed as LinearTangent forms it.
+    private void LinearActivatedTangent(int i, in Node<T> n)
+    {
+        Shape sx = _nodes[n.A].Shape, sw = _nodes[n.B].Shape;
+        int batch = sx.Rows, inF = sx.Cols, outF = sw.Rows;
+        Span<T> pre = Scratch(n.Shape.Length);
+        if (NeedsGrad(n.C)) Elementwise.BroadcastRows<T>(Tan(n.C), pre, batch, outF);
+        else pre.Clear();
+        if (NeedsGrad(n.A)) Gemm.Multiply<T>(Tan(n.A), false, Val(n.B), true, pre, batch, outF, inF, accumulate: true);
+        if (NeedsGrad(n.B)) Gemm.Multiply<T>(Val(n.A), false, Tan(n.B), true, pre, batch, outF, inF, accumulate: true);
+        Span<T> dy = Tan(i);
+        dy.Clear();
+        if (n.Op == Op.LinearTanh) Elementwise.AccumulateVjp<T, TanhVjp<T>>(pre, Val(i), dy);
+        else Elementwise.AccumulateVjp<T, ReluVjp<T>>(pre, Val(i), dy);
+    }
+
     // Tangent of C = op(A)·op(B): Ċ = op(Ȧ)·op(B) + op(A)·op(Ḃ).
     private void MatMulTangent(int i, in Node<T> n)
     {
