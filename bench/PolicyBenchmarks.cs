@@ -22,15 +22,19 @@ public class CategoricalPolicyBenchmarks
     private int[] _actions = [];
 
     [GlobalSetup]
-    public void Setup()
+    public void Setup() => (_theta, _pi, _obs, _adv, _actions) = Data(Batch);
+
+    /// <summary>The 4-64-64-2 tanh policy (anchor initialization) and a batch of observations, advantages and actions.</summary>
+    internal static (ParameterSet<float>, Mlp<float>, float[], float[], int[]) Data(int batch)
     {
-        _theta = new ParameterSet<float>();
-        _pi = new Mlp<float>(_theta, "pi", [4, 64, 64, 2], Activation.Tanh);
-        _pi.Initialize(new Rng(0), Math.Sqrt(2), 0.01);
+        var theta = new ParameterSet<float>();
+        var pi = new Mlp<float>(theta, "pi", [4, 64, 64, 2], Activation.Tanh);
+        pi.Initialize(new Rng(0), Math.Sqrt(2), 0.01);
         var rng = new Rng(1);
-        _obs = Enumerable.Range(0, Batch * 4).Select(_ => (float)rng.NextGaussian()).ToArray();
-        _adv = Enumerable.Range(0, Batch).Select(_ => (float)rng.NextGaussian()).ToArray();
-        _actions = Enumerable.Range(0, Batch).Select(_ => rng.NextInt(2)).ToArray();
+        float[] obs = Enumerable.Range(0, batch * 4).Select(_ => (float)rng.NextGaussian()).ToArray();
+        float[] adv = Enumerable.Range(0, batch).Select(_ => (float)rng.NextGaussian()).ToArray();
+        int[] actions = Enumerable.Range(0, batch).Select(_ => rng.NextInt(2)).ToArray();
+        return (theta, pi, obs, adv, actions);
     }
 
     /// <summary>Same work as the anchor's "fwd+log_prob+bwd (log_softmax+gather)" row (gradients cleared each step, as clear() does there).</summary>
@@ -148,16 +152,7 @@ public class FusedLayerBenchmarks
     private int[] _actions = [];
 
     [GlobalSetup]
-    public void Setup()
-    {
-        _theta = new ParameterSet<float>();
-        _pi = new Mlp<float>(_theta, "pi", [4, 64, 64, 2], Activation.Tanh);
-        _pi.Initialize(new Rng(0), Math.Sqrt(2), 0.01);
-        var rng = new Rng(1);
-        _obs = Enumerable.Range(0, Batch * 4).Select(_ => (float)rng.NextGaussian()).ToArray();
-        _adv = Enumerable.Range(0, Batch).Select(_ => (float)rng.NextGaussian()).ToArray();
-        _actions = Enumerable.Range(0, Batch).Select(_ => rng.NextInt(2)).ToArray();
-    }
+    public void Setup() => (_theta, _pi, _obs, _adv, _actions) = CategoricalPolicyBenchmarks.Data(Batch);
 
     private float Step(bool fused)
     {

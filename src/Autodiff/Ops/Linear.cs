@@ -65,11 +65,13 @@ public sealed partial class Tape<T>
         return Finish(i);
     }
 
-    private void LinearBackward(int i, in Node<T> n)
+    private void LinearBackward(int i, in Node<T> n) => LinearProducts(in n, Grad(i));
+
+    /// <summary>Linear's backward products for the gradient <paramref name="g"/> of its output (pre-activation, when fused).</summary>
+    private void LinearProducts(in Node<T> n, ReadOnlySpan<T> g)
     {
         Shape sx = _nodes[n.A].Shape, sw = _nodes[n.B].Shape;
         int batch = sx.Rows, inF = sx.Cols, outF = sw.Rows;
-        ReadOnlySpan<T> g = Grad(i);
         if (NeedsGrad(n.A))
         {
             Span<T> gx = GradTarget(n.A, out bool overwrite);
@@ -118,22 +120,10 @@ public sealed partial class Tape<T>
 
     private void LinearActivatedBackward(int i, in Node<T> n)
     {
-        Shape sx = _nodes[n.A].Shape, sw = _nodes[n.B].Shape;
-        int batch = sx.Rows, inF = sx.Cols, outF = sw.Rows;
         Span<T> g = Scratch(n.Shape.Length); // G′ = G ⊙ f′, what the unfused activation's rule would pass to Linear's
         if (n.Op == Op.LinearTanh) Elementwise.AccumulateVjp<T, TanhVjp<T>>(Grad(i), Val(i), g, overwrite: true);
         else Elementwise.AccumulateVjp<T, ReluVjp<T>>(Grad(i), Val(i), g, overwrite: true);
-        if (NeedsGrad(n.A))
-        {
-            Span<T> gx = GradTarget(n.A, out bool overwrite);
-            Gemm.Multiply<T>(g, false, Val(n.B), false, gx, batch, inF, outF, accumulate: !overwrite);
-        }
-        if (NeedsGrad(n.B))
-        {
-            Span<T> gw = GradTarget(n.B, out bool overwrite);
-            Gemm.Multiply<T>(g, true, Val(n.A), false, gw, outF, inF, batch, accumulate: !overwrite);
-        }
-        if (NeedsGrad(n.C)) Elementwise.AccumulateColumnSums(g, batch, outF, GradAcc(n.C));
+        LinearProducts(in n, g);
     }
 
     // Tangent of y = f(x·Wᵀ + b): ẏ = f′ ⊙ (ẋ·Wᵀ + x·Ẇᵀ + ḃ), the pre-activation's tangent formed as LinearTangent forms it.
