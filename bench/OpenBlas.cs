@@ -34,6 +34,16 @@ internal static partial class OpenBlas
                 pa, transA ? m : k, pb, transB ? k : n, 0f, pc, n);
     }
 
+    /// <summary>The library's own build line (version, target, threading), e.g. "OpenBLAS 0.3.21 DYNAMIC_ARCH … Cooperlake MAX_THREADS=64".</summary>
+    public static unsafe string Config()
+    {
+        EnsureAvailable();
+        return Marshal.PtrToStringUTF8((nint)openblas_get_config())?.Trim() ?? "";
+    }
+
+    [LibraryImport(Library)]
+    private static unsafe partial byte* openblas_get_config();
+
     [LibraryImport(Library)]
     private static unsafe partial void cblas_sgemm(int layout, int transA, int transB, int m, int n, int k, float alpha,
         float* a, int lda, float* b, int ldb, float beta, float* c, int ldc);

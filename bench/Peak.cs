@@ -18,6 +18,7 @@ public static class Peak
     public static void Run(string[] args)
     {
         Console.WriteLine(MachineLine());
+        if (OpenBlas.IsAvailable) Console.WriteLine(OpenBlas.Config());
         var (p256, p512) = Measure();
         Console.WriteLine($"fp32 FMA peak, one core: 256-bit {p256:F1} GFLOP/s; 512-bit {(double.IsNaN(p512) ? "n/a (no AVX-512)" : $"{p512:F1} GFLOP/s")}");
         Console.WriteLine();

@@ -52,8 +52,8 @@ public static class SpeedReport
         if (torch.Length > 0) torch += $" ({_torchPython})";
         report.AppendLine(Inv, $"fp32 FMA peak, one core, measured in this run (12 independent register chains): 256-bit **{p256:F1} GFLOP/s**; "
             + $"512-bit {(wide ? $"**{p512:F1} GFLOP/s**" : "n/a (AVX-512 off)")}. GEMM uses the {(wide ? "512" : "256")}-bit kernel by default here.");
-        report.AppendLine(Inv, $"Anchors run in this session: {(torch.Length > 0 ? torch : numpy.Length > 0 ? numpy + " (PyTorch not installed: its figures are recorded ones)" : "none (--no-anchors or no python3; recorded figures instead)")}; "
-            + $"OpenBLAS {(OpenBlas.IsAvailable ? "installed (BenchmarkDotNet's baseline rows, one thread)" : "not installed (recorded figures)")}.");
+        string blasLine = OpenBlas.IsAvailable ? $"{OpenBlas.Config()} (BenchmarkDotNet's baseline rows, one thread)." : "OpenBLAS not installed (recorded figures).";
+        report.AppendLine(Inv, $"Anchors run in this session: {(torch.Length > 0 ? torch : numpy.Length > 0 ? numpy + " (PyTorch not installed: its figures are recorded ones)" : "none (--no-anchors or no python3; recorded figures instead)")}; {blasLine}");
         report.AppendLine("Every PurePg figure: BenchmarkDotNet (ShortRun: 3 warm-ups, 3 iterations; median), one thread. Anchor figures from this run are "
             + "medians of their own scripts' batches; \"recorded\" = shared/anchors/RESULTS.md (2026-11-22, the same machine kind), not re-run here. "
             + "Ratio = anchor time / our time (> 1: we are faster).").AppendLine();
