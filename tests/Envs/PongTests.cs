@@ -232,9 +232,18 @@ public class PongTests
         var env = EnvRegistry.Make("PurePg/PongDiff80-v0");
         env.Reset(seed: 0);
         for (int t = 0; t < 100; t++) env.Step(t % 2);
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        for (int t = 0; t < 1000; t++) if (env.Step(t % 2).Terminated) break;
-        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+        // A window of 1,000 steps allocates nothing; a later window is tried if the first catches a one-off runtime
+        // allocation on this thread (CI once saw 8,128 bytes here while the other test projects ran beside it, never
+        // reproduced alone in 12 runs); a per-step allocation would show in every window.
+        long allocated = 0;
+        for (int window = 0; window < 3; window++)
+        {
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            for (int t = 0; t < 1000; t++) if (env.Step(t % 2).Terminated) break;
+            allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+            if (allocated == 0) break;
+        }
+        Assert.Equal(0, allocated);
         env.Reset(seed: 1);
         Assert.Contains("action 2", Assert.Throws<ArgumentOutOfRangeException>(() => env.Step(2)).Message);
         var full = EnvRegistry.Make("PurePg/Pong-v0");
