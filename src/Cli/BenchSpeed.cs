@@ -16,8 +16,9 @@ internal static class BenchSpeed
           10 CG iterations, the 6400-200-1 network, CartPole vector-env steps — BenchmarkDotNet, one thread — each
           beside its anchor run in the same session when installed (python3-torch, python3-numpy, libopenblas0) or its
           recorded figure (../shared/anchors/RESULTS.md), and PPO on CartPole-v1 to 475 beside
-          bench/anchors/ppo_cartpole_torch.py on N seeds (default 3). Runs inside a PurePg clone (it builds bench/);
-          about 10 minutes. --no-anchors: recorded anchor figures only.
+          bench/anchors/ppo_cartpole_torch.py on N seeds (default 5). Runs inside a PurePg clone (it builds bench/);
+          about 6 minutes. --no-anchors: the Python anchors are not run (their recorded figures instead); OpenBLAS's
+          rows run whenever the library is installed.
         """;
 
     public static int Run(string[] args)
