@@ -222,4 +222,31 @@ public class ActorCriticTests
             Assert.Equal(phi1, phi2);
         }
     }
+
+    /// <summary>
+    /// A2C's annealed step size (the zoo's lin_α): the update after a rollout that brought the steps to S takes
+    /// α·(1 − S/S_max) — bit for bit the update a constant-α run with that value takes, and no update at all once
+    /// S = S_max; the metrics report the value used.
+    /// </summary>
+    [Fact]
+    public void A2c_anneals_its_step_size_linearly_over_the_planned_steps()
+    {
+        A2c Make(bool anneal, double alpha, long planned) =>
+            new(new CartPoleVectorEnv(2), new A2cSettings { NumEnvs = 2, Seed = 3, LearningRate = alpha, AnnealLearningRate = anneal }) { PlannedSteps = planned };
+        // one rollout of 2 × 5 = 10 steps planned as 40: the first update runs at α·(1 − 10/40) = 0.75α
+        var annealed = Make(true, 7e-4, 40);
+        var metrics = annealed.Iterate();
+        Assert.Equal(7e-4 * 0.75, metrics.Losses.First(l => l.Name == "learning_rate").Value, 15);
+        var constant = Make(false, 7e-4 * 0.75, 1);
+        constant.Update();
+        Assert.Equal(constant.Agent.Theta.Values.ToArray(), annealed.Agent.Theta.Values.ToArray());
+        Assert.Equal(constant.Agent.Phi.Values.ToArray(), annealed.Agent.Phi.Values.ToArray());
+        Assert.Equal(7e-4 * 0.5, annealed.Iterate().Losses.First(l => l.Name == "learning_rate").Value, 15);
+        // planned as one rollout: the update at S = S_max has α = 0 and leaves θ and φ as they were
+        var done = Make(true, 7e-4, 10);
+        float[] theta0 = done.Agent.Theta.Values.ToArray(), phi0 = done.Agent.Phi.Values.ToArray();
+        done.Update();
+        Assert.Equal(theta0, done.Agent.Theta.Values.ToArray());
+        Assert.Equal(phi0, done.Agent.Phi.Values.ToArray());
+    }
 }

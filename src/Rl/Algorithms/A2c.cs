@@ -19,6 +19,11 @@ public sealed record A2cSettings
     /// <summary>RMSProp step size (SB3: 7e-4).</summary>
     public double LearningRate { get; init; } = 7e-4;
 
+    /// <summary>Anneal α linearly, as rl-baselines3-zoo's <c>lin_α</c> schedules do: the update after a rollout that brought
+    /// the step count to S uses α·max(0, 1 − S/S_max), S_max = <see cref="A2c.PlannedSteps"/> (the program sets it from
+    /// <c>--steps</c>). Off by default (SB3's A2C: constant).</summary>
+    public bool AnnealLearningRate { get; init; }
+
     /// <summary>RMSProp ρ (SB3 alpha: 0.99) and ε (1e-5).</summary>
     public double RmsPropRho { get; init; } = 0.99;
 
@@ -105,7 +110,7 @@ public sealed class A2c : IOnPolicyAlgorithm
         _source = source;
         var init = new Rng((ulong)settings.Seed);
         _agent = new ActorCritic(source.SingleObservationSpace, source.SingleActionSpace, settings.HiddenSizes, settings.Activation, settings.InitialLogStd, init);
-        var rate = LearningRateSchedule.Constant(settings.LearningRate);
+        var rate = settings.AnnealLearningRate ? new AnnealedRate(this, settings.LearningRate) : LearningRateSchedule.Constant(settings.LearningRate);
         _optimizer = new RmsProp<float>(_agent.Theta.Count + _agent.Phi.Count, rate, settings.RmsPropRho, settings.RmsPropEpsilon, settings.MaxGradientNorm);
         _rollout = new OnPolicyRollout(source, _agent, init.Split());
         source.Reset(settings.Seed);
@@ -126,8 +131,24 @@ public sealed class A2c : IOnPolicyAlgorithm
     /// <inheritdoc/>
     public long StepsPerIteration => (long)_settings.NumEnvs * _settings.StepsPerEnv;
 
-    /// <summary>Not used: A2C's step size is constant (Stable-Baselines3's default).</summary>
-    public long PlannedSteps { get; set; } = 1;
+    /// <summary>S_max, the planned length of the run that <see cref="A2cSettings.AnnealLearningRate"/> follows (unused when
+    /// the step size is constant, Stable-Baselines3's default). Set it when a run is extended.</summary>
+    public long PlannedSteps
+    {
+        get => _plannedSteps;
+        set => _plannedSteps = value > 0 ? value : throw new ArgumentOutOfRangeException(nameof(value), value, "PlannedSteps must be positive.");
+    }
+
+    private long _plannedSteps = 1;
+
+    /// <summary>The step size the next update uses, given the steps taken so far.</summary>
+    public double CurrentLearningRate => _optimizer.LearningRate.At(0);
+
+    /// <summary>α·max(0, 1 − S/S_max) at each update, S the steps taken (its rollout included).</summary>
+    private sealed record AnnealedRate(A2c Owner, double Alpha) : LearningRateSchedule
+    {
+        public override double At(long update) => Alpha * Math.Max(0.0, 1.0 - (double)Owner.TotalSteps / Owner.PlannedSteps);
+    }
 
     /// <inheritdoc/>
     public bool ExactResume => true;
@@ -137,7 +158,7 @@ public sealed class A2c : IOnPolicyAlgorithm
     {
         var u = Update();
         return IterationMetrics.Of(u.TotalSteps, LastEpisodes, ("policy_loss", u.PolicyLoss), ("value_loss", u.ValueLoss), ("entropy", u.Entropy),
-            ("grad_norm", u.GradientNorm), ("explained_variance", ExplainedVariance));
+            ("grad_norm", u.GradientNorm), ("explained_variance", ExplainedVariance), ("learning_rate", u.LearningRate));
     }
 
     /// <summary>1 − Var[R − V]/Var[R] over the last rollout (computed before the update); NaN when Var[R] = 0, where it is
@@ -181,7 +202,8 @@ public sealed class A2c : IOnPolicyAlgorithm
         var policyLoss = -_tape.Mean(logProb * _tape.Borrow(_rollout.Advantages, n, 1));
         var valueLoss = _tape.Mean(_tape.Square(_agent.Value.Forward(_tape, states) - _tape.Borrow(_rollout.Returns, n, 1)));
         var loss = policyLoss + valueLoss * (float)_settings.ValueCoefficient - entropy * (float)_settings.EntropyCoefficient;
-        var result = new A2cUpdate(TotalSteps, _rollout.MeanEpisodeReturn, _tape.Scalar(policyLoss), _tape.Scalar(valueLoss), _tape.Scalar(entropy), 0);
+        var result = new A2cUpdate(TotalSteps, _rollout.MeanEpisodeReturn, _tape.Scalar(policyLoss), _tape.Scalar(valueLoss), _tape.Scalar(entropy), 0,
+            CurrentLearningRate);
         _tape.Backward(-loss);
         _optimizer.Ascend(_agent.Theta.Values, _tape.GradientOf(_agent.Theta), _agent.Phi.Values, _tape.GradientOf(_agent.Phi));
         double norm = _optimizer.LastGradientNorm;
@@ -190,4 +212,5 @@ public sealed class A2c : IOnPolicyAlgorithm
 }
 
 /// <summary>What one <see cref="A2c.Update"/> did.</summary>
-public readonly record struct A2cUpdate(long TotalSteps, double MeanEpisodeReturn, double PolicyLoss, double ValueLoss, double Entropy, double GradientNorm);
+public readonly record struct A2cUpdate(long TotalSteps, double MeanEpisodeReturn, double PolicyLoss, double ValueLoss, double Entropy, double GradientNorm,
+    double LearningRate = 0);
