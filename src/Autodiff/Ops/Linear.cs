@@ -51,18 +51,22 @@ public sealed partial class Tape<T>
     /// Fused affine layer y = x·Wᵀ + b with x [batch, in], W [out, in] (row-major, as stored in θ) and b [1, out].
     /// Backward: ∂L/∂x = G·W, ∂L/∂W = Gᵀ·x, ∂L/∂b = Σ_rows G.
     /// </summary>
-    public Var<T> Linear(Var<T> x, Var<T> weight, Var<T> bias)
+    public Var<T> Linear(Var<T> x, Var<T> weight, Var<T> bias) => Finish(PushLinear(Op.Linear, "Linear (x·Wᵀ + b)", x, weight, bias));
+
+    /// <summary>Checks the shapes, records the node of <paramref name="op"/> and stores x·Wᵀ + b as its value (the bias
+    /// added as the GEMM stores each tile); returns the node's index.</summary>
+    private int PushLinear(Op op, string name, Var<T> x, Var<T> weight, Var<T> bias)
     {
         int xi = Id(x), wi = Id(weight), bi = Id(bias);
         Shape sx = _nodes[xi].Shape, sw = _nodes[wi].Shape, sbias = _nodes[bi].Shape;
-        if (sx.Cols != sw.Cols) ThrowShape("Linear (x·Wᵀ + b)", sx, sw, $"do not match: x has {sx.Cols} features but W [out, in] expects {sw.Cols}");
-        if (sbias != new Shape(1, sw.Rows)) ThrowShape("Linear (x·Wᵀ + b)", sw, sbias, $"do not match: the bias must be [1, {sw.Rows}]");
-        int i = Push(Op.Linear, new Shape(sx.Rows, sw.Rows), _nodes[xi].NeedsGrad || _nodes[wi].NeedsGrad || _nodes[bi].NeedsGrad);
+        if (sx.Cols != sw.Cols) ThrowShape(name, sx, sw, $"do not match: x has {sx.Cols} features but W [out, in] expects {sw.Cols}");
+        if (sbias != new Shape(1, sw.Rows)) ThrowShape(name, sw, sbias, $"do not match: the bias must be [1, {sw.Rows}]");
+        int i = Push(op, new Shape(sx.Rows, sw.Rows), _nodes[xi].NeedsGrad || _nodes[wi].NeedsGrad || _nodes[bi].NeedsGrad);
         _nodes[i].A = xi;
         _nodes[i].B = wi;
         _nodes[i].C = bi;
         Gemm.MultiplyAddBias<T>(Val(xi), false, Val(wi), true, Val(bi), Val(i), sx.Rows, sw.Rows, sx.Cols, rowInvariant: BatchInvariant);
-        return Finish(i);
+        return i;
     }
 
     private void LinearBackward(int i, in Node<T> n) => LinearProducts(in n, Grad(i));
@@ -102,17 +106,8 @@ public sealed partial class Tape<T>
 
     private Var<T> LinearActivated(Op op, Var<T> x, Var<T> weight, Var<T> bias)
     {
-        int xi = Id(x), wi = Id(weight), bi = Id(bias);
-        string name = op == Op.LinearTanh ? "LinearTanh (tanh(x·Wᵀ + b))" : "LinearRelu (max(x·Wᵀ + b, 0))";
-        Shape sx = _nodes[xi].Shape, sw = _nodes[wi].Shape, sbias = _nodes[bi].Shape;
-        if (sx.Cols != sw.Cols) ThrowShape(name, sx, sw, $"do not match: x has {sx.Cols} features but W [out, in] expects {sw.Cols}");
-        if (sbias != new Shape(1, sw.Rows)) ThrowShape(name, sw, sbias, $"do not match: the bias must be [1, {sw.Rows}]");
-        int i = Push(op, new Shape(sx.Rows, sw.Rows), _nodes[xi].NeedsGrad || _nodes[wi].NeedsGrad || _nodes[bi].NeedsGrad);
-        _nodes[i].A = xi;
-        _nodes[i].B = wi;
-        _nodes[i].C = bi;
+        int i = PushLinear(op, op == Op.LinearTanh ? "LinearTanh (tanh(x·Wᵀ + b))" : "LinearRelu (max(x·Wᵀ + b, 0))", x, weight, bias);
         Span<T> y = Val(i);
-        Gemm.MultiplyAddBias<T>(Val(xi), false, Val(wi), true, Val(bi), y, sx.Rows, sw.Rows, sx.Cols, rowInvariant: BatchInvariant);
         if (op == Op.LinearTanh) VectorMath.Tanh<T>(y, y);
         else System.Numerics.Tensors.TensorPrimitives.Max<T>(y, T.Zero, y);
         return Finish(i);
@@ -129,13 +124,8 @@ public sealed partial class Tape<T>
     // Tangent of y = f(x·Wᵀ + b): ẏ = f′ ⊙ (ẋ·Wᵀ + x·Ẇᵀ + ḃ), the pre-activation's tangent formed as LinearTangent forms it.
     private void LinearActivatedTangent(int i, in Node<T> n)
     {
-        Shape sx = _nodes[n.A].Shape, sw = _nodes[n.B].Shape;
-        int batch = sx.Rows, inF = sx.Cols, outF = sw.Rows;
         Span<T> pre = Scratch(n.Shape.Length);
-        if (NeedsGrad(n.C)) Elementwise.BroadcastRows<T>(Tan(n.C), pre, batch, outF);
-        else pre.Clear();
-        if (NeedsGrad(n.A)) Gemm.Multiply<T>(Tan(n.A), false, Val(n.B), true, pre, batch, outF, inF, accumulate: true);
-        if (NeedsGrad(n.B)) Gemm.Multiply<T>(Val(n.A), false, Tan(n.B), true, pre, batch, outF, inF, accumulate: true);
+        LinearTangentInto(in n, pre);
         Span<T> dy = Tan(i);
         dy.Clear();
         if (n.Op == Op.LinearTanh) Elementwise.AccumulateVjp<T, TanhVjp<T>>(pre, Val(i), dy);
@@ -158,11 +148,13 @@ public sealed partial class Tape<T>
     }
 
     // Tangent of y = x·Wᵀ + b: ẏ = ẋ·Wᵀ + x·Ẇᵀ + ḃ.
-    private void LinearTangent(int i, in Node<T> n)
+    private void LinearTangent(int i, in Node<T> n) => LinearTangentInto(in n, Tan(i));
+
+    /// <summary>ẋ·Wᵀ + x·Ẇᵀ + ḃ for a linear node's inputs, written to <paramref name="dy"/>.</summary>
+    private void LinearTangentInto(in Node<T> n, Span<T> dy)
     {
         Shape sx = _nodes[n.A].Shape, sw = _nodes[n.B].Shape;
         int batch = sx.Rows, inF = sx.Cols, outF = sw.Rows;
-        Span<T> dy = Tan(i);
         if (NeedsGrad(n.C)) Elementwise.BroadcastRows<T>(Tan(n.C), dy, batch, outF);
         else dy.Clear();
         if (NeedsGrad(n.A)) Gemm.Multiply<T>(Tan(n.A), false, Val(n.B), true, dy, batch, outF, inF, accumulate: true);
