@@ -1,3 +1,4 @@
+using PurePg.Autodiff.Kernels;
 using System.Diagnostics;
 using System.Globalization;
 using System.Text;
@@ -34,7 +35,7 @@ public static class ChainExploration
         long budget = args.Length > 1 ? long.Parse(args[1], CultureInfo.InvariantCulture) : 30_000;
         int seeds = args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 20;
         string prefix = args.Length > 3 ? args[3] : "bench/chain-exploration";
-        Console.WriteLine(Peak.MachineLine());
+        Console.WriteLine(Gemm.MachineLine());
         Console.WriteLine($"chain-exploration: budget {budget:N0} steps, {seeds} seeds, H ∈ {{{string.Join(", ", Lengths)}}}, {Environment.ProcessorCount} workers");
         var jobs = (from h in Lengths from a in Algorithms from c in Conditions from s in Enumerable.Range(0, seeds) select new Job(h, a, c, s)).ToArray();
         var outcomes = new Outcome[jobs.Length];

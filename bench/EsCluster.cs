@@ -1,3 +1,4 @@
+using PurePg.Autodiff.Kernels;
 using System.Diagnostics;
 using System.Globalization;
 using PurePg.Distributed;
@@ -51,7 +52,7 @@ public static class EsCluster
     {
         int generations = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 20;
         RegisterCostly();
-        Console.WriteLine(Peak.MachineLine());
+        Console.WriteLine(Gemm.MachineLine());
         Console.WriteLine($"es-cluster: {generations} generations of 32 pairs each configuration; steps/s of the whole generations (evaluation and update)");
         Console.WriteLine("| environment | local, 2 threads | 1 silo | 2 silos | 3 silos |");
         Console.WriteLine("|---|---|---|---|---|");

@@ -1,3 +1,4 @@
+using PurePg.Autodiff.Kernels;
 using System.Diagnostics;
 using System.Globalization;
 using PurePg.Envs;
@@ -22,7 +23,7 @@ public static class ImpalaLag
         long budget = args.Length > 2 ? long.Parse(args[2], inv) : 300_000;
         int copies = args.Length > 3 ? int.Parse(args[3], inv) : 16;
         double rate = args.Length > 4 ? double.Parse(args[4], inv) : 1e-3;
-        Console.WriteLine(Peak.MachineLine());
+        Console.WriteLine(Gemm.MachineLine());
         Console.WriteLine($"impala-lag: CartPole-v1, N = {copies}, T = 20, Adam α = {rate}, {seeds} seeds, budget {budget:N0} steps; evaluation every 10,000 steps (10 episodes, deterministic)");
         Console.WriteLine("| W (lag W − 1) | correction | solved | steps to 475: median (min–max of solved) | mean ρ at the end | seconds |");
         Console.WriteLine("|---|---|---|---|---|---|");

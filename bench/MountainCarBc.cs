@@ -1,3 +1,4 @@
+using PurePg.Autodiff.Kernels;
 using System.Diagnostics;
 using System.Globalization;
 using PurePg.Envs;
@@ -32,7 +33,7 @@ public static class MountainCarBc
         int warmup = args.Length > 4 ? int.Parse(args[4], CultureInfo.InvariantCulture) : 5;
         double rate = args.Length > 5 ? double.Parse(args[5], CultureInfo.InvariantCulture) : 2.5e-4;
         int epochs = args.Length > 6 ? int.Parse(args[6], CultureInfo.InvariantCulture) : 4;
-        Console.WriteLine(Peak.MachineLine());
+        Console.WriteLine(Gemm.MachineLine());
         Console.WriteLine($"mountaincar-bc: budget {budget:N0} steps, {seeds} seeds, {demos} demonstrations per seed, value warm-up {warmup} iterations, α = {rate} annealed, {epochs} epochs, evaluation every 10,000 steps (20 episodes, deterministic)");
         string[] conditions = ["PPO", "BC → PPO", $"BC → PPO, warm-up {warmup}", "PPO, entropy 0", "BC → PPO, entropy 0", $"BC → PPO, entropy 0, warm-up {warmup}"];
         var jobs = (from c in conditions from s in Enumerable.Range(0, seeds) select (c, s)).ToArray();

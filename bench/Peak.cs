@@ -17,7 +17,7 @@ public static class Peak
 {
     public static void Run(string[] args)
     {
-        Console.WriteLine(MachineLine());
+        Console.WriteLine(Gemm.MachineLine());
         if (OpenBlas.IsAvailable) Console.WriteLine(OpenBlas.Config());
         var (p256, p512) = Measure();
         Console.WriteLine($"fp32 FMA peak, one core: 256-bit {p256:F1} GFLOP/s; 512-bit {(double.IsNaN(p512) ? "n/a (no AVX-512)" : $"{p512:F1} GFLOP/s")}");
@@ -108,16 +108,6 @@ public static class Peak
             a9 = Avx512F.FusedMultiplyAdd(a9, m, d); a10 = Avx512F.FusedMultiplyAdd(a10, m, d); a11 = Avx512F.FusedMultiplyAdd(a11, m, d);
         }
         return Vector512.Sum(a0 + a1 + a2 + a3 + a4 + a5 + a6 + a7 + a8 + a9 + a10 + a11);
-    }
-
-    /// <summary>The machine line printed with every figure: CPU model, cores, whether AVX-512 is on, .NET version.</summary>
-    public static string MachineLine() =>
-        $"machine: {CpuModel()}, {Environment.ProcessorCount} cores, AVX-512 {(Vector512.IsHardwareAccelerated && Avx512F.IsSupported ? "on" : "off")}, .NET {Environment.Version}";
-
-    private static string CpuModel()
-    {
-        try { return File.ReadLines("/proc/cpuinfo").First(l => l.StartsWith("model name")).Split(':')[1].Trim(); }
-        catch (Exception e) when (e is IOException or InvalidOperationException or UnauthorizedAccessException) { return "unknown CPU"; }
     }
 
     private static float[] Gaussian(Rng rng, int n) => Enumerable.Range(0, n).Select(_ => (float)rng.NextGaussian()).ToArray();

@@ -1,3 +1,4 @@
+using PurePg.Autodiff.Kernels;
 using System.Diagnostics;
 using System.Globalization;
 using PurePg.Distributed;
@@ -24,7 +25,7 @@ public static class PpoCluster
         int iterations = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 12;
         EsCluster.RegisterCostly();
         var inv = CultureInfo.InvariantCulture;
-        Console.WriteLine(Peak.MachineLine());
+        Console.WriteLine(Gemm.MachineLine());
         Console.WriteLine($"ppo-cluster: {iterations} iterations of 8 copies × 256 steps each configuration (the first not timed); steps/s of whole iterations");
         Console.WriteLine("| environment | local (one process) | 1 silo, 1 worker | 1 silo, 2 workers | 2 silos, 4 workers | 3 silos, 6 workers | cost per request |");
         Console.WriteLine("|---|---|---|---|---|---|---|");

@@ -1,3 +1,4 @@
+using PurePg.Autodiff.Kernels;
 using System.Diagnostics;
 using System.Globalization;
 using System.Runtime.Intrinsics;
@@ -42,7 +43,7 @@ public static class SpeedReport
         var report = new StringBuilder();
         report.AppendLine("# Speed report (purepg bench speed)").AppendLine();
         report.AppendLine(Inv, $"{DateTime.UtcNow:yyyy-MM-dd}, commit {Git(root)}.").AppendLine();
-        report.AppendLine($"`{Peak.MachineLine()}`").AppendLine();
+        report.AppendLine($"`{Gemm.MachineLine()}`").AppendLine();
 
         var (p256, p512) = Peak.Measure();
         bool wide = !double.IsNaN(p512);

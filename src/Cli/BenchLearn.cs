@@ -78,7 +78,7 @@ internal static class BenchLearn
           DIR/report.md, DIR/curves.csv and DIR/learn-ENV.svg (default DIR: bench-learn). --quick (the default):
           CartPole-v1, all eight algorithms, 250,000 steps each. --full: all eight on CartPole-v1 and Acrobot-v1
           (500,000 steps), MountainCar-v0 (1,000,000), Pendulum-v1 (500,000), MountainCarContinuous-v0 (200,000);
-          about an hour on 2 cores. Configs are read from
+          about 11 minutes on 2 cores. Configs are read from
           DIR/ALGO-ENV.json (default configs/), defaults otherwise. --budget N: every pair's budget N steps instead
           (a smoke run; evaluations every N/5 steps).
         """;
@@ -156,16 +156,6 @@ internal static class BenchLearn
         return new Result(p, seed, curve, solved, clock.Elapsed.TotalSeconds);
     }
 
-    /// <summary>The machine line every figure carries: CPU model, cores, whether AVX-512 is on, .NET version.</summary>
-    internal static string MachineLine()
-    {
-        string cpu;
-        try { cpu = File.ReadLines("/proc/cpuinfo").First(l => l.StartsWith("model name", StringComparison.Ordinal)).Split(':')[1].Trim(); }
-        catch (Exception e) when (e is IOException or InvalidOperationException or UnauthorizedAccessException) { cpu = "unknown CPU"; }
-        bool avx512 = System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated && System.Runtime.Intrinsics.X86.Avx512F.IsSupported;
-        return $"machine: {cpu}, {Environment.ProcessorCount} cores, AVX-512 {(avx512 ? "on" : "off")}, .NET {Environment.Version}";
-    }
-
     private static double Median(IEnumerable<double> values)
     {
         var x = values.OrderBy(v => v).ToArray();
@@ -178,7 +168,7 @@ internal static class BenchLearn
         var sb = new StringBuilder();
         sb.AppendLine(inv, $"# Learning report (purepg bench learn {mode})");
         sb.AppendLine();
-        sb.AppendLine(inv, $"{DateTime.UtcNow:yyyy-MM-dd}; {workers} runs at a time, {elapsed.TotalMinutes:F1} min. `{MachineLine()}`");
+        sb.AppendLine(inv, $"{DateTime.UtcNow:yyyy-MM-dd}; {workers} runs at a time, {elapsed.TotalMinutes:F1} min. `{PurePg.Autodiff.Kernels.Gemm.MachineLine()}`");
         sb.AppendLine("Evaluation: the deterministic policy (mode), 10 episodes every budget/25 steps, evaluation seeds 3,000,000 + 1,000·seed + k (apart");
         sb.AppendLine("from the training seeds 0 … N − 1). \"Steps to threshold\": the first evaluation at or above the environment's threshold.");
         sb.AppendLine("The zoo's protocol differs: one training run per pair, its final policy evaluated over 150,000 steps; its figures below are");

@@ -51,6 +51,19 @@ public static class Gemm
         Vector512.IsHardwareAccelerated && Avx512F.IsSupported ? GemmIsa.Vector512 :
         Vector256.IsHardwareAccelerated && Fma.IsSupported ? GemmIsa.Vector256 : GemmIsa.Scalar;
 
+    /// <summary>
+    /// The line every measurement carries: CPU model, cores, whether the 512-bit kernel runs (AVX-512 on or off: some
+    /// machines of the same CPU enable its state and some do not), .NET version — e.g.
+    /// <c>machine: AMD EPYC, 2 cores, AVX-512 on, .NET 10.0.12</c>.
+    /// </summary>
+    public static string MachineLine()
+    {
+        string cpu;
+        try { cpu = File.ReadLines("/proc/cpuinfo").First(l => l.StartsWith("model name", StringComparison.Ordinal)).Split(':')[1].Trim(); }
+        catch (Exception e) when (e is IOException or InvalidOperationException or UnauthorizedAccessException) { cpu = "unknown CPU"; }
+        return $"machine: {cpu}, {Environment.ProcessorCount} cores, AVX-512 {(BestIsa == GemmIsa.Vector512 ? "on" : "off")}, .NET {Environment.Version}";
+    }
+
     /// <summary>Per-thread override of the micro-kernel (tests run every kernel the machine has).</summary>
     [ThreadStatic] internal static GemmIsa? IsaOverride;
 
