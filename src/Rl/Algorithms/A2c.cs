@@ -142,7 +142,7 @@ public sealed class A2c : IOnPolicyAlgorithm
     private long _plannedSteps = 1;
 
     /// <summary>The step size the next update uses, given the steps taken so far.</summary>
-    public double CurrentLearningRate => _optimizer.LearningRate.At(0);
+    public double CurrentLearningRate => _optimizer.LearningRate.At(_optimizer.Updates);
 
     /// <summary>α·max(0, 1 − S/S_max) at each update, S the steps taken (its rollout included).</summary>
     private sealed record AnnealedRate(A2c Owner, double Alpha) : LearningRateSchedule
