@@ -30,11 +30,50 @@ public class VectorMathTests
     }
 
     [Fact] public void ExpWithinFourUlps() => Sweep(VectorMath.Exp, Math.Exp, -87, 88.7, 4, "Exp");
-    [Fact] public void TanhWithinFourUlpsIncludingNearZero()
+    /// <summary>Runs <paramref name="body"/> with float tanh at each vector width (it follows the GEMM's kernel choice), on any machine.</summary>
+    private static void AtBothWidths(Action<GemmIsa> body)
     {
-        Sweep(VectorMath.Tanh, Math.Tanh, -10, 10, 4, "Tanh");
-        Sweep(VectorMath.Tanh, Math.Tanh, -0.7, 0.7, 4, "Tanh");
-        Sweep(VectorMath.Tanh, Math.Tanh, -1e-4, 1e-4, 4, "Tanh");
+        foreach (GemmIsa isa in (GemmIsa[])[GemmIsa.Vector256, GemmIsa.Vector512])
+        {
+            Gemm.IsaOverride = isa;
+            try { body(isa); }
+            finally { Gemm.IsaOverride = null; }
+        }
+    }
+
+    [Fact] public void TanhWithinFourUlpsIncludingNearZero() => AtBothWidths(isa =>
+    {
+        Sweep(VectorMath.Tanh, Math.Tanh, -10, 10, 4, $"Tanh {isa}");
+        Sweep(VectorMath.Tanh, Math.Tanh, -0.7, 0.7, 4, $"Tanh {isa}");
+        Sweep(VectorMath.Tanh, Math.Tanh, -1e-4, 1e-4, 4, $"Tanh {isa}");
+    });
+
+    [Fact]
+    public void Tanh_gives_the_same_bits_at_both_widths_for_every_length_in_and_out_of_place()
+    {
+        var rng = new Rng(5);
+        float[] specials = [float.NaN, float.PositiveInfinity, float.NegativeInfinity, 0f, -0f, 9.1f, -9.1f, 1e-30f, float.Epsilon];
+        foreach (int n in Enumerable.Range(0, 3 * 16 + 2).Concat([255, 256, 257, 263, 271, 520, 1029, 4099]))
+        {
+            float[] x = Enumerable.Range(0, n).Select(i => i % 7 == 3 ? specials[i % specials.Length] : (float)(rng.NextDouble() * 24 - 12)).ToArray();
+            var outs = new List<(float[] Out, float[] InPlace)>();
+            AtBothWidths(_ =>
+            {
+                float[] y = new float[n], inPlace = (float[])x.Clone();
+                VectorMath.Tanh(x, y);
+                VectorMath.Tanh(inPlace, inPlace);
+                outs.Add((y, inPlace));
+            });
+            for (int i = 0; i < n; i++)
+            {
+                Assert.True(BitConverter.SingleToInt32Bits(outs[0].Out[i]) == BitConverter.SingleToInt32Bits(outs[1].Out[i]),
+                    $"n={n} i={i} tanh({x[i]:R}): 256-bit {outs[0].Out[i]:R}, 512-bit {outs[1].Out[i]:R}");
+                Assert.True(BitConverter.SingleToInt32Bits(outs[0].Out[i]) == BitConverter.SingleToInt32Bits(outs[1].InPlace[i]),
+                    $"n={n} i={i} tanh({x[i]:R}) in place at 512 bits: {outs[1].InPlace[i]:R}, 256-bit {outs[0].Out[i]:R}");
+                Assert.True(BitConverter.SingleToInt32Bits(outs[0].Out[i]) == BitConverter.SingleToInt32Bits(outs[0].InPlace[i]),
+                    $"n={n} i={i} tanh({x[i]:R}) in place at 256 bits: {outs[0].InPlace[i]:R}, out of place {outs[0].Out[i]:R}");
+            }
+        }
     }
     [Fact] public void SigmoidWithinFourUlps() => Sweep(VectorMath.Sigmoid, x => 1 / (1 + Math.Exp(-x)), -80, 80, 4, "Sigmoid");
 
@@ -47,11 +86,15 @@ public class VectorMathTests
         float[] xv = [.. x, .. new float[16 - x.Length]];
         float[] ev = new float[16], tv = new float[16], sv = new float[16];
         VectorMath.Exp(xv, ev);
-        VectorMath.Tanh(xv, tv);
         VectorMath.Sigmoid(xv, sv);
-        Assert.True(float.IsNaN(ev[0]) && float.IsNaN(tv[0]) && float.IsNaN(sv[0]), "NaN in, NaN out");
+        Assert.True(float.IsNaN(ev[0]) && float.IsNaN(sv[0]), "NaN in, NaN out");
         Assert.Equal([float.PositiveInfinity, 0f, float.PositiveInfinity, float.PositiveInfinity, 0f, 0f, 1f, 1f], ev[1..9]);
-        Assert.Equal([1f, -1f, 1f, 1f, -1f, -1f, 0f, -0f], tv[1..9]);
+        AtBothWidths(isa =>
+        {
+            VectorMath.Tanh(xv, tv);
+            Assert.True(float.IsNaN(tv[0]), $"tanh {isa}: NaN in, NaN out");
+            Assert.Equal([1f, -1f, 1f, 1f, -1f, -1f, 0f, -0f], tv[1..9]);
+        });
         Assert.Equal([1f, 0f, 1f, 1f, (float)(1 / (1 + Math.Exp(88))), 0f, 0.5f, 0.5f], sv[1..9]); // σ(−88) = e⁻⁸⁸ is a subnormal float
     }
 
@@ -63,15 +106,18 @@ public class VectorMathTests
         foreach (int n in Enumerable.Range(0, 2 * 16 + 2).Concat([255, 256, 257, 263, 520, 1029]))
         {
             float[] x = Enumerable.Range(0, n).Select(_ => (float)(rng.NextDouble() * 6 - 3)).ToArray();
-            float[] y = new float[n];
-            VectorMath.Tanh(x, y);
-            float[] inPlace = (float[])x.Clone();
-            VectorMath.Tanh(inPlace, inPlace);
-            for (int i = 0; i < n; i++)
+            AtBothWidths(isa =>
             {
-                Assert.True(Ulps(y[i], Math.Tanh(x[i])) <= 4, $"n={n} i={i}");
-                Assert.True(Ulps(inPlace[i], Math.Tanh(x[i])) <= 4, $"in place n={n} i={i}");
-            }
+                float[] y = new float[n];
+                VectorMath.Tanh(x, y);
+                float[] inPlace = (float[])x.Clone();
+                VectorMath.Tanh(inPlace, inPlace);
+                for (int i = 0; i < n; i++)
+                {
+                    Assert.True(Ulps(y[i], Math.Tanh(x[i])) <= 4, $"{isa} n={n} i={i}");
+                    Assert.True(Ulps(inPlace[i], Math.Tanh(x[i])) <= 4, $"{isa} in place n={n} i={i}");
+                }
+            });
         }
     }
 }
