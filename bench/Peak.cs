@@ -11,7 +11,8 @@ namespace PurePg.Bench;
 /// GEMM with each micro-kernel (the 256-bit kernel is forced on an AVX-512 machine through the kernel override the tests
 /// use), so every GEMM figure prints as a percentage of the peak of the width it ran at. The peak loop keeps 12
 /// independent FMA chains in registers (latency 4 × 2 FMA ports needs 8; 12 leaves margin), best of 7 timings.
-/// Run: dotnet run -c Release --project bench -- peak
+/// Run: dotnet run -c Release --project bench -- peak [step]   ("step" adds every product of the 4-64-64-2 policy step
+/// at batch 64 and 2048: the small-K layers the squares do not show)
 /// </summary>
 public static class Peak
 {
@@ -22,16 +23,17 @@ public static class Peak
         var (p256, p512) = Measure();
         Console.WriteLine($"fp32 FMA peak, one core: 256-bit {p256:F1} GFLOP/s; 512-bit {(double.IsNaN(p512) ? "n/a (no AVX-512)" : $"{p512:F1} GFLOP/s")}");
         Console.WriteLine();
-        foreach (string line in KernelTable(p256, p512)) Console.WriteLine(line);
+        foreach (string line in KernelTable(p256, p512, stepShapes: args.Contains("step"))) Console.WriteLine(line);
     }
 
     /// <summary>The register-only fp32 FMA peak of one core, GFLOP/s, at 256 and 512 bits (NaN where AVX-512 is off).</summary>
     public static (double P256, double P512) Measure() =>
         (Best(Fma256), Vector512.IsHardwareAccelerated && Avx512F.IsSupported ? Best(Fma512) : double.NaN);
 
-    /// <summary>Our GEMM with each micro-kernel this machine has, on the square and RL shapes, as markdown rows with the
-    /// percent of that width's peak.</summary>
-    public static IEnumerable<string> KernelTable(double p256, double p512)
+    /// <summary>Our GEMM with each micro-kernel this machine has, on the square and RL shapes (and, with
+    /// <paramref name="stepShapes"/>, every product of the 4-64-64-2 policy step at batch 64 and 2048), as markdown rows
+    /// with the percent of that width's peak.</summary>
+    public static IEnumerable<string> KernelTable(double p256, double p512, bool stepShapes = false)
     {
         yield return "| product (M×K×N, orientation) | kernel | best ms | GFLOP/s | % of that width's peak |";
         yield return "|---|---|---:|---:|---:|";
@@ -40,6 +42,7 @@ public static class Peak
             new("square", 512, 512, 512, false, false), new("square", 1024, 1024, 1024, false, false),
             new("fwd", 2048, 64, 64, false, true), new("dW", 64, 2048, 64, true, false),
             .. PongGemmBenchmarks.Shapes(),
+            .. stepShapes ? PolicyStepShapes(64).Concat(PolicyStepShapes(2048)) : [],
         ];
         var kernels = new List<(GemmIsa Isa, string Name, double Peak)> { (GemmIsa.Vector256, "256-bit", p256) };
         if (!double.IsNaN(p512)) kernels.Add((GemmIsa.Vector512, "512-bit", p512));
@@ -65,6 +68,16 @@ public static class Peak
             }
         }
     }
+
+    /// <summary>The products of one step of the 4-64-64-2 tanh policy at <paramref name="batch"/> B (x·Wᵀ forward, Gᵀ·x
+    /// for dW, G·W for dX; no dX for the input layer).</summary>
+    private static IEnumerable<GemmShape> PolicyStepShapes(int batch) =>
+    [
+        new($"B={batch} fwd 1", batch, 4, 64, false, true), new($"B={batch} fwd 2", batch, 64, 64, false, true),
+        new($"B={batch} fwd 3", batch, 64, 2, false, true), new($"B={batch} dW 3", 2, batch, 64, true, false),
+        new($"B={batch} dX 3", batch, 2, 64, false, false), new($"B={batch} dW 2", 64, batch, 64, true, false),
+        new($"B={batch} dX 2", batch, 64, 64, false, false), new($"B={batch} dW 1", 64, batch, 4, true, false),
+    ];
 
     private static double Best(Func<long, float> loop)
     {
