@@ -136,7 +136,7 @@ internal static class MicroKernels
     /// read in place) and B(p, j..j+2w) = b[p·bps ..] contiguous; "+" adds addend[i·addLd + j] (C itself, or a bias row
     /// with addLd = 0) when <paramref name="add"/>.
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [MethodImpl(MethodImplOptions.AggressiveOptimization), SkipLocalsInit] // see Kernel512's remark
     internal static void Kernel256<T, TRows>(int kc, ref T a, nint ars, nint acs, ref T b, nint bps, ref T c, int ldc, ref T addend, nint addLd, int mr, int nr, bool add)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
         where TRows : struct, ITileRows
@@ -204,7 +204,7 @@ internal static class MicroKernels
     /// and odd k steps accumulate separately (twelve chains) and are summed at the end:
     /// C[0..mr, 0..nr) (+)= Σ_p A(i, p)·B(p, j), operands as in <see cref="Kernel256{T, TRows}"/>.
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [MethodImpl(MethodImplOptions.AggressiveOptimization), SkipLocalsInit] // see Kernel512's remark
     internal static void Kernel256Narrow<T>(int kc, ref T a, nint ars, nint acs, ref T b, nint bps, ref T c, int ldc, ref T addend, nint addLd, int mr, int nr, bool add)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
@@ -258,7 +258,7 @@ internal static class MicroKernels
     /// path). Even and odd k steps accumulate separately (sixteen chains) and are summed at the end:
     /// C[0..mr, 0..nr) (+)= Σ_p A(i, p)·B(p, j), operands as in <see cref="Kernel512{T}"/>.
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [MethodImpl(MethodImplOptions.AggressiveOptimization), SkipLocalsInit] // see Kernel512's remark
     internal static void Kernel512Narrow<T>(int kc, ref T a, nint ars, nint acs, ref T b, nint bps, ref T c, int ldc, ref T addend, nint addLd, int mr, int nr, bool add)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
@@ -317,7 +317,16 @@ internal static class MicroKernels
     /// 8 × 2·Vector512&lt;T&gt;.Count register tile: C[0..mr, 0..nr) (+)= Σ_p A(i, p)·B(p, j) over kc steps, with
     /// A(i, p) = a[i·ars + p·acs] (a packed panel, or op(A) read in place) and B(p, j..j+2w) = b[p·bps ..] contiguous.
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    /// <remarks>
+    /// SkipLocalsInit (every kernel has it; the tiles are written whole before they are read) is what keeps the sixteen
+    /// accumulators in registers when the JIT has no profile: zeroing this 1 KB stackalloc'd tile is a helper call, which
+    /// kills every vector register, and with the tile path after the loop the register allocator then stored each
+    /// accumulator to the stack after every FMA inside the loop and reloaded them all at its back edge. With the default
+    /// runtime settings the synthesized profile hid it; with DOTNET_TieredPGO=0 or DOTNET_TieredCompilation=0 the 512-bit
+    /// GEMM ran at 38–39 % of peak instead of 90–97 % (bench peak; RESULTS.md). Code compiled ahead of time has no
+    /// profile either (not measured).
+    /// </remarks>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization), SkipLocalsInit]
     internal static void Kernel512<T>(int kc, ref T a, nint ars, nint acs, ref T b, nint bps, ref T c, int ldc, ref T addend, nint addLd, int mr, int nr, bool add)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
