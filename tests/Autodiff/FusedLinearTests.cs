@@ -23,8 +23,9 @@ public class FusedLinearTests
         typeof(T) == typeof(float) ? BitConverter.SingleToInt32Bits((float)(object)a) == BitConverter.SingleToInt32Bits((float)(object)b)
         : BitConverter.DoubleToInt64Bits((double)(object)a) == BitConverter.DoubleToInt64Bits((double)(object)b);
 
-    /// <summary>Records the layer on a fresh tape with x, W and b as parameters; returns y, ∂⟨c, y⟩/∂(x, W, b) and J·u.</summary>
-    private static (T[] Value, T[] Gradient, T[] Tangent) Run<T>(bool fused, bool tanh, bool invariant, int batch, int inF, int outF, ulong seed)
+    /// <summary>Records the layer on a fresh tape with x, W and b as parameters; returns y, ∂⟨c, y⟩/∂(x, W, b), the gradient
+    /// after a second, accumulating backward pass and after a third that overwrites (accumulate: false), and J·u.</summary>
+    private static (T[] Value, T[] Gradient, T[] Accumulated, T[] Set, T[] Tangent) Run<T>(bool fused, bool tanh, bool invariant, int batch, int inF, int outF, ulong seed)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         var rng = new Rng(seed);
@@ -40,10 +41,15 @@ public class FusedLinearTests
         Var<T> y = fused ? (tanh ? tape.LinearTanh(x, w, b) : tape.LinearRelu(x, w, b))
             : tanh ? tape.Tanh(tape.Linear(x, w, b)) : tape.Relu(tape.Linear(x, w, b));
         T[] value = tape.Value(y).ToArray();
-        tape.Backward(tape.Sum(y * tape.Constant(c, batch, outF)));
+        var loss = tape.Sum(y * tape.Constant(c, batch, outF));
+        tape.Backward(loss);
         T[] gradient = tape.GradientOf(theta).ToArray();
+        tape.Backward(loss); // parameter gradients add up: the fused rules must add to b's, not overwrite it
+        T[] accumulated = tape.GradientOf(theta).ToArray();
+        tape.Backward(loss, accumulate: false);
+        T[] set = tape.GradientOf(theta).ToArray();
         tape.ForwardTangents(theta, u);
-        return (value, gradient, tape.Tangent(y).ToArray());
+        return (value, gradient, accumulated, set, tape.Tangent(y).ToArray());
     }
 
     private static void Check<T>(bool tanh, bool invariant, int batch, int inF, int outF, ulong seed) where T : unmanaged, IBinaryFloatingPointIeee754<T>
@@ -58,6 +64,8 @@ public class FusedLinearTests
                 string what = $"{typeof(T).Name} {(tanh ? "tanh" : "relu")} {isa} batch-invariant={invariant} [{batch}, {inF}] → {outF}";
                 Same<T>(composed.Value, fused.Value, what + " value");
                 Same<T>(composed.Gradient, fused.Gradient, what + " gradient of (x, W, b)");
+                Same<T>(composed.Accumulated, fused.Accumulated, what + " gradient after a second, accumulating pass");
+                Same<T>(composed.Set, fused.Set, what + " gradient after a pass with accumulate: false");
                 Same<T>(composed.Tangent, fused.Tangent, what + " tangent");
             }
             finally { Gemm.IsaOverride = null; }
@@ -77,9 +85,11 @@ public class FusedLinearTests
     public void Double_fused_layers_are_bitwise_the_composition() =>
         Generators.ForAll(Cases, c => Check<double>(c.Tanh, c.Invariant, c.Batch, c.In, c.Out, c.Seed), maxTest: 40);
 
-    /// <summary>The shapes of the 4-64-64-2 policy at the benchmarks' batches (the packed GEMM path and the small-K one).</summary>
+    /// <summary>The shapes of the 4-64-64-2 policy at the benchmarks' batches (the packed GEMM path and the small-K one),
+    /// and a layer 128 wide (the bias gradient summed while G′ is formed takes widths of 64, 128, … floats).</summary>
     [Theory]
     [InlineData(2048, 4, 64)]
+    [InlineData(300, 64, 128)]
     [InlineData(2048, 64, 64)]
     [InlineData(64, 64, 64)]
     [InlineData(1, 64, 64)]

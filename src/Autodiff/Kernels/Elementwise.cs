@@ -167,6 +167,54 @@ internal static class Elementwise
     }
 
     /// <summary>
+    /// gx = TVjp(g, u) over [rows, cols] and, in the same pass, s[j] += Σ_r gx[r, j]: a fused layer's G′ and its bias
+    /// gradient without reading G′ back. The same bits as <see cref="AccumulateVjp{T, TVjp}"/> (overwrite) followed by
+    /// <see cref="AccumulateColumnSums{T}"/>: each element by the same vector rule, each column summed over the rows in
+    /// order from zero in that method's eight-vector blocks, then added to s. Only for widths those blocks cover exactly
+    /// (cols a multiple of 8 vectors: 64, 128, … floats); returns false, having done nothing, for any other.
+    /// </summary>
+    public static bool VjpWithColumnSums<T, TVjp>(ReadOnlySpan<T> g, ReadOnlySpan<T> u, Span<T> gx, int rows, int cols, Span<T> s)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+        where TVjp : IPointwiseVjp<T>
+    {
+        int w = Vector256<T>.Count, n = rows * cols;
+        if (!Vector256.IsHardwareAccelerated || cols == 0 || cols % (8 * w) != 0) return false;
+        if (g.Length < n || u.Length < n || gx.Length < n || s.Length < cols)
+            throw new ArgumentException($"VjpWithColumnSums: [{rows}, {cols}] needs {n} values in g, u and gx and {cols} sums.");
+        ref T g0 = ref MemoryMarshal.GetReference(g), u0 = ref MemoryMarshal.GetReference(u), d0 = ref MemoryMarshal.GetReference(gx);
+        ref T s0 = ref MemoryMarshal.GetReference(s);
+        for (int j = 0; j < cols; j += 8 * w)
+        {
+            Vector256<T> a0 = default, a1 = default, a2 = default, a3 = default, a4 = default, a5 = default, a6 = default, a7 = default;
+            for (int r = 0; r < rows; r++)
+            {
+                nuint o = (nuint)(r * cols + j);
+                Vector256<T> v0 = TVjp.Invoke(Vector256.LoadUnsafe(ref g0, o), Vector256.LoadUnsafe(ref u0, o));
+                Vector256<T> v1 = TVjp.Invoke(Vector256.LoadUnsafe(ref g0, o + (nuint)w), Vector256.LoadUnsafe(ref u0, o + (nuint)w));
+                Vector256<T> v2 = TVjp.Invoke(Vector256.LoadUnsafe(ref g0, o + (nuint)(2 * w)), Vector256.LoadUnsafe(ref u0, o + (nuint)(2 * w)));
+                Vector256<T> v3 = TVjp.Invoke(Vector256.LoadUnsafe(ref g0, o + (nuint)(3 * w)), Vector256.LoadUnsafe(ref u0, o + (nuint)(3 * w)));
+                Vector256<T> v4 = TVjp.Invoke(Vector256.LoadUnsafe(ref g0, o + (nuint)(4 * w)), Vector256.LoadUnsafe(ref u0, o + (nuint)(4 * w)));
+                Vector256<T> v5 = TVjp.Invoke(Vector256.LoadUnsafe(ref g0, o + (nuint)(5 * w)), Vector256.LoadUnsafe(ref u0, o + (nuint)(5 * w)));
+                Vector256<T> v6 = TVjp.Invoke(Vector256.LoadUnsafe(ref g0, o + (nuint)(6 * w)), Vector256.LoadUnsafe(ref u0, o + (nuint)(6 * w)));
+                Vector256<T> v7 = TVjp.Invoke(Vector256.LoadUnsafe(ref g0, o + (nuint)(7 * w)), Vector256.LoadUnsafe(ref u0, o + (nuint)(7 * w)));
+                v0.StoreUnsafe(ref d0, o); v1.StoreUnsafe(ref d0, o + (nuint)w); v2.StoreUnsafe(ref d0, o + (nuint)(2 * w)); v3.StoreUnsafe(ref d0, o + (nuint)(3 * w));
+                v4.StoreUnsafe(ref d0, o + (nuint)(4 * w)); v5.StoreUnsafe(ref d0, o + (nuint)(5 * w)); v6.StoreUnsafe(ref d0, o + (nuint)(6 * w)); v7.StoreUnsafe(ref d0, o + (nuint)(7 * w));
+                a0 += v0; a1 += v1; a2 += v2; a3 += v3; a4 += v4; a5 += v5; a6 += v6; a7 += v7;
+            }
+            ref T sj = ref Unsafe.Add(ref s0, j);
+            (Vector256.LoadUnsafe(ref sj) + a0).StoreUnsafe(ref sj);
+            (Vector256.LoadUnsafe(ref sj, (nuint)w) + a1).StoreUnsafe(ref sj, (nuint)w);
+            (Vector256.LoadUnsafe(ref sj, (nuint)(2 * w)) + a2).StoreUnsafe(ref sj, (nuint)(2 * w));
+            (Vector256.LoadUnsafe(ref sj, (nuint)(3 * w)) + a3).StoreUnsafe(ref sj, (nuint)(3 * w));
+            (Vector256.LoadUnsafe(ref sj, (nuint)(4 * w)) + a4).StoreUnsafe(ref sj, (nuint)(4 * w));
+            (Vector256.LoadUnsafe(ref sj, (nuint)(5 * w)) + a5).StoreUnsafe(ref sj, (nuint)(5 * w));
+            (Vector256.LoadUnsafe(ref sj, (nuint)(6 * w)) + a6).StoreUnsafe(ref sj, (nuint)(6 * w));
+            (Vector256.LoadUnsafe(ref sj, (nuint)(7 * w)) + a7).StoreUnsafe(ref sj, (nuint)(7 * w));
+        }
+        return true;
+    }
+
+    /// <summary>
     /// Every row of y [rows, cols] ← v (broadcast of a row vector, e.g. a bias before the GEMM accumulates into it):
     /// vector stores per row, or for a few columns that divide a vector, one repeating vector over the whole run.
     /// </summary>

@@ -69,10 +69,11 @@ public sealed partial class Tape<T>
         return i;
     }
 
-    private void LinearBackward(int i, in Node<T> n) => LinearProducts(in n, Grad(i));
+    private void LinearBackward(int i, in Node<T> n) => LinearProducts(in n, Grad(i), biasDone: false);
 
-    /// <summary>Linear's backward products for the gradient <paramref name="g"/> of its output (pre-activation, when fused).</summary>
-    private void LinearProducts(in Node<T> n, ReadOnlySpan<T> g)
+    /// <summary>Linear's backward products for the gradient <paramref name="g"/> of its output (pre-activation, when fused);
+    /// the bias gradient too unless <paramref name="biasDone"/>.</summary>
+    private void LinearProducts(in Node<T> n, ReadOnlySpan<T> g, bool biasDone)
     {
         Shape sx = _nodes[n.A].Shape, sw = _nodes[n.B].Shape;
         int batch = sx.Rows, inF = sx.Cols, outF = sw.Rows;
@@ -86,7 +87,7 @@ public sealed partial class Tape<T>
             Span<T> gw = GradTarget(n.B, out bool overwrite);
             Gemm.Multiply<T>(g, true, Val(n.A), false, gw, outF, inF, batch, accumulate: !overwrite);
         }
-        if (NeedsGrad(n.C)) Elementwise.AccumulateColumnSums(g, batch, outF, GradAcc(n.C));
+        if (NeedsGrad(n.C) && !biasDone) Elementwise.AccumulateColumnSums(g, batch, outF, GradAcc(n.C));
     }
 
     /// <summary>
@@ -116,9 +117,17 @@ public sealed partial class Tape<T>
     private void LinearActivatedBackward(int i, in Node<T> n)
     {
         Span<T> g = Scratch(n.Shape.Length); // G′ = G ⊙ f′, what the unfused activation's rule would pass to Linear's
-        if (n.Op == Op.LinearTanh) Elementwise.AccumulateVjp<T, TanhVjp<T>>(Grad(i), Val(i), g, overwrite: true);
-        else Elementwise.AccumulateVjp<T, ReluVjp<T>>(Grad(i), Val(i), g, overwrite: true);
-        LinearProducts(in n, g);
+        int rows = n.Shape.Rows, cols = n.Shape.Cols;
+        // ∂L/∂b = Σ_rows G′ summed while G′ is formed where the widths allow (64, 128, … floats), the same bits
+        bool biasDone = NeedsGrad(n.C) && (n.Op == Op.LinearTanh
+            ? Elementwise.VjpWithColumnSums<T, TanhVjp<T>>(Grad(i), Val(i), g, rows, cols, GradAcc(n.C))
+            : Elementwise.VjpWithColumnSums<T, ReluVjp<T>>(Grad(i), Val(i), g, rows, cols, GradAcc(n.C)));
+        if (!biasDone)
+        {
+            if (n.Op == Op.LinearTanh) Elementwise.AccumulateVjp<T, TanhVjp<T>>(Grad(i), Val(i), g, overwrite: true);
+            else Elementwise.AccumulateVjp<T, ReluVjp<T>>(Grad(i), Val(i), g, overwrite: true);
+        }
+        LinearProducts(in n, g, biasDone);
     }
 
     // Tangent of y = f(x·Wᵀ + b): ẏ = f′ ⊙ (ẋ·Wᵀ + x·Ẇᵀ + ḃ), the pre-activation's tangent formed as LinearTangent forms it.
