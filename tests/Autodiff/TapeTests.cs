@@ -281,10 +281,7 @@ public class TapeTests
             var logp = tape.LogSoftmaxGather(mlp.Forward(tape, tape.Constant(obs, batch, 4)), actions);
             tape.Backward(-tape.Mean(logp * tape.Constant(adv, batch, 1)), accumulate: !replacing);
         }
-        for (int i = 0; i < 3; i++) Step();
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        for (int i = 0; i < 20; i++) Step();
-        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+        Allocations.NoneInSteadyState(Step, calls: 20, warmUp: 3, what: $"training steps at batch {batch}");
     }
 
     /// <summary>Several threads, each with its own tape over one shared θ, get exactly the gradients a single thread gets.</summary>

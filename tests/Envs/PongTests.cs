@@ -231,25 +231,14 @@ public class PongTests
     {
         var env = EnvRegistry.Make("PurePg/PongDiff80-v0");
         env.Reset(seed: 0);
-        for (int t = 0; t < 100; t++) env.Step(t % 2);
-        // A window of 1,000 steps (an episode's end and the Reset after it included) allocates nothing; a later window is
-        // tried if the first catches a one-off runtime allocation on this thread (CI saw 8,128 bytes here twice while the
-        // other test projects ran beside it, never alone); a per-step or per-episode allocation would show in every window.
-        // (The windows used to stop at the episode's end, which falls inside the first, so a second window stepped an
-        // ended episode and threw instead of measuring.)
-        long allocated = 0;
-        for (int window = 0; window < 3; window++)
+        // Windows of 1,000 steps, an episode's end and the Reset after it included (the windows used to stop at the end,
+        // which falls inside the first, so a second window stepped an ended episode and threw instead of measuring).
+        int t = 0;
+        Allocations.NoneInSteadyState(() =>
         {
-            long before = GC.GetAllocatedBytesForCurrentThread();
-            for (int t = 0; t < 1000; t++)
-            {
-                var step = env.Step(t % 2);
-                if (step.Terminated || step.Truncated) env.Reset();
-            }
-            allocated = GC.GetAllocatedBytesForCurrentThread() - before;
-            if (allocated == 0) break;
-        }
-        Assert.Equal(0, allocated);
+            var step = env.Step(t++ % 2);
+            if (step.Terminated || step.Truncated) env.Reset();
+        }, calls: 1000, warmUp: 100, what: "Pong steps");
         env.Reset(seed: 1);
         Assert.Contains("action 2", Assert.Throws<ArgumentOutOfRangeException>(() => env.Step(2)).Message);
         var full = EnvRegistry.Make("PurePg/Pong-v0");

@@ -48,33 +48,17 @@ public class PolicyTests
         Assert.Equal(logProb, lp);
 
         var rng = new Rng(1);
-        AllocatesNothingInSteadyState(() => policy.Act(tape, obs, rng, a1, lp));
+        Allocations.NoneInSteadyState(() => policy.Act(tape, obs, rng, a1, lp), what: "categorical Act calls");
 
         var gaussian = new GaussianMlpPolicy<float>(new ParameterSet<float>(), 4, [8], 2);
         gaussian.Initialize(new Rng(3), initialLogStd: -1);
         var actions = new float[64 * 2];
-        AllocatesNothingInSteadyState(() => gaussian.Act(tape, obs, rng, actions, lp));
+        Allocations.NoneInSteadyState(() => gaussian.Act(tape, obs, rng, actions, lp), what: "Gaussian Act calls");
         gaussian.Act(tape, obs, rng, actions, lp, deterministic: true);
         var mean = new Tape<float>();
         Assert.Equal(mean.Value(gaussian.Network.Forward(mean, mean.Constant(obs, 64, 4))).ToArray(), actions);
     }
 
-    /// <summary>Steady state: after a warm-up long enough for tiered compilation, a window of 100 calls allocates nothing.
-    /// A later window is tried if the first catches a one-off runtime allocation (a JIT promotion on this thread); a
-    /// per-call allocation would show in every window.</summary>
-    internal static void AllocatesNothingInSteadyState(Action call)
-    {
-        for (int k = 0; k < 200; k++) call();
-        long allocated = 0;
-        for (int window = 0; window < 3; window++)
-        {
-            long before = GC.GetAllocatedBytesForCurrentThread();
-            for (int k = 0; k < 100; k++) call();
-            allocated = GC.GetAllocatedBytesForCurrentThread() - before;
-            if (allocated == 0) return;
-        }
-        Assert.Fail($"100 calls allocated {allocated} bytes in each of 3 windows");
-    }
 
     [Fact]
     public void Bad_batches_are_rejected_with_the_shape_named()
