@@ -218,23 +218,18 @@ public sealed class Es : IOnPolicyAlgorithm
         Parallel((_, j) => EvolutionStrategyGradient.Noise((ulong)_settings.Seed, generation, j, _noise[j]), pairs);
     }
 
-    /// <summary>Runs work(w, i) for i = 0 … count − 1 on the worker threads, thread w taking the next index each time;
-    /// returns when all are done. Items are pure functions of their index, so who runs which does not matter.</summary>
+    /// <summary>Runs work(w, i) for i = 0 … count − 1 on the workers, worker w taking the next index each time; returns
+    /// when all are done. Items are pure functions of their index, so who runs which does not matter. The workers run as
+    /// one parallel loop over w on the thread pool (the calling thread takes part), each w once at a time — not on threads
+    /// started for every call, as before (three calls a generation).</summary>
     private void Parallel(Action<int, int> work, int count)
     {
         int next = -1;
-        var threads = new Thread[_workers.Length];
-        for (int w = 0; w < threads.Length; w++)
+        System.Threading.Tasks.Parallel.For(0, _workers.Length, new ParallelOptions { MaxDegreeOfParallelism = _workers.Length }, worker =>
         {
-            int worker = w;
-            threads[w] = new Thread(() =>
-            {
-                int i;
-                while ((i = Interlocked.Increment(ref next)) < count) work(worker, i);
-            }) { IsBackground = true };
-            threads[w].Start();
-        }
-        foreach (var t in threads) t.Join();
+            int i;
+            while ((i = Interlocked.Increment(ref next)) < count) work(worker, i);
+        });
     }
 
     /// <inheritdoc/>
