@@ -151,8 +151,8 @@ public sealed class RolloutBuffer
 
     /// <summary>
     /// Copies <paramref name="block"/>, a [T, M] rollout of copies <paramref name="firstCopy"/> … firstCopy + M − 1, into those
-    /// columns of this [T, N] one — observations, actions, rewards, flags, log π, V, step indices, final and last
-    /// observations — and appends its episodes as ended by (t, firstCopy + i). After the last block,
+    /// columns of this [T, N] one — observations, actions, rewards, flags, log π, V, step indices, last observations and
+    /// the final observations of the steps cut at the time limit (the only ones <see cref="Collect"/> writes) — and appends its episodes as ended by (t, firstCopy + i). After the last block,
     /// <see cref="EndBlocks"/> orders the episodes as one <see cref="Collect"/> of all N copies lists them.
     /// </summary>
     /// <exception cref="ArgumentException">The block's T, features or action size differ, or it does not fit at firstCopy.</exception>
@@ -168,7 +168,10 @@ public sealed class RolloutBuffer
         {
             int src = t * m, dst = t * n + firstCopy;
             block.Observations.AsSpan(src * o, m * o).CopyTo(Observations.AsSpan(dst * o));
-            block.FinalObservations.AsSpan(src * o, m * o).CopyTo(FinalObservations.AsSpan(dst * o));
+            // final observations as Collect keeps them: only where the episode was cut at the time limit (the rows read)
+            for (int i = 0; i < m; i++)
+                if (block.Truncated[src + i] && !block.Terminated[src + i])
+                    block.FinalObservations.AsSpan((src + i) * o, o).CopyTo(FinalObservations.AsSpan((dst + i) * o));
             block.DiscreteActions.AsSpan(src, m).CopyTo(DiscreteActions.AsSpan(dst));
             block.ContinuousActions.AsSpan(src * d, m * d).CopyTo(ContinuousActions.AsSpan(dst * d));
             block.Rewards.AsSpan(src, m).CopyTo(Rewards.AsSpan(dst));
